@@ -1,0 +1,126 @@
+"""What a staff account may see and change: the one scoping mechanism of the platform.
+
+Every view, API endpoint, export and admin page reads through `scoped(queryset, user)`, and
+every write checks `can_manage_library` or `can_work_at_site`. Models describe how their rows
+hang on a library with a few class attributes:
+
+- `SCOPE_LIBRARY`: path to the tenant library (default "library"; "pk" for Library itself);
+- `SCOPE_SITES`: paths to sites; site staff see a row when any of them is one of their sites;
+- `SCOPE_LENDER`: path to the lending library, when the row belongs to lent volumes;
+- `SCOPE_PRIVATE`: readers' personal data, never shown outside the reader's library.
+
+Rows outside the scope are simply absent from the queryset, so a lookup by code or barcode
+answers 404 and does not reveal that the row exists.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+
+def _role(user) -> str:
+    if not user.is_authenticated or not user.is_active:
+        return "anonymous"
+    if user.is_superuser:
+        return "superuser"
+    if user.library_id is None or not user.role:
+        return "anonymous"
+    return user.role
+
+
+def visible_library_ids(user) -> frozenset[int] | None:
+    """The libraries whose rows the user may read; None means every library."""
+    cached = getattr(user, "_visible_library_ids", False)
+    if cached is not False:
+        return cached
+    from collections_app.models import Consignment, Library
+
+    role = _role(user)
+    if role == "superuser":
+        ids = None
+    elif role == "anonymous":
+        ids = frozenset()
+    elif role == "provincial":
+        ids = frozenset(
+            Library.objects.filter(province_id=user.library_id).values_list("pk", flat=True)
+        ) | {user.library_id}
+    elif role == "lender":
+        ids = frozenset(
+            Consignment.objects.filter(lender_id=user.library_id).values_list(
+                "library_id", flat=True
+            )
+        ) | {user.library_id}
+    else:
+        ids = frozenset({user.library_id})
+    user._visible_library_ids = ids
+    return ids
+
+
+def site_ids(user) -> frozenset[int]:
+    cached = getattr(user, "_site_ids", None)
+    if cached is None:
+        cached = frozenset(user.sites.values_list("pk", flat=True))
+        user._site_ids = cached
+    return cached
+
+
+def scoped(queryset: QuerySet, user) -> QuerySet:
+    """The rows of `queryset` that `user` may read."""
+    model = queryset.model
+    library_path = getattr(model, "SCOPE_LIBRARY", "library")
+    role = _role(user)
+    if role == "superuser":
+        return queryset
+    if role == "anonymous":
+        return queryset.none()
+    if role in ("lender", "provincial") and getattr(model, "SCOPE_PRIVATE", False):
+        return queryset.none()
+
+    if role == "lender" and getattr(model, "SCOPE_LENDER", None):
+        return queryset.filter(**{model.SCOPE_LENDER: user.library_id})
+    if role in ("lender", "provincial"):
+        return queryset.filter(**{f"{library_path}__in": visible_library_ids(user)})
+
+    queryset = queryset.filter(**{library_path: user.library_id})
+    site_paths = getattr(model, "SCOPE_SITES", ())
+    if role == "site_staff" and site_paths:
+        sites = site_ids(user)
+        queryset = queryset.filter(
+            reduce(or_, (Q(**{f"{path}__in": sites}) for path in site_paths))
+        ).distinct()
+    return queryset
+
+
+def get_scoped_or_404(queryset: QuerySet, user, **lookup):
+    try:
+        return scoped(queryset, user).get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise Http404(f"No {queryset.model._meta.object_name} matches the given query.")
+
+
+def can_manage_library(user, library) -> bool:
+    """County librarians manage everything inside their own library system."""
+    role = _role(user)
+    return role == "superuser" or (role == "librarian" and user.library_id == library.pk)
+
+
+def can_work_at_site(user, site) -> bool:
+    """Circulation and receiving: the library's librarians, and site staff at their sites."""
+    if can_manage_library(user, site.library):
+        return True
+    return _role(user) == "site_staff" and site.pk in site_ids(user)
+
+
+def require_manage_library(user, library) -> None:
+    if not can_manage_library(user, library):
+        raise PermissionDenied
+
+
+def require_work_at_site(user, site) -> None:
+    if not can_work_at_site(user, site):
+        raise PermissionDenied

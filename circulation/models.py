@@ -1,0 +1,172 @@
+"""People and loans: readers, loan rules and loans of NLC volumes."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from collections_app.models import Item, Library, Site
+
+
+class Patron(models.Model):
+    """A reader (读者). Only what lending and reporting need: no ID number, no address."""
+
+    class Category(models.TextChoices):
+        CHILD = "child", _("少儿")
+        STUDENT = "student", _("学生")
+        ADULT = "adult", _("成人")
+        SENIOR = "senior", _("老年")
+
+    library = models.ForeignKey(
+        Library, verbose_name=_("图书馆"), on_delete=models.PROTECT, related_name="patrons"
+    )
+    card_number = models.CharField(_("读者证号"), max_length=32)
+    name = models.CharField(_("姓名"), max_length=50)
+    phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    category = models.CharField(_("读者类型"), max_length=10, choices=Category.choices)
+    home_site = models.ForeignKey(
+        Site, verbose_name=_("办证站点"), on_delete=models.PROTECT, related_name="patrons"
+    )
+    birth_year = models.PositiveSmallIntegerField(_("出生年份"), null=True, blank=True)
+    registered_at = models.DateTimeField(_("办证时间"), default=timezone.now)
+    is_suspended = models.BooleanField(_("已暂停"), default=False)
+    suspended_reason = models.CharField(_("暂停原因"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    SCOPE_PRIVATE = True
+
+    class Meta:
+        verbose_name = _("读者")
+        verbose_name_plural = _("读者")
+        ordering = ["card_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "card_number"], name="card_number_unique_in_library"
+            ),
+            models.CheckConstraint(
+                condition=Q(birth_year__isnull=True) | Q(birth_year__gte=1900),
+                name="patron_birth_year_plausible",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.card_number} {self.name}"
+
+
+class LoanRule(models.Model):
+    library = models.ForeignKey(
+        Library, verbose_name=_("图书馆"), on_delete=models.PROTECT, related_name="loan_rules"
+    )
+    category = models.CharField(_("读者类型"), max_length=10, choices=Patron.Category.choices)
+    site_kind = models.CharField(
+        _("站点类型"),
+        max_length=16,
+        choices=Site.Kind.choices,
+        blank=True,
+        help_text=_("留空表示适用于所有站点类型。"),
+    )
+    loan_days = models.PositiveSmallIntegerField(_("借期（天）"))
+    max_items = models.PositiveSmallIntegerField(_("最多可借册数"))
+    max_renewals = models.PositiveSmallIntegerField(_("最多续借次数"), default=1)
+    holds_allowed = models.BooleanField(_("允许预约"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("借阅规则")
+        verbose_name_plural = _("借阅规则")
+        ordering = ["library", "category", "site_kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "category", "site_kind"], name="one_loan_rule_per_case"
+            ),
+            models.CheckConstraint(condition=Q(loan_days__gte=1), name="loan_rule_days_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.library} · {self.get_category_display()}"
+
+
+class LoanQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(returned_at__isnull=True)
+
+    def overdue(self, now=None):
+        return self.open().filter(due_at__lt=now or timezone.now())
+
+
+class Loan(models.Model):
+    library = models.ForeignKey(
+        Library, verbose_name=_("图书馆"), on_delete=models.PROTECT, related_name="loans"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("图书"), on_delete=models.PROTECT, related_name="loans"
+    )
+    patron = models.ForeignKey(
+        Patron, verbose_name=_("读者"), on_delete=models.PROTECT, related_name="loans"
+    )
+    site = models.ForeignKey(
+        Site, verbose_name=_("借出站点"), on_delete=models.PROTECT, related_name="loans"
+    )
+    display = models.ForeignKey(
+        "collections_app.Display",
+        verbose_name=_("借自专架"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="loans",
+    )
+    checked_out_at = models.DateTimeField(_("借出时间"), default=timezone.now)
+    due_at = models.DateTimeField(_("应还时间"))
+    returned_at = models.DateTimeField(_("归还时间"), null=True, blank=True)
+    return_site = models.ForeignKey(
+        Site,
+        verbose_name=_("归还站点"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="returns",
+    )
+    renewals = models.PositiveSmallIntegerField(_("续借次数"), default=0)
+    history = HistoricalRecords()
+
+    objects = LoanQuerySet.as_manager()
+
+    SCOPE_PRIVATE = True
+
+    class Meta:
+        verbose_name = _("借阅记录")
+        verbose_name_plural = _("借阅记录")
+        ordering = ["-checked_out_at"]
+        indexes = [
+            models.Index(fields=["library", "checked_out_at"]),
+            models.Index(fields=["site", "checked_out_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(returned_at__isnull=True), name="one_open_loan_per_item"
+            ),
+            models.CheckConstraint(
+                condition=Q(due_at__gt=models.F("checked_out_at")), name="loan_due_after_checkout"
+            ),
+            models.CheckConstraint(
+                condition=Q(returned_at__isnull=True)
+                | Q(returned_at__gte=models.F("checked_out_at")),
+                name="loan_returned_after_checkout",
+            ),
+            models.CheckConstraint(
+                condition=Q(returned_at__isnull=True, return_site__isnull=True)
+                | Q(returned_at__isnull=False, return_site__isnull=False),
+                name="loan_return_has_site",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.item} → {self.patron}"
+
+    @property
+    def is_open(self):
+        return self.returned_at is None
+
+    def is_overdue(self, now=None):
+        return self.is_open and self.due_at < (now or timezone.now())

@@ -1,0 +1,573 @@
+"""Places and things: libraries, their sites and displays, consignments, titles, items,
+transfers and the append-only item history.
+
+Every tenant-owned row carries `library` (the receiving county library) so that the scope of a
+request is one filter, and so that the tables can later be distributed by library.
+Workflows live in services.py; this module holds data, constraints and small properties.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class Library(models.Model):
+    class Kind(models.TextChoices):
+        NATIONAL = "national", _("国家图书馆（出借方）")
+        PROVINCIAL = "provincial", _("省级图书馆")
+        MUNICIPAL = "municipal", _("市级图书馆")
+        COUNTY = "county", _("县级图书馆")
+
+    code = models.SlugField(_("代码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    province = models.ForeignKey(
+        "self",
+        verbose_name=_("所属省级图书馆"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="member_libraries",
+        limit_choices_to={"kind": Kind.PROVINCIAL},
+        help_text=_("县级、市级图书馆所属的省级图书馆，由它审核报表。"),
+    )
+    region = models.CharField(_("地区"), max_length=100, blank=True)
+    history = HistoricalRecords()
+
+    SCOPE_LIBRARY = "pk"
+
+    class Meta:
+        verbose_name = _("图书馆")
+        verbose_name_plural = _("图书馆")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="provincial") | Q(province__isnull=True),
+                name="provincial_library_has_no_province",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_lender(self):
+        return self.kind == self.Kind.NATIONAL
+
+    @property
+    def is_provincial(self):
+        return self.kind == self.Kind.PROVINCIAL
+
+
+class Site(models.Model):
+    class Kind(models.TextChoices):
+        CENTRAL = "central", _("总馆")
+        BRANCH = "branch", _("分馆")
+        SERVICE_POINT = "service_point", _("基层服务点")
+
+    library = models.ForeignKey(
+        Library, verbose_name=_("图书馆"), on_delete=models.PROTECT, related_name="sites"
+    )
+    code = models.SlugField(
+        _("代码"), max_length=32, help_text=_("在本馆内唯一、稳定的简短代码，用于接口和条码标签。")
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上级站点"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    contact = models.CharField(_("联系人"), max_length=50, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    capacity = models.PositiveIntegerField(
+        _("容量（册）"), default=0, help_text=_("可容纳的共享借阅图书册数；0 表示不限。")
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords()
+
+    SCOPE_SITES = ("pk",)
+
+    class Meta:
+        verbose_name = _("站点")
+        verbose_name_plural = _("站点")
+        ordering = ["library__code", "kind", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["library", "code"], name="site_code_unique_in_library"),
+            models.CheckConstraint(
+                condition=Q(kind="central") | Q(parent__isnull=False),
+                name="non_central_site_has_parent",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_central(self):
+        return self.kind == self.Kind.CENTRAL
+
+
+class Display(models.Model):
+    class Kind(models.TextChoices):
+        SHELF = "shelf", _("国图文献专架")
+        SHOWCASE = "showcase", _("精品展柜")
+
+    library = models.ForeignKey(Library, verbose_name=_("图书馆"), on_delete=models.PROTECT)
+    site = models.ForeignKey(
+        Site, verbose_name=_("站点"), on_delete=models.PROTECT, related_name="displays"
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices, default=Kind.SHELF)
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    SCOPE_SITES = ("site",)
+
+    class Meta:
+        verbose_name = _("专架/展柜")
+        verbose_name_plural = _("专架/展柜")
+        ordering = ["-starts_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="display_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.site.name} · {self.name}"
+
+    def is_running(self, on=None):
+        on = on or timezone.localdate()
+        return self.starts_on <= on and (self.ends_on is None or on <= self.ends_on)
+
+
+class Consignment(models.Model):
+    class Status(models.TextChoices):
+        ANNOUNCED = "announced", _("已通知")
+        RECEIVING = "receiving", _("验收中")
+        ACTIVE = "active", _("服务中")
+        RETURNING = "returning", _("归还中")
+        CLOSED = "closed", _("已结束")
+
+    library = models.ForeignKey(
+        Library,
+        verbose_name=_("接收馆"),
+        on_delete=models.PROTECT,
+        related_name="consignments",
+    )
+    lender = models.ForeignKey(
+        Library,
+        verbose_name=_("出借馆"),
+        on_delete=models.PROTECT,
+        related_name="lent_consignments",
+        limit_choices_to={"kind": Library.Kind.NATIONAL},
+    )
+    reference = models.CharField(_("批次号"), max_length=50)
+    agreement_date = models.DateField(_("协议日期"))
+    term_ends_on = models.DateField(_("期满日期"), null=True, blank=True)
+    expected_count = models.PositiveIntegerField(_("应到册数"), default=0)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=Status.choices, default=Status.ANNOUNCED
+    )
+    note = models.TextField(_("备注"), blank=True)
+    history = HistoricalRecords()
+
+    SCOPE_LENDER = "lender"
+
+    class Meta:
+        verbose_name = _("共享借阅批次")
+        verbose_name_plural = _("共享借阅批次")
+        ordering = ["-agreement_date", "reference"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lender", "reference"], name="consignment_reference_unique_per_lender"
+            ),
+            models.CheckConstraint(
+                condition=Q(term_ends_on__isnull=True)
+                | Q(term_ends_on__gt=models.F("agreement_date")),
+                name="consignment_term_ends_after_agreement",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.reference}（{self.library.name}）"
+
+
+class ClcClass(models.Model):
+    """A class of the Chinese Library Classification (中图法), top and second level."""
+
+    code = models.CharField(_("类号"), max_length=16, primary_key=True)
+    name_zh = models.CharField(_("类名"), max_length=100)
+    name_en = models.CharField(_("英文类名"), max_length=100, blank=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+    )
+    level = models.PositiveSmallIntegerField(_("级别"))
+
+    class Meta:
+        verbose_name = _("中图法类目")
+        verbose_name_plural = _("中图法类目")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name_zh}"
+
+
+def clc_top_class(number: str) -> str:
+    """The top-level class of a CLC class number: its first letter ("I247.5" → "I")."""
+    number = (number or "").strip().lstrip("[").upper()
+    return number[:1] if number[:1].isalpha() else ""
+
+
+class Title(models.Model):
+    library = models.ForeignKey(Library, verbose_name=_("图书馆"), on_delete=models.PROTECT)
+    isbn = models.CharField(_("ISBN"), max_length=13, blank=True, db_index=True)
+    title = models.CharField(_("题名"), max_length=500)
+    responsibility = models.CharField(_("责任者"), max_length=500, blank=True)
+    publisher = models.CharField(_("出版者"), max_length=200, blank=True)
+    year = models.PositiveSmallIntegerField(_("出版年"), null=True, blank=True)
+    clc = models.CharField(_("中图分类号"), max_length=64, blank=True)
+    clc_top = models.CharField(_("中图法大类"), max_length=1, blank=True, db_index=True)
+    price = models.DecimalField(_("价格（元）"), max_digits=9, decimal_places=2, null=True, blank=True)
+    marc = models.TextField(_("MARC 原始记录"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    history = HistoricalRecords(excluded_fields=["marc"])
+
+    class Meta:
+        verbose_name = _("书目")
+        verbose_name_plural = _("书目")
+        ordering = ["title"]
+        indexes = [models.Index(fields=["library", "clc_top"])]
+
+    def __str__(self):
+        return self.title
+
+
+class ItemQuerySet(models.QuerySet):
+    def available(self):
+        return self.filter(status=Item.Status.AVAILABLE)
+
+    def in_service(self):
+        return self.exclude(status__in=Item.OUT_OF_SERVICE)
+
+
+class Item(models.Model):
+    class Status(models.TextChoices):
+        AVAILABLE = "available", _("在架")
+        ON_LOAN = "on_loan", _("借出")
+        IN_TRANSIT = "in_transit", _("在途")
+        MISSING = "missing", _("丢失")
+        DAMAGED = "damaged", _("损坏")
+        WITHDRAWN = "withdrawn", _("剔除")
+        RETURNED_TO_LENDER = "returned_to_lender", _("已还国图")
+
+    OUT_OF_SERVICE = (
+        Status.MISSING,
+        Status.DAMAGED,
+        Status.WITHDRAWN,
+        Status.RETURNED_TO_LENDER,
+    )
+
+    library = models.ForeignKey(
+        Library, verbose_name=_("图书馆"), on_delete=models.PROTECT, related_name="items"
+    )
+    barcode = models.CharField(_("条码号"), max_length=32, unique=True)
+    title = models.ForeignKey(
+        Title, verbose_name=_("书目"), on_delete=models.PROTECT, related_name="items"
+    )
+    consignment = models.ForeignKey(
+        Consignment, verbose_name=_("批次"), on_delete=models.PROTECT, related_name="items"
+    )
+    owner = models.ForeignKey(
+        Library,
+        verbose_name=_("所有者"),
+        on_delete=models.PROTECT,
+        related_name="owned_items",
+        help_text=_("出借馆：图书始终是国家图书馆的财产。"),
+    )
+    call_number = models.CharField(_("索书号"), max_length=64, blank=True)
+    home_site = models.ForeignKey(
+        Site, verbose_name=_("所属站点"), on_delete=models.PROTECT, related_name="home_items"
+    )
+    current_site = models.ForeignKey(
+        Site,
+        verbose_name=_("当前站点"),
+        on_delete=models.PROTECT,
+        related_name="current_items",
+        help_text=_("在途时为发出站点。"),
+    )
+    display = models.ForeignKey(
+        Display,
+        verbose_name=_("专架/展柜"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="items",
+    )
+    status = models.CharField(
+        _("状态"), max_length=20, choices=Status.choices, default=Status.AVAILABLE
+    )
+    status_changed_at = models.DateTimeField(_("状态变更时间"), default=timezone.now)
+    last_loan_at = models.DateTimeField(_("最近借出时间"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    objects = ItemQuerySet.as_manager()
+
+    SCOPE_LENDER = "owner"
+    SCOPE_SITES = ("current_site",)
+
+    class Meta:
+        verbose_name = _("图书")
+        verbose_name_plural = _("图书")
+        ordering = ["barcode"]
+        indexes = [
+            models.Index(fields=["library", "status"]),
+            models.Index(fields=["current_site", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "available",
+                        "on_loan",
+                        "in_transit",
+                        "missing",
+                        "damaged",
+                        "withdrawn",
+                        "returned_to_lender",
+                    ]
+                ),
+                name="item_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.barcode
+
+    @property
+    def is_available(self):
+        return self.status == self.Status.AVAILABLE
+
+    @property
+    def is_on_loan(self):
+        return self.status == self.Status.ON_LOAN
+
+    @property
+    def is_in_transit(self):
+        return self.status == self.Status.IN_TRANSIT
+
+    @property
+    def is_out_of_service(self):
+        return self.status in self.OUT_OF_SERVICE
+
+
+class TransferQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status__in=Transfer.OPEN)
+
+    def in_transit(self):
+        return self.filter(status=Transfer.Status.DISPATCHED)
+
+
+class Transfer(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        DISPATCHED = "dispatched", _("已发出")
+        RECEIVED = "received", _("已接收")
+        CANCELLED = "cancelled", _("已取消")
+
+    class Reason(models.TextChoices):
+        ALLOCATION = "allocation", _("分配")
+        ROTATION = "rotation", _("轮换")
+        RETURN_HOME = "return_home", _("归还所属站点")
+        DISPLAY = "display", _("专架陈列")
+        RETURN_TO_LENDER = "return_to_lender", _("归还国图")
+
+    OPEN = (Status.DRAFT, Status.DISPATCHED)
+
+    library = models.ForeignKey(
+        Library, verbose_name=_("图书馆"), on_delete=models.PROTECT, related_name="transfers"
+    )
+    source = models.ForeignKey(
+        Site, verbose_name=_("发出站点"), on_delete=models.PROTECT, related_name="outgoing"
+    )
+    destination = models.ForeignKey(
+        Site,
+        verbose_name=_("接收站点"),
+        on_delete=models.PROTECT,
+        related_name="incoming",
+        null=True,
+        blank=True,
+        help_text=_("归还国图时为空。"),
+    )
+    reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    dispatched_at = models.DateTimeField(_("发出时间"), null=True, blank=True)
+    received_at = models.DateTimeField(_("接收时间"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("取消时间"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    objects = TransferQuerySet.as_manager()
+
+    SCOPE_SITES = ("source", "destination")
+
+    class Meta:
+        verbose_name = _("调拨单")
+        verbose_name_plural = _("调拨单")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["library", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(source=models.F("destination")),
+                name="transfer_destination_differs_from_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(destination__isnull=False) | Q(reason="return_to_lender"),
+                name="transfer_without_destination_returns_to_lender",
+            ),
+            models.CheckConstraint(
+                condition=Q(dispatched_at__isnull=True)
+                | Q(dispatched_at__gte=models.F("created_at")),
+                name="transfer_dispatched_after_created",
+            ),
+            models.CheckConstraint(
+                condition=Q(received_at__isnull=True)
+                | Q(dispatched_at__isnull=False, received_at__gte=models.F("dispatched_at")),
+                name="transfer_received_after_dispatched",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.source} → {self.destination or _('国家图书馆')}"
+
+    @property
+    def is_open(self):
+        return self.status in self.OPEN
+
+    @property
+    def is_dispatched(self):
+        return self.status == self.Status.DISPATCHED
+
+
+class TransferLine(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", _("待接收")
+        RECEIVED = "received", _("已接收")
+        MISSING = "missing", _("缺失")
+        DAMAGED = "damaged", _("损坏")
+        EXTRA = "extra", _("多出")
+
+    library = models.ForeignKey(Library, on_delete=models.PROTECT, related_name="+")
+    transfer = models.ForeignKey(
+        Transfer, verbose_name=_("调拨单"), on_delete=models.CASCADE, related_name="lines"
+    )
+    item = models.ForeignKey(
+        Item, verbose_name=_("图书"), on_delete=models.PROTECT, related_name="transfer_lines"
+    )
+    state = models.CharField(
+        _("接收情况"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    # Copied from the transfer's status so that "one open transfer per item" can be a partial
+    # unique index on this table alone; the transfer services keep the two in step.
+    is_open = models.BooleanField(_("未完结"), default=True)
+    history = HistoricalRecords()
+
+    SCOPE_LENDER = "item__owner"
+    SCOPE_SITES = ("transfer__source", "transfer__destination")
+
+    class Meta:
+        verbose_name = _("调拨明细")
+        verbose_name_plural = _("调拨明细")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(is_open=True), name="one_open_transfer_per_item"
+            ),
+            models.UniqueConstraint(
+                fields=["transfer", "item"], name="item_once_per_transfer"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.transfer_id}: {self.item}"
+
+
+class ItemEventQuerySet(models.QuerySet):
+    def for_item(self, item):
+        return self.filter(item=item).select_related("from_site", "to_site", "user")
+
+
+class ItemEvent(models.Model):
+    """Append-only history: one row for every change of an item's status or place."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", _("验收入藏")
+        DISPATCHED = "dispatched", _("调拨发出")
+        ARRIVED = "arrived", _("调拨到达")
+        TRANSFER_CANCELLED = "transfer_cancelled", _("调拨取消")
+        CHECKED_OUT = "checked_out", _("借出")
+        RENEWED = "renewed", _("续借")
+        RETURNED = "returned", _("归还")
+        DISPLAYED = "displayed", _("上专架")
+        UNDISPLAYED = "undisplayed", _("下专架")
+        STATUS_CHANGED = "status_changed", _("状态变更")
+
+    library = models.ForeignKey(Library, on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey(
+        Item, verbose_name=_("图书"), on_delete=models.PROTECT, related_name="events"
+    )
+    kind = models.CharField(_("事件"), max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    from_status = models.CharField(_("原状态"), max_length=20, choices=Item.Status.choices, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=20, choices=Item.Status.choices)
+    from_site = models.ForeignKey(
+        Site, verbose_name=_("原站点"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_site = models.ForeignKey(
+        Site, verbose_name=_("新站点"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    transfer = models.ForeignKey(
+        Transfer, verbose_name=_("调拨单"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    objects = ItemEventQuerySet.as_manager()
+
+    SCOPE_LENDER = "item__owner"
+    SCOPE_SITES = ("item__current_site",)
+
+    class Meta:
+        verbose_name = _("图书流转记录")
+        verbose_name_plural = _("图书流转记录")
+        ordering = ["item", "at", "id"]
+        indexes = [models.Index(fields=["item", "at"])]
+
+    def __str__(self):
+        return f"{self.item} {self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"

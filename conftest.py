@@ -1,0 +1,174 @@
+"""Named actors and a small county for every test: Sui County (随县) with its central library,
+a branch and the 小林一中 service point; 曾都区 as the other county; the Hubei provincial
+library; the NLC as lender."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import User
+from collections_app.models import Consignment, Item, Library, Site, Title
+
+
+@pytest.fixture
+def nlc(db):
+    return Library.objects.create(code="NLC", name="国家图书馆", kind=Library.Kind.NATIONAL)
+
+
+@pytest.fixture
+def hubei(db):
+    return Library.objects.create(code="HBLIB", name="湖北省图书馆", kind=Library.Kind.PROVINCIAL)
+
+
+@pytest.fixture
+def suixian(hubei):
+    return Library.objects.create(
+        code="SUIXIAN", name="随县图书馆", kind=Library.Kind.COUNTY, province=hubei
+    )
+
+
+@pytest.fixture
+def zengdu(hubei):
+    return Library.objects.create(
+        code="ZENGDU", name="曾都区图书馆", kind=Library.Kind.COUNTY, province=hubei
+    )
+
+
+def make_site(library, code, name, kind=Site.Kind.CENTRAL, parent=None, **fields):
+    return Site.objects.create(
+        library=library, code=code, name=name, kind=kind, parent=parent, **fields
+    )
+
+
+@pytest.fixture
+def sui_central(suixian):
+    return make_site(suixian, "central", "随县图书馆总馆")
+
+
+@pytest.fixture
+def sui_branch(suixian, sui_central):
+    return make_site(suixian, "lijiadian", "厉山分馆", Site.Kind.BRANCH, sui_central)
+
+
+@pytest.fixture
+def xiaolin_site(suixian, sui_branch):
+    return make_site(suixian, "xiaolin", "小林一中", Site.Kind.SERVICE_POINT, sui_branch)
+
+
+@pytest.fixture
+def zengdu_central(zengdu):
+    return make_site(zengdu, "central", "曾都区图书馆总馆")
+
+
+@pytest.fixture
+def sui_consignment(nlc, suixian):
+    return Consignment.objects.create(
+        library=suixian,
+        lender=nlc,
+        reference="NLC-2021-SX",
+        agreement_date=date(2021, 3, 1),
+        term_ends_on=date(2024, 3, 1),
+        expected_count=30000,
+        status=Consignment.Status.ACTIVE,
+    )
+
+
+@pytest.fixture
+def zengdu_consignment(nlc, zengdu):
+    return Consignment.objects.create(
+        library=zengdu,
+        lender=nlc,
+        reference="NLC-2021-ZD",
+        agreement_date=date(2021, 5, 1),
+        expected_count=100,
+        status=Consignment.Status.ACTIVE,
+    )
+
+
+def make_item(consignment, site, barcode, title="乡土中国", clc="C912.82", **fields):
+    book = Title.objects.create(
+        library=consignment.library,
+        title=title,
+        isbn="9787101066418",
+        publisher="中华书局",
+        year=2013,
+        clc=clc,
+        clc_top=clc[:1],
+        price=Decimal("26.00"),
+    )
+    return Item.objects.create(
+        library=consignment.library,
+        barcode=barcode,
+        title=book,
+        consignment=consignment,
+        owner=consignment.lender,
+        call_number=f"{clc}/1",
+        home_site=site,
+        current_site=site,
+        **fields,
+    )
+
+
+@pytest.fixture
+def sui_item(sui_consignment, sui_central):
+    return make_item(sui_consignment, sui_central, "NL00000001")
+
+
+@pytest.fixture
+def xiaolin_item(sui_consignment, xiaolin_site):
+    return make_item(sui_consignment, xiaolin_site, "NL00000002", title="活着", clc="I247.57")
+
+
+@pytest.fixture
+def zengdu_item(zengdu_consignment, zengdu_central):
+    return make_item(zengdu_consignment, zengdu_central, "NL00900001", title="平凡的世界", clc="I247.5")
+
+
+def make_user(username, library=None, role="", sites=(), **fields):
+    user = User.objects.create_user(
+        username=username, password="correct-horse-battery", library=library, role=role, **fields
+    )
+    user.sites.set(sites)
+    return user
+
+
+@pytest.fixture
+def sui_librarian(suixian):
+    return make_user("suixian", suixian, User.Role.LIBRARIAN, first_name="随县馆员")
+
+
+@pytest.fixture
+def zengdu_librarian(zengdu):
+    return make_user("zengdu", zengdu, User.Role.LIBRARIAN, first_name="曾都馆员")
+
+
+@pytest.fixture
+def xiaolin_volunteer(suixian, xiaolin_site):
+    return make_user("xiaolin", suixian, User.Role.SITE_STAFF, sites=[xiaolin_site])
+
+
+@pytest.fixture
+def hubei_reviewer(hubei):
+    return make_user("hubei", hubei, User.Role.PROVINCIAL)
+
+
+@pytest.fixture
+def nlc_lender(nlc):
+    return make_user("nlc", nlc, User.Role.LENDER)
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("admin", "admin@example.org", "correct-horse-battery")
+
+
+@pytest.fixture
+def client_for(client):
+    """Log a client in as the given actor."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
