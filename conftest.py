@@ -11,6 +11,12 @@ from accounts.models import User
 from collections_app.models import Consignment, Item, Library, Site, Title
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The production hasher is slow on purpose; tests log in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def nlc(db):
     return Library.objects.create(code="NLC", name="国家图书馆", kind=Library.Kind.NATIONAL)

@@ -1,2 +1,41 @@
+"""What the page header needs: the navigation entries the current role may use."""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+# (url name, label, roles that see it). Roles as in accounts.scope: the User.Role values plus
+# "superuser". Site staff and volunteers see the same pages, scoped to their sites.
+ALL_ROLES = frozenset({"superuser", "lender", "provincial", "librarian", "site_staff"})
+ENTRIES = [
+    ("circulation:home", _("首页"), ALL_ROLES),
+    ("collections:site-list", _("站点"), ALL_ROLES),
+    ("collections:item-list", _("图书"), ALL_ROLES),
+]
+
+
+def _role(user):
+    if user.is_superuser:
+        return "superuser"
+    return user.role if user.library_id else ""
+
+
 def navigation(request):
-    return {}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_entries": []}
+    role = _role(user)
+    match = request.resolver_match
+    current = f"{match.namespace}:{match.url_name}" if match else ""
+    entries = [
+        {
+            "url": reverse(name),
+            "label": label,
+            # A list page stays highlighted on its detail pages: site-list covers site-detail.
+            "active": current.rsplit("-", 1)[0] == name.rsplit("-", 1)[0],
+        }
+        for name, label, roles in ENTRIES
+        if role in roles
+    ]
+    if role == "superuser":
+        entries.append({"url": reverse("admin:index"), "label": _("管理后台"), "active": False})
+    return {"nav_entries": entries}

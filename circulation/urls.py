@@ -1,4 +1,8 @@
 from django.urls import path
 
+from circulation import views
+
 app_name = "circulation"
-urlpatterns = []
+urlpatterns = [
+    path("", views.home, name="home"),
+]

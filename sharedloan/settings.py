@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "accounts",
     "collections_app",
@@ -160,6 +161,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Shared-loan collections platform: libraries, sites and NLC volumes.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the app itself, not from a CDN: county networks are often intranets.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ItemStatusEnum": "collections_app.models.Item.Status",
+        "ConsignmentStatusEnum": "collections_app.models.Consignment.Status",
+    },
 }
 
 # Days after which a dispatched transfer counts as overdue on the dashboards.
