@@ -1,0 +1,28 @@
+"""What a service says when the rules refuse a request.
+
+The message is for the librarian at the desk, in plain words; `problems` lists, for bulk work,
+each refused row (a barcode, a file row) with its reason, so that nothing is half written and
+everything wrong is said at once.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    message: str
+
+    def __str__(self):
+        return f"{self.where}: {self.message}"
+
+
+class Refused(Exception):
+    def __init__(self, message, problems=()):
+        super().__init__(str(message))
+        self.message = message
+        self.problems = list(problems)
+
+    def __str__(self):
+        lines = [str(self.message)] + [str(problem) for problem in self.problems]
+        return "\n".join(lines)

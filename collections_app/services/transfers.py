@@ -1,0 +1,382 @@
+"""Transfers: volumes moving between the sites of a county library, or back to the lender.
+
+draft → dispatched → received, or cancelled. A draft already reserves its items (one open
+transfer per item is a partial unique index on the lines), so a printed pick list is never
+contested. Every service locks the rows it changes in id order, re-checks, writes, and records
+the item history in the same transaction; bulk work is all or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.scope import can_manage_library, can_work_at_site
+from collections_app.errors import Problem, Refused
+from collections_app.models import Item, ItemEvent, Site, Transfer, TransferLine
+from collections_app.services.history import item_events_record
+
+CHUNK = 5000
+
+# Reasons after which the destination becomes the item's home: where a return sends it back.
+REHOMING_REASONS = {
+    Transfer.Reason.ALLOCATION,
+    Transfer.Reason.ROTATION,
+    Transfer.Reason.RETURN_HOME,
+}
+
+
+def _chunks(values: Sequence, size: int = CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _lock_items(ids: Iterable[int]) -> list[Item]:
+    """Lock the items in id order (so two transactions never wait on each other in a cycle)."""
+    ids = sorted(set(ids))
+    items: list[Item] = []
+    for chunk in _chunks(ids):
+        items.extend(Item.objects.select_for_update().filter(pk__in=chunk).order_by("pk"))
+    return items
+
+
+def _lock_transfer(transfer: Transfer) -> Transfer:
+    return Transfer.objects.select_for_update().get(pk=transfer.pk)
+
+
+def _require_sender(user, site: Site) -> None:
+    if not can_work_at_site(user, site):
+        raise Refused(_("您不能从“%(site)s”发出图书。") % {"site": site.name})
+
+
+def item_refusal(item: Item, source: Site) -> str | None:
+    """Why this item cannot go on a transfer from `source`, or None when it can."""
+    if item.library_id != source.library_id:
+        return _("不是本馆的图书")
+    if item.is_on_loan:
+        return _("已借出，归还后才能调拨")
+    if item.is_in_transit:
+        return _("正在调拨途中")
+    if item.is_out_of_service:
+        return _("状态为“%(status)s”，不能调拨") % {"status": item.get_status_display()}
+    if item.current_site_id != source.pk:
+        return _("不在发出站点，当前在“%(site)s”") % {"site": item.current_site.name}
+    return None
+
+
+def transfer_create(
+    *,
+    user,
+    source: Site,
+    destination: Site | None,
+    reason: str,
+    note: str = "",
+) -> Transfer:
+    _require_sender(user, source)
+    if reason == Transfer.Reason.RETURN_TO_LENDER:
+        if destination is not None:
+            raise Refused(_("归还国图的调拨单没有接收站点。"))
+        if not can_manage_library(user, source.library):
+            raise Refused(_("只有县馆馆员可以办理归还国图。"))
+    else:
+        if destination is None:
+            raise Refused(_("请选择接收站点。"))
+        if destination.library_id != source.library_id:
+            raise Refused(_("只能在本馆的站点之间调拨。"))
+        if destination.pk == source.pk:
+            raise Refused(_("接收站点不能与发出站点相同。"))
+        if not destination.is_active:
+            raise Refused(_("站点“%(site)s”已停用。") % {"site": destination.name})
+    return Transfer.objects.create(
+        library_id=source.library_id,
+        source=source,
+        destination=destination,
+        reason=reason,
+        note=note,
+        created_by=user,
+    )
+
+
+def transfer_add_items(*, user, transfer: Transfer, items: Iterable[Item]) -> int:
+    """Put items on a draft transfer: all of them, or none with every refusal listed."""
+    with transaction.atomic():
+        transfer = _lock_transfer(transfer)
+        _require_sender(user, transfer.source)
+        if transfer.status != Transfer.Status.DRAFT:
+            raise Refused(_("只能向草稿状态的调拨单添加图书。"))
+        locked = _lock_items(item.pk for item in items)
+        on_open_transfers = dict(
+            TransferLine.objects.filter(item__in=[item.pk for item in locked], is_open=True)
+            .exclude(transfer=transfer)
+            .values_list("item_id", "transfer_id")
+        )
+        already_here = set(
+            transfer.lines.filter(item__in=[item.pk for item in locked]).values_list(
+                "item_id", flat=True
+            )
+        )
+        problems = []
+        for item in locked:
+            reason = item_refusal(item, transfer.source)
+            if reason is None and item.pk in on_open_transfers:
+                reason = _("已在调拨单 #%(id)s 中") % {"id": on_open_transfers[item.pk]}
+            if reason:
+                problems.append(Problem(item.barcode, reason))
+        if problems:
+            raise Refused(_("%(count)s 册图书不能调拨，未做任何更改。") % {"count": len(problems)}, problems)
+        lines = [
+            TransferLine(library_id=transfer.library_id, transfer=transfer, item=item)
+            for item in locked
+            if item.pk not in already_here
+        ]
+        try:
+            with transaction.atomic():
+                TransferLine.objects.bulk_create(lines, batch_size=CHUNK)
+        except IntegrityError:
+            # Another desk put one of these items on its own transfer a moment ago.
+            raise Refused(_("有图书刚被加入另一张调拨单，请刷新后重试。")) from None
+        return len(lines)
+
+
+def transfer_remove_items(*, user, transfer: Transfer, items: Iterable[Item]) -> int:
+    with transaction.atomic():
+        transfer = _lock_transfer(transfer)
+        _require_sender(user, transfer.source)
+        if transfer.status != Transfer.Status.DRAFT:
+            raise Refused(_("只能从草稿状态的调拨单移除图书。"))
+        deleted, _rows = transfer.lines.filter(item__in=[item.pk for item in items]).delete()
+        return deleted
+
+
+def transfer_dispatch(*, user, transfer: Transfer) -> Transfer:
+    """Send the items on their way: each goes in transit, all or nothing."""
+    with transaction.atomic():
+        transfer = _lock_transfer(transfer)
+        _require_sender(user, transfer.source)
+        if transfer.status != Transfer.Status.DRAFT:
+            raise Refused(_("调拨单 #%(id)s 已不是草稿，不能再发出。") % {"id": transfer.pk})
+        item_ids = list(transfer.lines.values_list("item_id", flat=True))
+        if not item_ids:
+            raise Refused(_("调拨单中还没有图书。"))
+        items = _lock_items(item_ids)
+        problems = [
+            Problem(item.barcode, reason)
+            for item in items
+            if (reason := item_refusal(item, transfer.source))
+        ]
+        if problems:
+            raise Refused(_("%(count)s 册图书已不能发出，未做任何更改。") % {"count": len(problems)}, problems)
+        now = timezone.now()
+        item_events_record(
+            items=items,
+            kind=ItemEvent.Kind.DISPATCHED,
+            to_status=Item.Status.IN_TRANSIT,
+            to_site=transfer.destination or transfer.source,
+            transfer=transfer,
+            user=user,
+            at=now,
+        )
+        for chunk in _chunks(item_ids):
+            Item.objects.filter(pk__in=chunk).update(
+                status=Item.Status.IN_TRANSIT, status_changed_at=now
+            )
+        transfer.status = Transfer.Status.DISPATCHED
+        transfer.dispatched_at = now
+        transfer.save(update_fields=["status", "dispatched_at"])
+        return transfer
+
+
+def transfer_cancel(*, user, transfer: Transfer) -> Transfer:
+    """Cancel a draft or a dispatched transfer; items still on the way go back to available at
+    the source, as they were before dispatch."""
+    with transaction.atomic():
+        transfer = _lock_transfer(transfer)
+        _require_sender(user, transfer.source)
+        if not transfer.is_open:
+            raise Refused(_("调拨单 #%(id)s 已完结，不能取消。") % {"id": transfer.pk})
+        pending = transfer.lines.filter(state=TransferLine.State.PENDING)
+        if transfer.is_dispatched:
+            items = _lock_items(pending.values_list("item_id", flat=True))
+            now = timezone.now()
+            item_events_record(
+                items=items,
+                kind=ItemEvent.Kind.TRANSFER_CANCELLED,
+                to_status=Item.Status.AVAILABLE,
+                transfer=transfer,
+                user=user,
+                at=now,
+            )
+            for chunk in _chunks([item.pk for item in items]):
+                Item.objects.filter(pk__in=chunk).update(
+                    status=Item.Status.AVAILABLE, status_changed_at=now
+                )
+        transfer.lines.filter(is_open=True).update(is_open=False)
+        transfer.status = Transfer.Status.CANCELLED
+        transfer.cancelled_at = timezone.now()
+        transfer.save(update_fields=["status", "cancelled_at"])
+        return transfer
+
+
+@dataclass
+class Receipt:
+    """What one receipt call did, scan by scan, for the receiving page."""
+
+    received: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    completed: bool = False
+
+
+def transfer_receive(
+    *,
+    user,
+    transfer: Transfer,
+    site: Site | None,
+    barcodes: Sequence[str] = (),
+    damaged: Iterable[str] = (),
+    finish: bool = False,
+) -> Receipt:
+    """Scan items in at the destination. Lines not yet scanned stay open (a partial receipt)
+    unless `finish`, which records them as missing. Barcodes that are not on the transfer but
+    belong to the library arrive as extra. Scanning the same barcode twice is harmless."""
+    damaged = {code.strip() for code in damaged}
+    barcodes = [code.strip() for code in barcodes if code.strip()]
+    receipt = Receipt()
+    with transaction.atomic():
+        transfer = _lock_transfer(transfer)
+        _require_receiver(user, transfer, site)
+        if not transfer.is_dispatched:
+            raise Refused(
+                _("调拨单 #%(id)s 的状态是“%(status)s”，不能接收。")
+                % {"id": transfer.pk, "status": transfer.get_status_display()}
+            )
+        lines = {
+            line.item.barcode: line
+            for line in transfer.lines.select_related("item").filter(item__barcode__in=barcodes)
+        }
+        extras = {
+            item.barcode: item
+            for item in Item.objects.filter(library=transfer.library, barcode__in=barcodes)
+            .exclude(barcode__in=lines)
+            .select_related("current_site")
+        }
+        items = {item.pk: item for item in _lock_items(
+            [line.item_id for line in lines.values()] + [item.pk for item in extras.values()]
+        )}
+        now = timezone.now()
+        for code in dict.fromkeys(barcodes):
+            line = lines.get(code)
+            if line is not None:
+                _receive_line(user, transfer, line, items[line.item_id], code in damaged, now, receipt)
+            elif code in extras:
+                _receive_extra(user, transfer, items[extras[code].pk], now, receipt)
+            else:
+                receipt.problems.append(Problem(code, _("不是本馆的图书条码")))
+        if finish:
+            _record_missing(user, transfer, now, receipt)
+        if not transfer.lines.filter(state=TransferLine.State.PENDING).exists():
+            transfer.status = Transfer.Status.RECEIVED
+            transfer.received_at = now
+            transfer.save(update_fields=["status", "received_at"])
+            transfer.lines.filter(is_open=True).update(is_open=False)
+            receipt.completed = True
+    return receipt
+
+
+def _require_receiver(user, transfer: Transfer, site: Site | None) -> None:
+    if transfer.destination is None:
+        if site is not None or not can_manage_library(user, transfer.library):
+            raise Refused(_("归还国图的图书由县馆馆员确认国图已收到。"))
+        return
+    if site is None or site.pk != transfer.destination_id:
+        raise Refused(
+            _("这张调拨单只能在接收站点“%(site)s”接收。") % {"site": transfer.destination.name}
+        )
+    if not can_work_at_site(user, site):
+        raise Refused(_("您不能在“%(site)s”接收图书。") % {"site": site.name})
+
+
+def _arrival(transfer: Transfer, item: Item, damaged: bool) -> dict:
+    if transfer.destination is None:
+        return {"status": Item.Status.RETURNED_TO_LENDER, "site": transfer.source}
+    status = Item.Status.DAMAGED if damaged else Item.Status.AVAILABLE
+    return {"status": status, "site": transfer.destination}
+
+
+def _move(user, transfer, item: Item, status: str, site: Site, now, note="") -> None:
+    item_events_record(
+        items=[item],
+        kind=ItemEvent.Kind.ARRIVED,
+        to_status=status,
+        to_site=site,
+        transfer=transfer,
+        user=user,
+        at=now,
+        note=note,
+    )
+    item.status = status
+    item.current_site = site
+    item.status_changed_at = now
+    fields = ["status", "current_site", "status_changed_at"]
+    if transfer.reason in REHOMING_REASONS and transfer.destination is not None:
+        item.home_site = site
+        fields.append("home_site")
+    if item.display_id and item.display.site_id != site.pk:
+        item.display = None
+        fields.append("display")
+    item.save(update_fields=fields)
+
+
+def _receive_line(user, transfer, line, item, is_damaged, now, receipt: Receipt) -> None:
+    if line.state != TransferLine.State.PENDING:
+        receipt.already.append(item.barcode)
+        return
+    arrival = _arrival(transfer, item, is_damaged)
+    _move(user, transfer, item, arrival["status"], arrival["site"], now)
+    line.state = TransferLine.State.DAMAGED if is_damaged else TransferLine.State.RECEIVED
+    line.save(update_fields=["state"])
+    (receipt.damaged if is_damaged else receipt.received).append(item.barcode)
+
+
+def _receive_extra(user, transfer, item, now, receipt: Receipt) -> None:
+    if transfer.lines.filter(item=item).exists():
+        receipt.already.append(item.barcode)
+        return
+    if transfer.destination is None or not item.is_available:
+        reason = item_refusal(item, item.current_site) or _("不在本单中")
+        receipt.problems.append(Problem(item.barcode, _("不在本单中，且%(reason)s") % {"reason": reason}))
+        return
+    TransferLine.objects.create(
+        library_id=transfer.library_id,
+        transfer=transfer,
+        item=item,
+        state=TransferLine.State.EXTRA,
+        is_open=False,
+    )
+    _move(user, transfer, item, Item.Status.AVAILABLE, transfer.destination, now, note=_("多出"))
+    receipt.extra.append(item.barcode)
+
+
+def _record_missing(user, transfer, now, receipt: Receipt) -> None:
+    pending = transfer.lines.filter(state=TransferLine.State.PENDING)
+    items = _lock_items(pending.values_list("item_id", flat=True))
+    item_events_record(
+        items=items,
+        kind=ItemEvent.Kind.STATUS_CHANGED,
+        to_status=Item.Status.MISSING,
+        transfer=transfer,
+        user=user,
+        at=now,
+        note=_("调拨接收时缺失"),
+    )
+    for chunk in _chunks([item.pk for item in items]):
+        Item.objects.filter(pk__in=chunk).update(status=Item.Status.MISSING, status_changed_at=now)
+    pending.update(state=TransferLine.State.MISSING)
+    receipt.missing = [item.barcode for item in items]
