@@ -128,7 +128,9 @@ def xiaolin_item(sui_consignment, xiaolin_site):
 
 @pytest.fixture
 def zengdu_item(zengdu_consignment, zengdu_central):
-    return make_item(zengdu_consignment, zengdu_central, "NL00900001", title="平凡的世界", clc="I247.5")
+    return make_item(
+        zengdu_consignment, zengdu_central, "NL00900001", title="平凡的世界", clc="I247.5"
+    )
 
 
 def make_user(username, library=None, role="", sites=(), **fields):
@@ -178,3 +180,53 @@ def client_for(client):
         return client
 
     return login
+
+
+# Browser tests: Playwright's sync API driving the system Chromium against live_server.
+
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def browser_page(request, live_server):
+    """A Chinese-speaking browser tab; parametrize indirectly with a viewport (default DESKTOP)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    viewport = getattr(request, "param", DESKTOP)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
+        context = browser.new_context(viewport=viewport, locale="zh-CN", base_url=live_server.url)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    """Save a full-page screenshot under test-artifacts/, named after the test and a step."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    test = request.node.name.replace("[", "-").replace("]", "")
+
+    def take(page, step):
+        page.screenshot(path=folder / f"{test}-{step}.png", full_page=True)
+
+    return take

@@ -3,6 +3,8 @@
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.scope import role_of
+
 # (url name, label, roles that see it). Roles as in accounts.scope: the User.Role values plus
 # "superuser". Site staff and volunteers see the same pages, scoped to their sites.
 ALL_ROLES = frozenset({"superuser", "lender", "provincial", "librarian", "site_staff"})
@@ -13,17 +15,11 @@ ENTRIES = [
 ]
 
 
-def _role(user):
-    if user.is_superuser:
-        return "superuser"
-    return user.role if user.library_id else ""
-
-
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_entries": []}
-    role = _role(user)
+    role = role_of(user)
     match = request.resolver_match
     current = f"{match.namespace}:{match.url_name}" if match else ""
     entries = [

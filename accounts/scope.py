@@ -23,7 +23,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 
-def _role(user) -> str:
+def role_of(user) -> str:
+    """superuser, lender, provincial, librarian, site_staff, or anonymous (no access)."""
     if not user.is_authenticated or not user.is_active:
         return "anonymous"
     if user.is_superuser:
@@ -40,7 +41,7 @@ def visible_library_ids(user) -> frozenset[int] | None:
         return cached
     from collections_app.models import Consignment, Library
 
-    role = _role(user)
+    role = role_of(user)
     if role == "superuser":
         ids = None
     elif role == "anonymous":
@@ -73,7 +74,7 @@ def scoped(queryset: QuerySet, user) -> QuerySet:
     """The rows of `queryset` that `user` may read."""
     model = queryset.model
     library_path = getattr(model, "SCOPE_LIBRARY", "library")
-    role = _role(user)
+    role = role_of(user)
     if role == "superuser":
         return queryset
     if role == "anonymous":
@@ -100,12 +101,12 @@ def get_scoped_or_404(queryset: QuerySet, user, **lookup):
     try:
         return scoped(queryset, user).get(**lookup)
     except queryset.model.DoesNotExist:
-        raise Http404(f"No {queryset.model._meta.object_name} matches the given query.")
+        raise Http404(f"No {queryset.model._meta.object_name} matches the given query.") from None
 
 
 def can_manage_library(user, library) -> bool:
     """County librarians manage everything inside their own library system."""
-    role = _role(user)
+    role = role_of(user)
     return role == "superuser" or (role == "librarian" and user.library_id == library.pk)
 
 
@@ -113,7 +114,7 @@ def can_work_at_site(user, site) -> bool:
     """Circulation and receiving: the library's librarians, and site staff at their sites."""
     if can_manage_library(user, site.library):
         return True
-    return _role(user) == "site_staff" and site.pk in site_ids(user)
+    return role_of(user) == "site_staff" and site.pk in site_ids(user)
 
 
 def require_manage_library(user, library) -> None:

@@ -1,8 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import views
-
 app_name = "accounts"
 urlpatterns = [
     path(
@@ -18,5 +16,9 @@ urlpatterns = [
         ),
         name="password-change",
     ),
-    path("password/done/", views.password_change_done, name="password-change-done"),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password-change-done",
+    ),
 ]

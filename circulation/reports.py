@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from accounts.scope import scoped, site_ids, visible_library_ids
 from circulation.models import Loan, Patron
-from collections_app.models import Consignment, Item, Library, Site, Transfer
+from collections_app.models import Consignment, Item, Library, Transfer
+from collections_app.selectors import sites_for
 
 
 def countable_loans(user):
@@ -54,7 +55,7 @@ def status_by_site(user) -> dict:
     with_items = {site_id for site_id, _ in counts}
     statuses = Item.Status.choices
     table = []
-    for site in scoped(Site.objects.all(), user):
+    for site in sites_for(user):
         if site.is_active or site.pk in with_items:
             cells = [counts.get((site.pk, value), 0) for value, _ in statuses]
             table.append({"site": site, "counts": cells, "total": sum(cells)})

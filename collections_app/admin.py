@@ -3,12 +3,16 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin_scope import ScopedAdminMixin
 from collections_app.models import (
+    Box,
     ClcClass,
     Consignment,
     Display,
     Item,
     ItemEvent,
     Library,
+    RotationMember,
+    RotationPlan,
+    RotationStop,
     Site,
     Title,
     Transfer,
@@ -92,7 +96,15 @@ class TransferLineInline(admin.TabularInline):
 
 @admin.register(Transfer)
 class TransferAdmin(ScopedHistoryAdmin):
-    list_display = ["id", "source", "destination", "reason", "status", "created_at", "dispatched_at"]
+    list_display = [
+        "id",
+        "source",
+        "destination",
+        "reason",
+        "status",
+        "created_at",
+        "dispatched_at",
+    ]
     list_filter = ["status", "reason", "library"]
     search_fields = ["id", "note", "lines__item__barcode"]
     date_hierarchy = "created_at"
@@ -112,7 +124,16 @@ class TransferLineAdmin(ScopedHistoryAdmin):
 class ItemEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Item history is append-only: readable here, never edited or deleted."""
 
-    list_display = ["at", "item", "kind", "from_status", "to_status", "from_site", "to_site", "user"]
+    list_display = [
+        "at",
+        "item",
+        "kind",
+        "from_status",
+        "to_status",
+        "from_site",
+        "to_site",
+        "user",
+    ]
     list_filter = ["kind", "library"]
     search_fields = ["item__barcode", "note"]
     date_hierarchy = "at"
@@ -126,3 +147,31 @@ class ItemEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Box)
+class BoxAdmin(ScopedHistoryAdmin):
+    list_display = ["code", "name", "library", "is_active"]
+    list_filter = ["library", "is_active"]
+    search_fields = ["code", "name"]
+
+
+class RotationStopInline(admin.TabularInline):
+    model = RotationStop
+    extra = 0
+
+
+@admin.register(RotationPlan)
+class RotationPlanAdmin(ScopedHistoryAdmin):
+    list_display = ["name", "library", "is_cyclical", "is_active", "demand_loans"]
+    list_filter = ["library", "is_active"]
+    search_fields = ["name"]
+    inlines = [RotationStopInline]
+
+
+@admin.register(RotationMember)
+class RotationMemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["plan", "item", "box", "stop", "arrived_at", "extended", "is_finished"]
+    list_filter = ["plan", "is_finished"]
+    search_fields = ["item__barcode", "box__code"]
+    raw_id_fields = ["item", "box"]

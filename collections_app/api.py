@@ -68,7 +68,7 @@ class SiteViewSet(ScopedReadOnlyViewSet):
         try:
             site = self.get_queryset().get(library__code=library_code, code=site_code)
         except Site.DoesNotExist:
-            raise Http404
+            raise Http404 from None
         self.check_object_permissions(self.request, site)
         return site
 
@@ -149,7 +149,17 @@ class ItemEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ItemEvent
-        fields = ["item", "kind", "at", "from_status", "to_status", "from_site", "to_site", "transfer", "note"]
+        fields = [
+            "item",
+            "kind",
+            "at",
+            "from_status",
+            "to_status",
+            "from_site",
+            "to_site",
+            "transfer",
+            "note",
+        ]
 
 
 class ItemEventViewSet(ScopedReadOnlyViewSet):

@@ -8,7 +8,10 @@ from stdnum import isbn as stdnum_isbn
 from stdnum.exceptions import ValidationError as StdnumError
 
 from accounts.scope import scoped, visible_library_ids
-from collections_app.models import ClcClass, Consignment, Item, Site
+from collections_app.models import ClcClass, Consignment, Item
+from collections_app.selectors import sites_for
+
+ANY = _("全部")
 
 
 class IsbnField(forms.CharField):
@@ -33,6 +36,10 @@ class SiteChoiceField(forms.ModelChoiceField):
         return f"{site.library.name} · {site.name}" if self.with_library else site.name
 
 
+class IsbnFilter(django_filters.CharFilter):
+    field_class = IsbnField
+
+
 class SiteFilter(django_filters.ModelChoiceFilter):
     field_class = SiteChoiceField
 
@@ -46,9 +53,7 @@ def clc_top_choices():
 
 
 def _sites(request):
-    return scoped(Site.objects.select_related("library"), request.user).order_by(
-        "library__code", "kind", "code"
-    )
+    return sites_for(request.user)
 
 
 def _consignments(request):
@@ -57,19 +62,21 @@ def _consignments(request):
 
 class ItemFilter(django_filters.FilterSet):
     barcode = django_filters.CharFilter(label=_("条码号"), field_name="barcode")
-    isbn = django_filters.CharFilter(
-        label=_("ISBN"), field_name="title__isbn", field_class=IsbnField
-    )
+    isbn = IsbnFilter(label=_("ISBN"), field_name="title__isbn")
     title = django_filters.CharFilter(
         label=_("题名"), field_name="title__title", lookup_expr="icontains"
     )
-    status = django_filters.ChoiceFilter(label=_("状态"), choices=Item.Status.choices)
-    site = SiteFilter(label=_("当前站点"), field_name="current_site", queryset=_sites)
+    status = django_filters.ChoiceFilter(
+        label=_("状态"), choices=Item.Status.choices, empty_label=ANY
+    )
+    site = SiteFilter(
+        label=_("当前站点"), field_name="current_site", queryset=_sites, empty_label=ANY
+    )
     clc = django_filters.ChoiceFilter(
-        label=_("中图法大类"), field_name="title__clc_top", choices=clc_top_choices
+        label=_("中图法大类"), field_name="title__clc_top", choices=clc_top_choices, empty_label=ANY
     )
     consignment = django_filters.ModelChoiceFilter(
-        label=_("批次"), field_name="consignment", queryset=_consignments
+        label=_("批次"), field_name="consignment", queryset=_consignments, empty_label=ANY
     )
 
     class Meta:

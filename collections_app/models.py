@@ -238,7 +238,9 @@ class Title(models.Model):
     year = models.PositiveSmallIntegerField(_("出版年"), null=True, blank=True)
     clc = models.CharField(_("中图分类号"), max_length=64, blank=True)
     clc_top = models.CharField(_("中图法大类"), max_length=1, blank=True, db_index=True)
-    price = models.DecimalField(_("价格（元）"), max_digits=9, decimal_places=2, null=True, blank=True)
+    price = models.DecimalField(
+        _("价格（元）"), max_digits=9, decimal_places=2, null=True, blank=True
+    )
     marc = models.TextField(_("MARC 原始记录"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     history = HistoricalRecords(excluded_fields=["marc"])
@@ -309,6 +311,14 @@ class Item(models.Model):
     display = models.ForeignKey(
         Display,
         verbose_name=_("专架/展柜"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="items",
+    )
+    box = models.ForeignKey(
+        "Box",
+        verbose_name=_("流动书箱"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -411,7 +421,9 @@ class Transfer(models.Model):
         help_text=_("归还国图时为空。"),
     )
     reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)
-    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
     note = models.CharField(_("备注"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -502,9 +514,7 @@ class TransferLine(models.Model):
             models.UniqueConstraint(
                 fields=["item"], condition=Q(is_open=True), name="one_open_transfer_per_item"
             ),
-            models.UniqueConstraint(
-                fields=["transfer", "item"], name="item_once_per_transfer"
-            ),
+            models.UniqueConstraint(fields=["transfer", "item"], name="item_once_per_transfer"),
         ]
 
     def __str__(self):
@@ -537,16 +547,33 @@ class ItemEvent(models.Model):
     )
     kind = models.CharField(_("事件"), max_length=20, choices=Kind.choices)
     at = models.DateTimeField(_("时间"), default=timezone.now)
-    from_status = models.CharField(_("原状态"), max_length=20, choices=Item.Status.choices, blank=True)
+    from_status = models.CharField(
+        _("原状态"), max_length=20, choices=Item.Status.choices, blank=True
+    )
     to_status = models.CharField(_("新状态"), max_length=20, choices=Item.Status.choices)
     from_site = models.ForeignKey(
-        Site, verbose_name=_("原站点"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Site,
+        verbose_name=_("原站点"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     to_site = models.ForeignKey(
-        Site, verbose_name=_("新站点"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Site,
+        verbose_name=_("新站点"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     transfer = models.ForeignKey(
-        Transfer, verbose_name=_("调拨单"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Transfer,
+        verbose_name=_("调拨单"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -571,3 +598,124 @@ class ItemEvent(models.Model):
 
     def __str__(self):
         return f"{self.item} {self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Box(models.Model):
+    """A travelling book box (流动书箱): items that go out and come back as one, for service
+    points without a librarian. Its label carries `code`, scanned like an item barcode."""
+
+    library = models.ForeignKey(Library, verbose_name=_("图书馆"), on_delete=models.PROTECT)
+    code = models.CharField(_("书箱条码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    is_active = models.BooleanField(_("启用"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("流动书箱")
+        verbose_name_plural = _("流动书箱")
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class RotationPlan(models.Model):
+    """Ordered stops an item or box travels through (轮换计划), once or in a cycle."""
+
+    library = models.ForeignKey(Library, verbose_name=_("图书馆"), on_delete=models.PROTECT)
+    name = models.CharField(_("名称"), max_length=100)
+    is_cyclical = models.BooleanField(_("循环"), default=True)
+    is_active = models.BooleanField(_("启用"), default=True)
+    demand_loans = models.PositiveSmallIntegerField(
+        _("留驻借阅阈值"),
+        default=3,
+        help_text=_("一个停留期内借出达到这个次数的图书可在本站多留一期。"),
+    )
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("轮换计划")
+        verbose_name_plural = _("轮换计划")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class RotationStop(models.Model):
+    library = models.ForeignKey(Library, on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(
+        RotationPlan, verbose_name=_("轮换计划"), on_delete=models.CASCADE, related_name="stops"
+    )
+    position = models.PositiveSmallIntegerField(_("顺序"))
+    site = models.ForeignKey(
+        Site, verbose_name=_("站点"), on_delete=models.PROTECT, related_name="+"
+    )
+    stay_days = models.PositiveSmallIntegerField(_("停留天数"), null=True, blank=True)
+    stay_loans = models.PositiveSmallIntegerField(
+        _("停留至借出次数"), null=True, blank=True, help_text=_("借出达到这个次数后前往下一站。")
+    )
+    capacity = models.PositiveIntegerField(
+        _("容量上限（册）"), null=True, blank=True, help_text=_("本计划在此站最多同时停放的册数。")
+    )
+
+    class Meta:
+        verbose_name = _("轮换站点")
+        verbose_name_plural = _("轮换站点")
+        ordering = ["plan", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "position"], name="one_stop_per_position"),
+            models.CheckConstraint(
+                condition=Q(stay_days__isnull=False) | Q(stay_loans__isnull=False),
+                name="stop_has_a_stay",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.plan} {self.position}. {self.site}"
+
+
+class RotationMember(models.Model):
+    """An item or a box on a rotation plan, and where on the plan it is."""
+
+    library = models.ForeignKey(Library, on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(
+        RotationPlan, verbose_name=_("轮换计划"), on_delete=models.CASCADE, related_name="members"
+    )
+    item = models.OneToOneField(
+        Item,
+        verbose_name=_("图书"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="rotation",
+    )
+    box = models.OneToOneField(
+        Box,
+        verbose_name=_("流动书箱"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="rotation",
+    )
+    stop = models.ForeignKey(
+        RotationStop, verbose_name=_("当前站"), on_delete=models.PROTECT, related_name="members"
+    )
+    arrived_at = models.DateTimeField(_("到站时间"), default=timezone.now)
+    extended = models.PositiveSmallIntegerField(_("因需求留驻期数"), default=0)
+    is_finished = models.BooleanField(_("已走完"), default=False)
+
+    class Meta:
+        verbose_name = _("轮换成员")
+        verbose_name_plural = _("轮换成员")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(item__isnull=False, box__isnull=True)
+                | Q(item__isnull=True, box__isnull=False),
+                name="rotation_member_is_item_or_box",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.item or self.box)

@@ -1,6 +1,6 @@
 """Reads for the collection pages. Every queryset starts from `accounts.scope.scoped`."""
 
-from django.db.models import Count, Q
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 
 from accounts.scope import scoped
 from collections_app.models import Display, Item, ItemEvent, Site
@@ -15,8 +15,21 @@ def items_for(user):
     )
 
 
+# Central library first, then branches, then service points (the codes sort otherwise).
+SITE_KIND_ORDER = Case(
+    When(kind=Site.Kind.CENTRAL, then=Value(0)),
+    When(kind=Site.Kind.BRANCH, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
 def sites_for(user):
-    return scoped(Site.objects.all(), user).select_related("library", "parent")
+    return (
+        scoped(Site.objects.all(), user)
+        .select_related("library", "parent")
+        .order_by("library__code", SITE_KIND_ORDER, "code")
+    )
 
 
 def held_counts_by_site(user, sites) -> dict[int, int]:

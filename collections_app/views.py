@@ -69,9 +69,7 @@ def site_detail(request, library_code, site_code):
 
 @login_required
 def item_list(request):
-    items = ItemFilter(
-        request.GET, queryset=selectors.items_for(request.user), request=request
-    )
+    items = ItemFilter(request.GET, queryset=selectors.items_for(request.user), request=request)
     qs = items.qs if items.is_valid() else items.queryset.none()
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -127,7 +127,9 @@ def transfer_add_items(*, user, transfer: Transfer, items: Iterable[Item]) -> in
             if reason:
                 problems.append(Problem(item.barcode, reason))
         if problems:
-            raise Refused(_("%(count)s 册图书不能调拨，未做任何更改。") % {"count": len(problems)}, problems)
+            raise Refused(
+                _("%(count)s 册图书不能调拨，未做任何更改。") % {"count": len(problems)}, problems
+            )
         lines = [
             TransferLine(library_id=transfer.library_id, transfer=transfer, item=item)
             for item in locked
@@ -169,7 +171,9 @@ def transfer_dispatch(*, user, transfer: Transfer) -> Transfer:
             if (reason := item_refusal(item, transfer.source))
         ]
         if problems:
-            raise Refused(_("%(count)s 册图书已不能发出，未做任何更改。") % {"count": len(problems)}, problems)
+            raise Refused(
+                _("%(count)s 册图书已不能发出，未做任何更改。") % {"count": len(problems)}, problems
+            )
         now = timezone.now()
         item_events_record(
             items=items,
@@ -267,14 +271,19 @@ def transfer_receive(
             .exclude(barcode__in=lines)
             .select_related("current_site")
         }
-        items = {item.pk: item for item in _lock_items(
-            [line.item_id for line in lines.values()] + [item.pk for item in extras.values()]
-        )}
+        items = {
+            item.pk: item
+            for item in _lock_items(
+                [line.item_id for line in lines.values()] + [item.pk for item in extras.values()]
+            )
+        }
         now = timezone.now()
         for code in dict.fromkeys(barcodes):
             line = lines.get(code)
             if line is not None:
-                _receive_line(user, transfer, line, items[line.item_id], code in damaged, now, receipt)
+                _receive_line(
+                    user, transfer, line, items[line.item_id], code in damaged, now, receipt
+                )
             elif code in extras:
                 _receive_extra(user, transfer, items[extras[code].pk], now, receipt)
             else:
@@ -351,7 +360,9 @@ def _receive_extra(user, transfer, item, now, receipt: Receipt) -> None:
         return
     if transfer.destination is None or not item.is_available:
         reason = item_refusal(item, item.current_site) or _("不在本单中")
-        receipt.problems.append(Problem(item.barcode, _("不在本单中，且%(reason)s") % {"reason": reason}))
+        receipt.problems.append(
+            Problem(item.barcode, _("不在本单中，且%(reason)s") % {"reason": reason})
+        )
         return
     TransferLine.objects.create(
         library_id=transfer.library_id,

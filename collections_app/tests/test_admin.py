@@ -9,7 +9,7 @@ from collections_app.models import Item, ItemEvent
 
 @pytest.mark.parametrize(
     "model",
-    [model for model in admin.site._registry],
+    list(admin.site._registry),
     ids=lambda model: model._meta.label,
 )
 def test_every_model_has_a_working_admin_list(client, superuser, sui_item, model):

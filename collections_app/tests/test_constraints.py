@@ -95,7 +95,9 @@ def test_a_consignment_term_ends_after_the_agreement(nlc, suixian):
 def test_site_codes_are_unique_within_a_library_but_not_across(sui_central, zengdu_central):
     assert sui_central.code == zengdu_central.code == "central"
     with pytest.raises(IntegrityError):
-        Site.objects.create(library=sui_central.library, code="central", name="重复", kind="central")
+        Site.objects.create(
+            library=sui_central.library, code="central", name="重复", kind="central"
+        )
 
 
 def test_a_branch_hangs_under_a_parent_site(suixian):

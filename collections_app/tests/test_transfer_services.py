@@ -54,7 +54,9 @@ def test_an_item_on_loan_cannot_go_on_a_transfer(sui_librarian, sui_central, xia
     assert not transfer.lines.exists()
 
 
-def test_an_item_cannot_be_on_two_open_transfers(sui_librarian, sui_central, sui_branch, draft, shelf):
+def test_an_item_cannot_be_on_two_open_transfers(
+    sui_librarian, sui_central, sui_branch, draft, shelf
+):
     other = transfer_create(
         user=sui_librarian, source=sui_central, destination=sui_branch, reason="rotation"
     )
@@ -115,7 +117,9 @@ def test_a_receipt_only_at_the_destination(sui_librarian, sui_branch, draft, she
         )
 
 
-def test_a_volunteer_cannot_receive_at_another_site(xiaolin_volunteer, sui_librarian, sui_central, sui_branch, shelf):
+def test_a_volunteer_cannot_receive_at_another_site(
+    xiaolin_volunteer, sui_librarian, sui_central, sui_branch, shelf
+):
     transfer = transfer_create(
         user=sui_librarian, source=sui_central, destination=sui_branch, reason="allocation"
     )
@@ -129,7 +133,9 @@ def test_a_volunteer_cannot_receive_at_another_site(xiaolin_volunteer, sui_libra
 
 def test_scanning_an_item_twice_is_harmless(sui_librarian, xiaolin_site, draft, shelf):
     transfer_dispatch(user=sui_librarian, transfer=draft)
-    transfer_receive(user=sui_librarian, transfer=draft, site=xiaolin_site, barcodes=[shelf[0].barcode])
+    transfer_receive(
+        user=sui_librarian, transfer=draft, site=xiaolin_site, barcodes=[shelf[0].barcode]
+    )
     again = transfer_receive(
         user=sui_librarian, transfer=draft, site=xiaolin_site, barcodes=[shelf[0].barcode]
     )
@@ -137,7 +143,9 @@ def test_scanning_an_item_twice_is_harmless(sui_librarian, xiaolin_site, draft, 
     assert ItemEvent.objects.filter(item=shelf[0], kind="arrived").count() == 1
 
 
-def test_cancelling_a_dispatched_transfer_restores_the_items(sui_librarian, sui_central, draft, shelf):
+def test_cancelling_a_dispatched_transfer_restores_the_items(
+    sui_librarian, sui_central, draft, shelf
+):
     transfer_dispatch(user=sui_librarian, transfer=draft)
     transfer_cancel(user=sui_librarian, transfer=draft)
     items = refresh(shelf)
@@ -168,12 +176,14 @@ def test_return_to_the_lender_ends_with_the_volumes_returned(sui_librarian, sui_
         user=sui_librarian, transfer=transfer, site=None, barcodes=[i.barcode for i in shelf[:2]]
     )
     assert receipt.completed
-    assert set(Item.objects.filter(pk__in=[i.pk for i in shelf[:2]]).values_list("status", flat=True)) == {
-        "returned_to_lender"
-    }
+    assert set(
+        Item.objects.filter(pk__in=[i.pk for i in shelf[:2]]).values_list("status", flat=True)
+    ) == {"returned_to_lender"}
 
 
-def test_a_volunteer_cannot_send_from_the_central_library(xiaolin_volunteer, sui_central, xiaolin_site):
+def test_a_volunteer_cannot_send_from_the_central_library(
+    xiaolin_volunteer, sui_central, xiaolin_site
+):
     with pytest.raises(Refused):
         transfer_create(
             user=xiaolin_volunteer, source=sui_central, destination=xiaolin_site, reason="rotation"
