@@ -12,6 +12,7 @@ ENTRIES = [
     ("circulation:home", _("首页"), ALL_ROLES),
     ("collections:site-list", _("站点"), ALL_ROLES),
     ("collections:item-list", _("图书"), ALL_ROLES),
+    ("collections:transfer-list", _("调拨"), ALL_ROLES),
 ]
 
 

@@ -1,9 +1,14 @@
 """Reads for the collection pages. Every queryset starts from `accounts.scope.scoped`."""
 
-from django.db.models import Case, Count, IntegerField, Q, Value, When
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.scope import scoped
-from collections_app.models import Display, Item, ItemEvent, Site
+from collections_app.models import ClcClass, Display, Item, ItemEvent, Site, Transfer, TransferLine
 
 # Items that take shelf room at their site now: on the shelf, or out on loan and coming back.
 HELD_STATUSES = (Item.Status.AVAILABLE, Item.Status.ON_LOAN)
@@ -79,3 +84,107 @@ def item_loans(user, item):
     collections_app does not import circulation."""
     loans = scoped(item.loans.all(), user).select_related("patron", "site", "return_site")
     return list(loans), item.loans.count()
+
+
+def transferable_items(
+    source: Site,
+    *,
+    consignment=None,
+    clc_top: str = "",
+    idle_days: int | None = None,
+    on_display: bool | None = None,
+):
+    """Items that could go on a transfer from `source` now, the longest idle first: on the
+    shelf there, on no open transfer, matching the librarian's filters."""
+    items = (
+        # Boxed volumes travel with their box (services.boxes), never one by one.
+        Item.objects.filter(current_site=source, status=Item.Status.AVAILABLE, box__isnull=True)
+        .exclude(transfer_lines__is_open=True)
+        .select_related("title")
+    )
+    if consignment is not None:
+        items = items.filter(consignment=consignment)
+    if clc_top:
+        items = items.filter(title__clc_top=clc_top)
+    if idle_days:
+        since = timezone.now() - timedelta(days=idle_days)
+        items = items.filter(Q(last_loan_at__isnull=True) | Q(last_loan_at__lt=since))
+    if on_display is not None:
+        items = items.filter(display__isnull=not on_display)
+    return items.order_by(F("last_loan_at").asc(nulls_first=True), "call_number", "pk")
+
+
+def with_line_counts(transfers):
+    return transfers.annotate(
+        line_count=Count("lines", filter=~Q(lines__state=TransferLine.State.EXTRA)),
+        pending_count=Count("lines", filter=Q(lines__state=TransferLine.State.PENDING)),
+    ).order_by("-created_at")
+
+
+def line_counts(transfer: Transfer) -> dict[str, int]:
+    """Lines of a transfer per state, plus the total of lines that were sent."""
+    rows = transfer.lines.values("state").annotate(n=Count("id")).order_by()
+    counts = dict.fromkeys(TransferLine.State.values, 0)
+    counts.update({row["state"]: row["n"] for row in rows})
+    counts["total"] = sum(n for state, n in counts.items() if state != TransferLine.State.EXTRA)
+    return counts
+
+
+def transit_overdue_days() -> int:
+    return settings.TRANSIT_OVERDUE_DAYS
+
+
+def in_transit(user) -> list[Transfer]:
+    """Every dispatched transfer in the user's scope, the oldest first, with its days on the way
+    and whether it is overdue."""
+    transfers = list(
+        with_line_counts(scoped(Transfer.objects.in_transit(), user))
+        .select_related("library", "source", "destination")
+        .order_by("dispatched_at")
+    )
+    now = timezone.now()
+    limit = timedelta(days=transit_overdue_days())
+    for transfer in transfers:
+        transfer.in_transit_for = now - transfer.dispatched_at
+        transfer.is_overdue = transfer.in_transit_for > limit
+    return transfers
+
+
+def _transit_summary(transfers, key) -> list[dict]:
+    rows: dict = {}
+    for transfer in transfers:
+        row = rows.setdefault(
+            key(transfer), {"transfers": 0, "volumes": 0, "overdue": 0, "oldest_days": 0}
+        )
+        row["transfers"] += 1
+        row["volumes"] += transfer.pending_count
+        row["overdue"] += transfer.is_overdue
+        row["oldest_days"] = max(row["oldest_days"], transfer.in_transit_for.days)
+    return [{"name": name, **row} for name, row in rows.items()]
+
+
+def transit_by_library(transfers) -> list[dict]:
+    return _transit_summary(transfers, lambda transfer: transfer.library.name)
+
+
+def transit_by_destination(transfers) -> list[dict]:
+    return _transit_summary(
+        transfers,
+        lambda transfer: transfer.destination.name if transfer.destination else _("国家图书馆"),
+    )
+
+
+def pick_list(transfer: Transfer) -> list[dict]:
+    """The lines to fetch from the shelves, grouped by CLC class and in call-number order."""
+    lines = (
+        transfer.lines.exclude(state=TransferLine.State.EXTRA)
+        .select_related("item__title", "item__display")
+        .order_by("item__title__clc_top", "item__call_number", "item__barcode")
+    )
+    names = dict(ClcClass.objects.filter(level=1).values_list("code", "name_zh"))
+    groups: dict[str, dict] = {}
+    for line in lines:
+        top = line.item.title.clc_top
+        group = groups.setdefault(top, {"code": top, "name": names.get(top, ""), "lines": []})
+        group["lines"].append(line)
+    return list(groups.values())

@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 
 from accounts.scope import can_manage_library, can_work_at_site
 from collections_app.errors import Problem, Refused
-from collections_app.models import Item, ItemEvent, Site, Transfer, TransferLine
+from collections_app.models import Box, Item, ItemEvent, Site, Transfer, TransferLine
+from collections_app.selectors import transferable_items
+from collections_app.services.arrivals import rotation_arrive
 from collections_app.services.history import item_events_record
 
 CHUNK = 5000
@@ -35,7 +37,7 @@ def _chunks(values: Sequence, size: int = CHUNK):
         yield values[start : start + size]
 
 
-def _lock_items(ids: Iterable[int]) -> list[Item]:
+def lock_items(ids: Iterable[int]) -> list[Item]:
     """Lock the items in id order (so two transactions never wait on each other in a cycle)."""
     ids = sorted(set(ids))
     items: list[Item] = []
@@ -108,7 +110,7 @@ def transfer_add_items(*, user, transfer: Transfer, items: Iterable[Item]) -> in
         _require_sender(user, transfer.source)
         if transfer.status != Transfer.Status.DRAFT:
             raise Refused(_("只能向草稿状态的调拨单添加图书。"))
-        locked = _lock_items(item.pk for item in items)
+        locked = lock_items(item.pk for item in items)
         on_open_transfers = dict(
             TransferLine.objects.filter(item__in=[item.pk for item in locked], is_open=True)
             .exclude(transfer=transfer)
@@ -144,6 +146,21 @@ def transfer_add_items(*, user, transfer: Transfer, items: Iterable[Item]) -> in
         return len(lines)
 
 
+def transfer_add_matching(*, user, transfer: Transfer, count: int, **filters) -> int:
+    """Add up to `count` items from the source that match the filters of
+    `selectors.transferable_items` ("200 class I volumes idle for 90 days")."""
+    if count < 1:
+        raise Refused(_("请填写要调拨的册数。"))
+    items = list(
+        transferable_items(transfer.source, **filters).exclude(transfer_lines__transfer=transfer)[
+            :count
+        ]
+    )
+    if not items:
+        raise Refused(_("发出站点没有符合条件的在架图书。"))
+    return transfer_add_items(user=user, transfer=transfer, items=items)
+
+
 def transfer_remove_items(*, user, transfer: Transfer, items: Iterable[Item]) -> int:
     with transaction.atomic():
         transfer = _lock_transfer(transfer)
@@ -164,7 +181,7 @@ def transfer_dispatch(*, user, transfer: Transfer) -> Transfer:
         item_ids = list(transfer.lines.values_list("item_id", flat=True))
         if not item_ids:
             raise Refused(_("调拨单中还没有图书。"))
-        items = _lock_items(item_ids)
+        items = lock_items(item_ids)
         problems = [
             Problem(item.barcode, reason)
             for item in items
@@ -204,7 +221,7 @@ def transfer_cancel(*, user, transfer: Transfer) -> Transfer:
             raise Refused(_("调拨单 #%(id)s 已完结，不能取消。") % {"id": transfer.pk})
         pending = transfer.lines.filter(state=TransferLine.State.PENDING)
         if transfer.is_dispatched:
-            items = _lock_items(pending.values_list("item_id", flat=True))
+            items = lock_items(pending.values_list("item_id", flat=True))
             now = timezone.now()
             item_events_record(
                 items=items,
@@ -256,6 +273,7 @@ def transfer_receive(
     with transaction.atomic():
         transfer = _lock_transfer(transfer)
         _require_receiver(user, transfer, site)
+        barcodes = _open_boxes(transfer, barcodes)
         if not transfer.is_dispatched:
             raise Refused(
                 _("调拨单 #%(id)s 的状态是“%(status)s”，不能接收。")
@@ -273,7 +291,7 @@ def transfer_receive(
         }
         items = {
             item.pk: item
-            for item in _lock_items(
+            for item in lock_items(
                 [line.item_id for line in lines.values()] + [item.pk for item in extras.values()]
             )
         }
@@ -290,6 +308,13 @@ def transfer_receive(
                 receipt.problems.append(Problem(code, _("不是本馆的图书条码")))
         if finish:
             _record_missing(user, transfer, now, receipt)
+        arrived = receipt.received + receipt.damaged + receipt.extra
+        if arrived and transfer.destination is not None:
+            rotation_arrive(
+                items=list(Item.objects.filter(barcode__in=arrived)),
+                site=transfer.destination,
+                now=now,
+            )
         if not transfer.lines.filter(state=TransferLine.State.PENDING).exists():
             transfer.status = Transfer.Status.RECEIVED
             transfer.received_at = now
@@ -297,6 +322,24 @@ def transfer_receive(
             transfer.lines.filter(is_open=True).update(is_open=False)
             receipt.completed = True
     return receipt
+
+
+def _open_boxes(transfer: Transfer, barcodes: list[str]) -> list[str]:
+    """A box label scanned at receipt stands for every item of the box on this transfer."""
+    boxes = dict(
+        Box.objects.filter(library=transfer.library, code__in=barcodes).values_list("code", "pk")
+    )
+    if not boxes:
+        return barcodes
+    contents: dict[int, list[str]] = {}
+    for box_id, barcode in transfer.lines.filter(item__box__in=boxes.values()).values_list(
+        "item__box", "item__barcode"
+    ):
+        contents.setdefault(box_id, []).append(barcode)
+    expanded = []
+    for code in barcodes:
+        expanded.extend(sorted(contents.get(boxes[code], [])) if code in boxes else [code])
+    return expanded
 
 
 def _require_receiver(user, transfer: Transfer, site: Site | None) -> None:
@@ -377,7 +420,7 @@ def _receive_extra(user, transfer, item, now, receipt: Receipt) -> None:
 
 def _record_missing(user, transfer, now, receipt: Receipt) -> None:
     pending = transfer.lines.filter(state=TransferLine.State.PENDING)
-    items = _lock_items(pending.values_list("item_id", flat=True))
+    items = lock_items(pending.values_list("item_id", flat=True))
     item_events_record(
         items=items,
         kind=ItemEvent.Kind.STATUS_CHANGED,

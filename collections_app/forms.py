@@ -1,0 +1,151 @@
+"""Forms of the transfer, box, display and rotation pages. Choices always come from the scope."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.scope import can_work_at_site, scoped
+from collections_app.models import (
+    Box,
+    ClcClass,
+    Consignment,
+    RotationPlan,
+    RotationStop,
+    Site,
+    Transfer,
+)
+
+
+class SiteField(forms.ModelChoiceField):
+    def label_from_instance(self, site):
+        return f"{site.name}（{site.get_kind_display()}）"
+
+
+def _library_sites(user, library):
+    return scoped(Site.objects.filter(library=library, is_active=True), user).order_by(
+        "kind", "code"
+    )
+
+
+class TransferCreateForm(forms.Form):
+    source = SiteField(label=_("发出站点"), queryset=Site.objects.none())
+    destination = SiteField(
+        label=_("接收站点"),
+        queryset=Site.objects.none(),
+        required=False,
+        help_text=_("归还国图时留空。"),
+    )
+    reason = forms.ChoiceField(label=_("原因"), choices=Transfer.Reason.choices)
+    note = forms.CharField(label=_("备注"), max_length=200, required=False)
+
+    def __init__(self, *args, user, library, **kwargs):
+        super().__init__(*args, **kwargs)
+        sites = Site.objects.filter(library=library, is_active=True).order_by("kind", "code")
+        self.fields["source"].queryset = sites.filter(
+            pk__in=[site.pk for site in sites if can_work_at_site(user, site)]
+        )
+        self.fields["destination"].queryset = sites
+
+    def clean(self):
+        data = super().clean()
+        reason = data.get("reason")
+        if reason and reason != Transfer.Reason.RETURN_TO_LENDER and not data.get("destination"):
+            self.add_error("destination", _("请选择接收站点。"))
+        if reason == Transfer.Reason.RETURN_TO_LENDER and data.get("destination"):
+            self.add_error("destination", _("归还国图的调拨单没有接收站点。"))
+        if data.get("source") and data.get("source") == data.get("destination"):
+            self.add_error("destination", _("接收站点不能与发出站点相同。"))
+        return data
+
+
+class TransferFillForm(forms.Form):
+    """ "Send 200 class I volumes from the central library": filters and a count."""
+
+    count = forms.IntegerField(label=_("册数"), min_value=1, max_value=20000)
+    clc_top = forms.ChoiceField(label=_("中图法大类"), required=False)
+    consignment = forms.ModelChoiceField(
+        label=_("批次"), queryset=Consignment.objects.none(), required=False
+    )
+    idle_days = forms.IntegerField(
+        label=_("闲置天数至少"), min_value=1, max_value=3650, required=False
+    )
+    on_display = forms.TypedChoiceField(
+        label=_("专架"),
+        required=False,
+        choices=[("", _("不限")), ("no", _("不在专架上")), ("yes", _("在专架上"))],
+        coerce=lambda value: {"yes": True, "no": False}.get(value),
+        empty_value=None,
+    )
+
+    def __init__(self, *args, user, library, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["clc_top"].choices = [("", _("全部"))] + [
+            (c.code, f"{c.code} {c.name_zh}") for c in ClcClass.objects.filter(level=1)
+        ]
+        self.fields["consignment"].queryset = scoped(
+            Consignment.objects.filter(library=library), user
+        )
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "clc_top": data["clc_top"],
+            "consignment": data["consignment"],
+            "idle_days": data["idle_days"],
+            "on_display": data["on_display"],
+        }
+
+
+class ScanForm(forms.Form):
+    barcode = forms.CharField(label=_("条码"), max_length=64, strip=True)
+    damaged = forms.BooleanField(label=_("损坏"), required=False)
+
+
+class BoxForm(forms.ModelForm):
+    class Meta:
+        model = Box
+        fields = ["code", "name"]
+
+
+class BoxSendForm(forms.Form):
+    destination = SiteField(label=_("送往站点"), queryset=Site.objects.none())
+
+    def __init__(self, *args, user, library, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["destination"].queryset = Site.objects.filter(
+            library=library, is_active=True
+        ).order_by("kind", "code")
+
+
+class RotationPlanForm(forms.ModelForm):
+    class Meta:
+        model = RotationPlan
+        fields = ["name", "is_cyclical", "demand_loans", "is_active"]
+
+
+class RotationStopForm(forms.ModelForm):
+    site = SiteField(label=_("站点"), queryset=Site.objects.none())
+
+    class Meta:
+        model = RotationStop
+        fields = ["site", "stay_days", "stay_loans", "capacity"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("site") and not (data.get("stay_days") or data.get("stay_loans")):
+            raise forms.ValidationError(_("请填写停留天数或停留至借出次数。"))
+        return data
+
+
+def rotation_stop_formset(library, *args, **kwargs):
+    formset_class = forms.inlineformset_factory(
+        RotationPlan,
+        RotationStop,
+        form=RotationStopForm,
+        extra=3,
+        can_delete=True,
+        fields=["site", "stay_days", "stay_loans", "capacity"],
+    )
+    formset = formset_class(*args, **kwargs)
+    for form in formset.forms:
+        form.fields["site"].queryset = Site.objects.filter(library=library, is_active=True)
+    return formset

@@ -1,0 +1,197 @@
+"""Rotation plans and suggested moves: review what is due, then create the transfers."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F, ProtectedError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.scope import can_manage_library, get_scoped_or_404, scoped
+from collections_app import suggestions as planner
+from collections_app.errors import Refused
+from collections_app.forms import RotationPlanForm, rotation_stop_formset
+from collections_app.models import ClcClass, Item, RotationPlan, Site
+from collections_app.services.rotation import (
+    Action,
+    rotation_add,
+    rotation_execute,
+    rotation_review,
+)
+from collections_app.services.suggestions import suggestions_accept
+
+
+def _get_plan_for_user(request, pk):
+    return get_scoped_or_404(RotationPlan.objects.select_related("library"), request.user, pk=pk)
+
+
+def _managed_library(user):
+    if user.library_id is None or not can_manage_library(user, user.library):
+        raise PermissionDenied
+    return user.library
+
+
+@login_required
+def rotation_list(request):
+    plans = scoped(RotationPlan.objects.all(), request.user).select_related("library")
+    return render(request, "collections_app/rotation/list.html", {"plans": plans})
+
+
+@login_required
+def rotation_edit(request, pk=None):
+    library = _managed_library(request.user)
+    plan = _get_plan_for_user(request, pk) if pk else RotationPlan(library=library)
+    form = RotationPlanForm(request.POST or None, instance=plan)
+    stops = rotation_stop_formset(library, request.POST or None, instance=plan, prefix="stops")
+    if request.method == "POST" and form.is_valid() and stops.is_valid():
+        try:
+            plan = _save_plan(form, stops, library)
+        except ProtectedError:
+            form.add_error(None, _("要删除的站点上还有轮换中的图书，不能删除。"))
+        else:
+            messages.success(request, _("轮换计划已保存。"))
+            return redirect("collections:rotation-detail", pk=plan.pk)
+    return render(
+        request, "collections_app/rotation/edit.html", {"form": form, "stops": stops, "plan": plan}
+    )
+
+
+@transaction.atomic
+def _save_plan(form, stops, library):
+    plan = form.save()
+    kept = []
+    for stop_form in stops.forms:
+        if not stop_form.cleaned_data:
+            continue
+        if stop_form.cleaned_data.get("DELETE"):
+            if stop_form.instance.pk:
+                stop_form.instance.delete()
+            continue
+        kept.append(stop_form)
+    # Stops are renumbered 1..n in the order shown; move the old numbers out of the way first.
+    plan.stops.update(position=F("position") + 1000)
+    for position, stop_form in enumerate(kept, start=1):
+        stop = stop_form.save(commit=False)
+        stop.plan = plan
+        stop.library = library
+        stop.position = position
+        stop.save()
+    return plan
+
+
+@login_required
+def rotation_detail(request, pk):
+    plan = _get_plan_for_user(request, pk)
+    decisions = rotation_review(plan=plan)
+    summary = dict.fromkeys(Action.LABELS.values(), 0)
+    for decision in decisions:
+        summary[decision.label] += len(decision.items)
+    return render(
+        request,
+        "collections_app/rotation/detail.html",
+        {
+            "plan": plan,
+            "stops": plan.stops.select_related("site").order_by("position"),
+            "decisions": decisions,
+            "summary": {label: n for label, n in summary.items() if n},
+            "moves": sum(1 for d in decisions if d.action == Action.MOVE),
+            "can_manage": can_manage_library(request.user, plan.library),
+        },
+    )
+
+
+@login_required
+@require_POST
+def rotation_run(request, pk):
+    plan = _get_plan_for_user(request, pk)
+    if not can_manage_library(request.user, plan.library):
+        raise PermissionDenied
+    try:
+        transfers = rotation_execute(user=request.user, plan=plan)
+    except Refused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(
+            request,
+            _("已生成 %(n)s 张轮换调拨单（草稿），请打印拣书单后发出。") % {"n": len(transfers)},
+        )
+    return redirect("collections:rotation-detail", pk=plan.pk)
+
+
+@login_required
+@require_POST
+def rotation_add_items(request, pk):
+    plan = _get_plan_for_user(request, pk)
+    if not can_manage_library(request.user, plan.library):
+        raise PermissionDenied
+    codes = request.POST.get("barcodes", "").split()
+    items = list(Item.objects.filter(library=plan.library, barcode__in=codes))
+    unknown = sorted(set(codes) - {item.barcode for item in items})
+    if unknown:
+        messages.error(
+            request, _("不是本馆的图书条码：%(codes)s") % {"codes": "、".join(unknown[:20])}
+        )
+        return redirect("collections:rotation-detail", pk=plan.pk)
+    try:
+        added = rotation_add(plan=plan, items=items)
+    except Refused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("已加入 %(n)s 册。") % {"n": added})
+    return redirect("collections:rotation-detail", pk=plan.pk)
+
+
+@login_required
+def suggestion_list(request):
+    library = _managed_library(request.user)
+    idle_days = _int(request.GET.get("idle_days"), 90, 7, 3650)
+    window_days = _int(request.GET.get("window_days"), 180, 30, 730)
+    inputs = planner.gather(library, window_days=window_days, idle_days=idle_days)
+    plan = planner.plan_moves(inputs, idle_days=idle_days)
+    names = dict(ClcClass.objects.filter(level=1).values_list("code", "name_zh"))
+    for suggestion in plan.suggestions:
+        suggestion.clc_name = names.get(suggestion.clc_top, "")
+    return render(
+        request,
+        "collections_app/rotation/suggestions.html",
+        {
+            "plan": plan,
+            "idle_days": idle_days,
+            "window_days": window_days,
+        },
+    )
+
+
+@login_required
+@require_POST
+def suggestion_accept(request):
+    library = _managed_library(request.user)
+    sites = {site.pk: site for site in Site.objects.filter(library=library)}
+    moves = []
+    for value in request.POST.getlist("move"):
+        try:
+            source, destination, clc_top, count, idle_days = value.split(":")
+            moves.append(
+                (sites[int(source)], sites[int(destination)], clc_top, int(count), int(idle_days))
+            )
+        except (KeyError, ValueError):
+            messages.error(request, _("建议已失效，请刷新后重试。"))
+            return redirect("collections:suggestions")
+    try:
+        transfers = suggestions_accept(user=request.user, moves=moves)
+    except Refused as refused:
+        messages.error(request, str(refused))
+        return redirect("collections:suggestions")
+    messages.success(
+        request, _("已生成 %(n)s 张调拨单（草稿），请核对后发出。") % {"n": len(transfers)}
+    )
+    return redirect("collections:transfer-list")
+
+
+def _int(value, default, low, high):
+    try:
+        return min(high, max(low, int(value)))
+    except (TypeError, ValueError):
+        return default
