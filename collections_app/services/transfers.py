@@ -20,7 +20,7 @@ from collections_app.errors import Problem, Refused
 from collections_app.models import Box, Item, ItemEvent, Site, Transfer, TransferLine
 from collections_app.selectors import transferable_items
 from collections_app.services.arrivals import rotation_arrive
-from collections_app.services.history import item_events_record
+from collections_app.services.history import item_events_record, item_events_record_many
 
 CHUNK = 5000
 
@@ -30,6 +30,19 @@ REHOMING_REASONS = {
     Transfer.Reason.ROTATION,
     Transfer.Reason.RETURN_HOME,
 }
+
+
+# What the transfer rules read of a locked item; other fields load on demand.
+LOCKED_FIELDS = (
+    "id",
+    "library_id",
+    "barcode",
+    "status",
+    "current_site_id",
+    "home_site_id",
+    "display_id",
+    "box_id",
+)
 
 
 def _chunks(values: Sequence, size: int = CHUNK):
@@ -42,7 +55,12 @@ def lock_items(ids: Iterable[int]) -> list[Item]:
     ids = sorted(set(ids))
     items: list[Item] = []
     for chunk in _chunks(ids):
-        items.extend(Item.objects.select_for_update().filter(pk__in=chunk).order_by("pk"))
+        items.extend(
+            Item.objects.select_for_update()
+            .filter(pk__in=chunk)
+            .only(*LOCKED_FIELDS)
+            .order_by("pk")
+        )
     return items
 
 
@@ -111,26 +129,21 @@ def transfer_add_items(*, user, transfer: Transfer, items: Iterable[Item]) -> in
         if transfer.status != Transfer.Status.DRAFT:
             raise Refused(_("只能向草稿状态的调拨单添加图书。"))
         locked = lock_items(item.pk for item in items)
-        on_open_transfers = dict(
-            TransferLine.objects.filter(item__in=[item.pk for item in locked], is_open=True)
-            .exclude(transfer=transfer)
-            .values_list("item_id", "transfer_id")
-        )
-        already_here = set(
-            transfer.lines.filter(item__in=[item.pk for item in locked]).values_list(
-                "item_id", flat=True
-            )
-        )
-        problems = []
-        for item in locked:
-            reason = item_refusal(item, transfer.source)
-            if reason is None and item.pk in on_open_transfers:
-                reason = _("已在调拨单 #%(id)s 中") % {"id": on_open_transfers[item.pk]}
-            if reason:
-                problems.append(Problem(item.barcode, reason))
+        problems = [
+            Problem(item.barcode, reason)
+            for item in locked
+            if (reason := item_refusal(item, transfer.source))
+        ]
         if problems:
             raise Refused(
                 _("%(count)s 册图书不能调拨，未做任何更改。") % {"count": len(problems)}, problems
+            )
+        already_here = set()
+        if transfer.lines.exists():
+            already_here = set(
+                transfer.lines.filter(item__in=[item.pk for item in locked]).values_list(
+                    "item_id", flat=True
+                )
             )
         lines = [
             TransferLine(library_id=transfer.library_id, transfer=transfer, item=item)
@@ -141,9 +154,25 @@ def transfer_add_items(*, user, transfer: Transfer, items: Iterable[Item]) -> in
             with transaction.atomic():
                 TransferLine.objects.bulk_create(lines, batch_size=CHUNK)
         except IntegrityError:
-            # Another desk put one of these items on its own transfer a moment ago.
-            raise Refused(_("有图书刚被加入另一张调拨单，请刷新后重试。")) from None
+            # The partial unique index refused: some items are on another open transfer.
+            raise Refused(
+                _("有图书已在其他未完结的调拨单中，未做任何更改。"),
+                _open_elsewhere(transfer, locked),
+            ) from None
         return len(lines)
+
+
+def _open_elsewhere(transfer: Transfer, items: list[Item]) -> list[Problem]:
+    barcodes = {item.pk: item.barcode for item in items}
+    rows = (
+        TransferLine.objects.filter(item__in=list(barcodes), is_open=True)
+        .exclude(transfer=transfer)
+        .values_list("item_id", "transfer_id")
+    )
+    return [
+        Problem(barcodes[item_id], _("已在调拨单 #%(id)s 中") % {"id": transfer_id})
+        for item_id, transfer_id in rows
+    ]
 
 
 def transfer_add_matching(*, user, transfer: Transfer, count: int, **filters) -> int:
@@ -192,8 +221,8 @@ def transfer_dispatch(*, user, transfer: Transfer) -> Transfer:
                 _("%(count)s 册图书已不能发出，未做任何更改。") % {"count": len(problems)}, problems
             )
         now = timezone.now()
-        item_events_record(
-            items=items,
+        item_events_record_many(
+            item_ids=item_ids,
             kind=ItemEvent.Kind.DISPATCHED,
             to_status=Item.Status.IN_TRANSIT,
             to_site=transfer.destination or transfer.source,

@@ -1,0 +1,251 @@
+"""`manage.py seed_demo`: the Sui County demo, its invariants, idempotence and determinism.
+
+Most tests run the command at 5 % of the full volume for speed; one builds the full-size plan in
+memory (without writing it) to check the volumes the README promises.
+"""
+
+import hashlib
+from datetime import date, datetime
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from stdnum import isbn
+
+from accounts.models import User
+from circulation.demo.people import DEMO_PASSWORD
+from circulation.demo.seed import COUNTIES
+from circulation.demo.simulation import simulate
+from circulation.models import Loan, LoanRule, Patron
+from collections_app.models import (
+    Consignment,
+    Display,
+    Item,
+    ItemEvent,
+    Library,
+    Site,
+    Title,
+    Transfer,
+    TransferLine,
+)
+
+ANCHOR = "2026-06-30"
+
+
+def seed(*extra: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", "--today", ANCHOR, "--scale", "0.05", *extra, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def seeded(db):
+    return seed()
+
+
+def digest() -> str:
+    """A fingerprint of the demo by natural keys, independent of primary keys."""
+    h = hashlib.sha256()
+    for row in Item.objects.order_by("barcode").values_list(
+        "barcode", "title__isbn", "status", "home_site__code", "current_site__code"
+    ):
+        h.update(repr(row).encode())
+    for row in Loan.objects.order_by("item__barcode", "checked_out_at").values_list(
+        "item__barcode", "patron__card_number", "checked_out_at", "due_at", "returned_at"
+    ):
+        h.update(repr(row).encode())
+    h.update(repr(ItemEvent.objects.count()).encode())
+    return h.hexdigest()
+
+
+def wipe() -> None:
+    for model in (ItemEvent, Loan, TransferLine, Transfer, Item, Title, Display, LoanRule, Patron):
+        model.objects.all().delete()
+    Consignment.objects.all().delete()
+    User.objects.all().delete()
+    for kind in (Site.Kind.SERVICE_POINT, Site.Kind.BRANCH, Site.Kind.CENTRAL):
+        Site.objects.filter(kind=kind).delete()
+    Library.objects.filter(kind=Library.Kind.COUNTY).delete()
+    Library.objects.all().delete()
+
+
+def test_it_creates_the_libraries_and_sites_of_the_sui_county_case(seeded):
+    libraries = {lib.code: lib for lib in Library.objects.all()}
+    assert libraries["NLC"].kind == Library.Kind.NATIONAL
+    assert libraries["HBLIB"].kind == Library.Kind.PROVINCIAL
+    assert libraries["SUIXIAN"].province == libraries["HBLIB"]
+    assert libraries["ZENGDU"].province == libraries["HBLIB"]
+    sui = Site.objects.filter(library__code="SUIXIAN")
+    assert sui.get(code="central").name == "随县图书馆总馆"
+    assert sui.get(code="xiaolin").name == "小林一中"
+    assert {"神农部落", "炎帝学校", "县统计局"} <= set(sui.values_list("name", flat=True))
+    assert sui.filter(kind=Site.Kind.BRANCH).count() >= 3
+    assert not sui.exclude(kind=Site.Kind.CENTRAL).filter(parent=None).exists()
+    assert Site.objects.filter(library__code="ZENGDU", kind=Site.Kind.CENTRAL).exists()
+
+
+def test_the_demo_logins_have_their_roles_libraries_and_the_published_password(seeded):
+    expected = {
+        "nlc": ("lender", "NLC"),
+        "hubei": ("provincial", "HBLIB"),
+        "suixian": ("librarian", "SUIXIAN"),
+        "zengdu": ("librarian", "ZENGDU"),
+        "xiaolin": ("site_staff", "SUIXIAN"),
+    }
+    for username, (role, library) in expected.items():
+        user = User.objects.get(username=username)
+        assert (user.role, user.library.code) == (role, library)
+        assert user.first_name
+    assert User.objects.get(username="admin").is_superuser
+    assert list(User.objects.get(username="xiaolin").sites.values_list("code", flat=True)) == [
+        "xiaolin"
+    ]
+    assert User.objects.get(username="suixian").check_password(DEMO_PASSWORD)
+
+
+def test_the_consignments_are_lent_by_the_nlc_to_the_receiving_county(seeded):
+    sui = Consignment.objects.get(reference="NLC-2021-SX")
+    assert sui.lender.code == "NLC" and sui.library.code == "SUIXIAN"
+    assert sui.agreement_date.year == 2021
+    items = Item.objects.filter(consignment=sui)
+    assert items.count() == sui.expected_count == 1500
+    assert not items.exclude(owner__code="NLC").exists()
+    assert not items.exclude(library__code="SUIXIAN").exists()
+    assert not items.exclude(title__library__code="SUIXIAN").exists()
+    assert Item.objects.filter(consignment__reference="NLC-2021-ZD").count() == 150
+
+
+def test_every_item_status_matches_its_open_loan_or_transfer_line(seeded):
+    # Subqueries, not joins: a join on loans__returned_at__isnull also matches unlent items.
+    open_loan = Q(pk__in=Loan.objects.open().values("item"))
+    in_transit = TransferLine.objects.filter(is_open=True, transfer__status="dispatched")
+    on_the_road = Q(pk__in=in_transit.values("item"))
+    assert Item.objects.filter(open_loan).exclude(status=Item.Status.ON_LOAN).count() == 0
+    assert Item.objects.filter(status=Item.Status.ON_LOAN).exclude(open_loan).count() == 0
+    assert Item.objects.filter(on_the_road).exclude(status=Item.Status.IN_TRANSIT).count() == 0
+    assert Item.objects.filter(status=Item.Status.IN_TRANSIT).exclude(on_the_road).count() == 0
+    assert not in_transit.exclude(item__current_site=F("transfer__source")).exists()
+    assert not TransferLine.objects.filter(is_open=True, transfer__status="received").exists()
+    assert Transfer.objects.filter(status=Transfer.Status.DRAFT).exists()
+
+
+def test_counts_per_status_add_up_to_the_items_held(seeded):
+    for library in Library.objects.filter(kind=Library.Kind.COUNTY):
+        items = Item.objects.filter(library=library)
+        per_status = dict(items.values_list("status").annotate(n=Count("id")))
+        assert sum(per_status.values()) == items.count()
+        assert per_status[Item.Status.AVAILABLE] > per_status[Item.Status.ON_LOAN] > 0
+        assert Loan.objects.open().filter(library=library).count() == per_status["on_loan"]
+
+
+def test_no_loan_is_due_before_checkout_or_returned_without_a_site(seeded):
+    loans = Loan.objects.all()
+    assert loans.count() > 1000
+    assert not loans.filter(due_at__lte=F("checked_out_at")).exists()
+    assert not loans.filter(returned_at__lt=F("checked_out_at")).exists()
+    assert not loans.filter(returned_at__isnull=True, return_site__isnull=False).exists()
+    assert not loans.filter(returned_at__isnull=False, return_site__isnull=True).exists()
+    assert Loan.objects.overdue(now=timezone.make_aware(datetime(2026, 6, 30))).exists()
+    assert loans.filter(renewals__gt=0).exists()
+    assert not Item.objects.filter(loans__isnull=False, last_loan_at__isnull=True).exists()
+    assert ItemEvent.objects.filter(kind=ItemEvent.Kind.CHECKED_OUT).count() == loans.count()
+    returned = loans.filter(returned_at__isnull=False).count()
+    assert ItemEvent.objects.filter(kind=ItemEvent.Kind.RETURNED).count() == returned
+
+
+def test_nothing_happens_after_the_anchor(seeded):
+    anchor = timezone.make_aware(datetime(2026, 6, 30))
+    assert not Loan.objects.filter(checked_out_at__gte=anchor).exists()
+    assert not Loan.objects.filter(returned_at__gte=anchor).exists()
+    assert not ItemEvent.objects.filter(at__gte=anchor).exists()
+
+
+def test_a_second_run_creates_nothing_new_and_says_so(seeded):
+    before = {model: model.objects.count() for model in (Item, Loan, ItemEvent, Patron, User)}
+    output = seed()
+    assert "已存在" in output and "未新建" in output
+    assert {model: model.objects.count() for model in before} == before
+
+
+def test_a_second_run_restores_a_missing_demo_login(seeded):
+    User.objects.filter(username="hubei").delete()
+    output = seed()
+    assert "新建演示登录 1 个" in output
+    assert User.objects.get(username="hubei").library.code == "HBLIB"
+
+
+def test_the_same_anchor_gives_the_same_data(seeded):
+    first = digest()
+    wipe()
+    seed()
+    assert digest() == first
+
+
+def test_loans_rise_in_the_summer_holiday(seeded):
+    loans = Loan.objects.filter(library__code="SUIXIAN")
+    july = loans.filter(checked_out_at__year=2025, checked_out_at__month=7).count()
+    april = loans.filter(checked_out_at__year=2026, checked_out_at__month=4).count()
+    assert july > april * 1.2
+
+
+def test_the_village_reads_more_agriculture_than_the_central_library(seeded):
+    def share_of_agriculture(site_code):
+        loans = Loan.objects.filter(library__code="SUIXIAN", site__code=site_code)
+        return loans.filter(item__title__clc_top="S").count() / loans.count()
+
+    assert share_of_agriculture("shennong") > 3 * share_of_agriculture("central")
+
+
+def test_the_catalogue_has_valid_isbns_and_all_22_classes(seeded):
+    titles = Title.objects.filter(library__code="SUIXIAN")
+    assert titles.values("clc_top").distinct().count() == 22
+    assert not titles.exclude(clc__startswith=F("clc_top")).exists()
+    for number in titles.values_list("isbn", flat=True)[:500]:
+        assert len(number) == 13 and number.startswith("9787") and isbn.is_valid(number)
+
+
+def test_the_real_cnmarc_records_are_in_the_sui_county_catalogue(seeded):
+    record = Title.objects.get(library__code="SUIXIAN", isbn="9787503717444")
+    assert record.title == "'94中国发展报告"
+    assert record.publisher == "中国统计出版社"
+    assert (record.year, record.clc, record.clc_top) == (1994, "F124", "F")
+    assert str(record.price) == "68.00"
+    assert "http://www.nlc.cn/" in record.marc
+    # Two printings share the ISBN of '97中国发展报告.
+    assert Title.objects.filter(library__code="SUIXIAN", isbn="9787503726231").count() == 2
+
+
+def test_it_refuses_to_run_in_production_without_force(db, settings):
+    settings.DJANGO_ENV = "production"
+    with pytest.raises(CommandError):
+        seed()
+    assert not User.objects.exists()
+
+
+def test_it_rejects_an_anchor_before_the_volumes_arrived(db):
+    with pytest.raises(CommandError):
+        call_command("seed_demo", "--today", "2021-05-01", stdout=StringIO())
+
+
+def test_the_full_size_plan_has_30000_volumes_and_a_county_sized_year():
+    tz = timezone.get_default_timezone()
+    sui = simulate(COUNTIES[0], date(2026, 6, 30), 1.0, tz)
+    assert len(sui.barcode) == 30_000
+    assert len(set(sui.barcode)) == 30_000
+    assert 40_000 <= len(sui.loans) <= 60_000
+    assert len(sui.patrons) == 3_000
+    assert {p.category for p in sui.patrons} == set(Patron.Category.values)
+    assert sum(1 for s in sui.status if s == Item.Status.IN_TRANSIT) > 0
+    assert any(t[3] == Transfer.Status.DRAFT for t in sui.transfers)
+    assert sum(1 for s in sui.status if s in (Item.Status.MISSING, Item.Status.DAMAGED)) > 0
+
+
+def test_if_empty_leaves_a_database_with_data_alone(db, capsys):
+    from collections_app.models import Library
+
+    Library.objects.create(code="OWN", name="自有图书馆", kind=Library.Kind.COUNTY)
+    call_command("seed_demo", "--if-empty", "--today", "2026-06-30", "--scale", "0.02")
+    assert "未写入演示数据" in capsys.readouterr().out
+    assert list(Library.objects.values_list("code", flat=True)) == ["OWN"]
