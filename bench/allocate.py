@@ -3,7 +3,7 @@
 PostgreSQL, beside the raw baseline: one `UPDATE … FROM unnest(...)` of the same rows plus the
 history insert, as hand-written SQL.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sharedloan_allocate_bench .venv/bin/python bench/allocate.py
+    .venv/bin/python bench/allocate.py      (DATABASE_URL defaults to sharedloan_allocate_bench)
 """
 
 import os
@@ -12,17 +12,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sharedloan_allocate_bench")
+os.environ.setdefault(
+    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sharedloan_allocate_bench"
+)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sharedloan.settings")
 
 from benchdb import fresh_database  # noqa: E402
 
 fresh_database()
 
+from benchdb import make_county  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from benchdb import make_county  # noqa: E402
 from collections_app.models import Item, ItemEvent, Transfer  # noqa: E402
 from collections_app.services.transfers import (  # noqa: E402
     transfer_add_items,
@@ -64,7 +66,14 @@ def raw_allocate(county, ids):
             SELECT %s, moving.id, 'dispatched', %s, 'available', 'in_transit', %s, %s, '', %s
             FROM unnest(%s::bigint[]) AS moving(id)
             """,
-            [county.library.pk, now, county.central.pk, county.sites[0].pk, county.librarian.pk, ids],
+            [
+                county.library.pk,
+                now,
+                county.central.pk,
+                county.sites[0].pk,
+                county.librarian.pk,
+                ids,
+            ],
         )
 
 
@@ -94,8 +103,8 @@ def main():
     best, baseline = min(ours), min(raw)
     print(
         f"allocate {VOLUMES} volumes (create+lines+dispatch+history): {best:.3f} s "
-        f"| raw UPDATE…FROM unnest + history INSERT: {baseline:.3f} s | ratio {best / baseline:.1f}x "
-        f"| goal < 3 s"
+        f"| raw UPDATE…FROM unnest + history INSERT: {baseline:.3f} s "
+        f"| ratio {best / baseline:.1f}x | goal < 3 s"
     )
 
 

@@ -22,6 +22,8 @@ from collections_app.services.rotation import (
 )
 from collections_app.services.suggestions import suggestions_accept
 
+MIN_LISTED_MOVE = 5
+
 
 def _get_plan_for_user(request, pk):
     return get_scoped_or_404(RotationPlan.objects.select_related("library"), request.user, pk=pk)
@@ -153,11 +155,18 @@ def suggestion_list(request):
     names = dict(ClcClass.objects.filter(level=1).values_list("code", "name_zh"))
     for suggestion in plan.suggestions:
         suggestion.clc_name = names.get(suggestion.clc_top, "")
+    # A trip across the county for two books is rarely worth it: list the small moves apart.
+    shown = [s for s in plan.suggestions if s.count >= MIN_LISTED_MOVE]
+    small = [s for s in plan.suggestions if s.count < MIN_LISTED_MOVE]
     return render(
         request,
         "collections_app/rotation/suggestions.html",
         {
             "plan": plan,
+            "shown": shown,
+            "small": small,
+            "small_volumes": sum(s.count for s in small),
+            "min_listed": MIN_LISTED_MOVE,
             "idle_days": idle_days,
             "window_days": window_days,
         },

@@ -28,6 +28,7 @@ from collections_app.models import Item, ItemEvent, Site, TransferLine
 # volumes of that class. One loan per volume per half year is a lively shelf for a county.
 TARGET_TURNOVER = 1.0
 MOVE_COST = 0.05  # expected loans a move must win at least: packing and carrying are not free
+LOAN_DAYS = 30  # one volume cannot be lent more often than the window holds loan periods
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Inputs:
     held: dict[tuple[int, str], int]
     demand: dict[tuple[int, str], int]
     headroom: dict[int, float]
+    window_days: int
 
 
 def gather(library, *, window_days: int = 180, idle_days: int = 90, now=None) -> Inputs:
@@ -93,7 +95,7 @@ def gather(library, *, window_days: int = 180, idle_days: int = 90, now=None) ->
         pk: (max(0, site.capacity - totals[pk]) if site.capacity else math.inf)
         for pk, site in sites.items()
     }
-    return Inputs(sites, idle, held, demand, headroom)
+    return Inputs(sites, idle, held, demand, headroom, window_days)
 
 
 def _by_site_class(items) -> dict[tuple[int, str], int]:
@@ -102,8 +104,14 @@ def _by_site_class(items) -> dict[tuple[int, str], int]:
 
 
 def _rates(inputs: Inputs) -> dict[tuple[int, str], float]:
+    """Expected loans of one more volume of a class at a site over the window: the loans per
+    volume seen there, but never more than one volume can physically go out."""
+    ceiling = inputs.window_days / LOAN_DAYS
     keys = set(inputs.held) | set(inputs.demand)
-    return {key: inputs.demand.get(key, 0) / max(inputs.held.get(key, 0), 1) for key in keys}
+    return {
+        key: min(ceiling, inputs.demand.get(key, 0) / max(inputs.held.get(key, 0), 1))
+        for key in keys
+    }
 
 
 def _gaps(inputs: Inputs) -> dict[tuple[int, str], int]:
