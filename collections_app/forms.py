@@ -63,7 +63,7 @@ class TransferFillForm(forms.Form):
     count = forms.IntegerField(label=_("册数"), min_value=1, max_value=20000)
     clc_top = forms.ChoiceField(label=_("中图法大类"), required=False)
     consignment = forms.ModelChoiceField(
-        label=_("批次"), queryset=Consignment.objects.none(), required=False
+        label=_("批次"), queryset=Consignment.objects.none(), required=False, empty_label=_("全部")
     )
     idle_days = forms.IntegerField(
         label=_("闲置天数至少"), min_value=1, max_value=3650, required=False

@@ -306,7 +306,12 @@ def _receipt_payload(barcode, receipt) -> dict:
             message = f"{shown}：{label}"
             if receipt.completed:
                 message += _("。本单已全部接收。")
-            return {"ok": outcome != "already", "outcome": outcome, "message": message}
+            return {
+                "ok": outcome != "already",
+                "outcome": outcome,
+                "message": message,
+                "barcodes": barcodes,
+            }
     return {"ok": False, "outcome": "unknown", "message": _("%(code)s：未识别") % {"code": barcode}}
 
 

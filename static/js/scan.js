@@ -50,10 +50,10 @@
         .then(function (payload) {
           logLine(log, payload);
           updateCounts(payload.counts);
-          if (payload.ok && payload.barcode !== undefined) {
-            var row = document.querySelector('[data-pending="' + CSS.escape(code) + '"]');
+          (payload.barcodes || []).forEach(function (barcode) {
+            var row = document.querySelector('[data-pending="' + CSS.escape(barcode) + '"]');
             if (row) row.remove();
-          }
+          });
         })
         .catch(function () {
           logLine(log, { ok: false, message: code + "：" + (form.dataset.networkError || "网络错误，请重扫") });
