@@ -8,7 +8,15 @@ from django.http import Http404
 from rest_framework import serializers, viewsets
 
 from accounts.scope import scoped
-from collections_app.models import Consignment, Item, ItemEvent, Library, Site
+from collections_app.models import (
+    Consignment,
+    Item,
+    ItemEvent,
+    Library,
+    Site,
+    Transfer,
+    TransferLine,
+)
 
 
 class ScopedReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
@@ -168,9 +176,50 @@ class ItemEventViewSet(ScopedReadOnlyViewSet):
     filterset_fields = {"item__barcode": ["exact"], "kind": ["exact"]}
 
 
+class TransferLineSerializer(serializers.ModelSerializer):
+    item = serializers.SlugRelatedField(slug_field="barcode", read_only=True)
+
+    class Meta:
+        model = TransferLine
+        fields = ["item", "state"]
+
+
+class TransferSerializer(serializers.ModelSerializer):
+    library = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    source = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    destination = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    lines = TransferLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Transfer
+        fields = [
+            "id",
+            "library",
+            "source",
+            "destination",
+            "reason",
+            "status",
+            "note",
+            "created_at",
+            "dispatched_at",
+            "received_at",
+            "cancelled_at",
+            "lines",
+        ]
+
+
+class TransferViewSet(ScopedReadOnlyViewSet):
+    queryset = Transfer.objects.select_related("library", "source", "destination").prefetch_related(
+        "lines__item"
+    )
+    serializer_class = TransferSerializer
+    filterset_fields = {"status": ["exact"], "reason": ["exact"], "library__code": ["exact"]}
+
+
 def register(router):
     router.register("libraries", LibraryViewSet)
     router.register("sites", SiteViewSet)
     router.register("consignments", ConsignmentViewSet)
     router.register("items", ItemViewSet)
     router.register("item-events", ItemEventViewSet, basename="itemevent")
+    router.register("transfers", TransferViewSet)

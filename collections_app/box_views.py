@@ -6,12 +6,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Min
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.scope import can_manage_library, can_work_at_site, get_scoped_or_404, scoped
 from collections_app.errors import Refused
-from collections_app.forms import BoxForm, BoxSendForm, ScanForm
+from collections_app.forms import BoxForm, BoxSendForm, DisplayForm, ScanForm
 from collections_app.models import Box, Display, Item
 from collections_app.scanning import refusal_text, scan_answer
 from collections_app.services.boxes import box_pack, box_send, box_unpack
@@ -122,6 +123,27 @@ def box_send_view(request, code):
         return redirect("collections:box-detail", code=box.code)
     messages.success(request, _("书箱已发出，接收站点扫描书箱条码即可整箱接收。"))
     return redirect("collections:transfer-detail", pk=transfer.pk)
+
+
+@login_required
+def display_new(request):
+    if request.user.library_id is None or not (
+        request.user.is_librarian or request.user.is_site_staff
+    ):
+        raise PermissionDenied
+    form = DisplayForm(
+        request.POST or None,
+        user=request.user,
+        library=request.user.library,
+        initial={"site": request.GET.get("site"), "starts_on": timezone.localdate()},
+    )
+    if request.method == "POST" and form.is_valid():
+        display = form.save(commit=False)
+        display.library = request.user.library
+        display.save()
+        messages.success(request, _("专架已创建，扫描图书条码上架。"))
+        return redirect("collections:display-detail", pk=display.pk)
+    return render(request, "collections_app/boxes/display_new.html", {"form": form})
 
 
 @login_required

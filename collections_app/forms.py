@@ -8,6 +8,7 @@ from collections_app.models import (
     Box,
     ClcClass,
     Consignment,
+    Display,
     RotationPlan,
     RotationStop,
     Site,
@@ -98,6 +99,31 @@ class TransferFillForm(forms.Form):
 class ScanForm(forms.Form):
     barcode = forms.CharField(label=_("条码"), max_length=64, strip=True)
     damaged = forms.BooleanField(label=_("损坏"), required=False)
+
+
+class DisplayForm(forms.ModelForm):
+    site = SiteField(label=_("站点"), queryset=Site.objects.none())
+
+    class Meta:
+        model = Display
+        fields = ["site", "name", "kind", "starts_on", "ends_on"]
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}),
+            "ends_on": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, user, library, **kwargs):
+        super().__init__(*args, **kwargs)
+        sites = Site.objects.filter(library=library, is_active=True).order_by("kind", "code")
+        self.fields["site"].queryset = sites.filter(
+            pk__in=[site.pk for site in sites if can_work_at_site(user, site)]
+        )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("ends_on") and data.get("starts_on") and data["ends_on"] < data["starts_on"]:
+            self.add_error("ends_on", _("结束日期不能早于开始日期。"))
+        return data
 
 
 class BoxForm(forms.ModelForm):

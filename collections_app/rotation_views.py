@@ -13,7 +13,7 @@ from accounts.scope import can_manage_library, get_scoped_or_404, scoped
 from collections_app import suggestions as planner
 from collections_app.errors import Refused
 from collections_app.forms import RotationPlanForm, rotation_stop_formset
-from collections_app.models import ClcClass, Item, RotationPlan, Site
+from collections_app.models import Box, ClcClass, Item, RotationPlan, Site
 from collections_app.services.rotation import (
     Action,
     rotation_add,
@@ -129,19 +129,20 @@ def rotation_add_items(request, pk):
     if not can_manage_library(request.user, plan.library):
         raise PermissionDenied
     codes = request.POST.get("barcodes", "").split()
+    boxes = list(Box.objects.filter(library=plan.library, code__in=codes))
     items = list(Item.objects.filter(library=plan.library, barcode__in=codes))
-    unknown = sorted(set(codes) - {item.barcode for item in items})
+    unknown = sorted(set(codes) - {item.barcode for item in items} - {box.code for box in boxes})
     if unknown:
         messages.error(
-            request, _("不是本馆的图书条码：%(codes)s") % {"codes": "、".join(unknown[:20])}
+            request, _("不是本馆的图书或书箱条码：%(codes)s") % {"codes": "、".join(unknown[:20])}
         )
         return redirect("collections:rotation-detail", pk=plan.pk)
     try:
-        added = rotation_add(plan=plan, items=items)
+        added = rotation_add(plan=plan, items=items, boxes=boxes)
     except Refused as refused:
         messages.error(request, refused.message)
     else:
-        messages.success(request, _("已加入 %(n)s 册。") % {"n": added})
+        messages.success(request, _("已加入 %(n)s 项。") % {"n": added})
     return redirect("collections:rotation-detail", pk=plan.pk)
 
 

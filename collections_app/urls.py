@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from collections_app import box_views, rotation_views, transfer_views, views
+from collections_app import box_views, receiving_urls, rotation_views, transfer_views, views
 
 app_name = "collections"
 urlpatterns = [
@@ -34,6 +34,7 @@ urlpatterns = [
     path("boxes/<str:code>/pack/", box_views.box_pack_scan, name="box-pack"),
     path("boxes/<str:code>/unpack/", box_views.box_unpack_view, name="box-unpack"),
     path("boxes/<str:code>/send/", box_views.box_send_view, name="box-send"),
+    path("displays/new/", box_views.display_new, name="display-new"),
     path("displays/<int:pk>/", box_views.display_detail, name="display-detail"),
     path("displays/<int:pk>/scan/", box_views.display_scan, name="display-scan"),
     path("rotation/", rotation_views.rotation_list, name="rotation-list"),
@@ -44,4 +45,5 @@ urlpatterns = [
     path("rotation/<int:pk>/items/", rotation_views.rotation_add_items, name="rotation-add-items"),
     path("suggestions/", rotation_views.suggestion_list, name="suggestions"),
     path("suggestions/accept/", rotation_views.suggestion_accept, name="suggestions-accept"),
+    path("consignments/", include(receiving_urls)),
 ]

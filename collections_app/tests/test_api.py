@@ -57,3 +57,20 @@ def test_the_openapi_schema_and_its_docs_are_served_by_the_app(client, sui_libra
     docs = client.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs
     assert "cdn" not in docs.lower() and "https://" not in docs
+
+
+def test_transfers_are_listed_with_their_lines_in_scope(
+    api, sui_librarian, zengdu_librarian, sui_item, sui_central, sui_branch
+):
+    from collections_app.services.transfers import transfer_add_items, transfer_create
+
+    transfer = transfer_create(
+        user=sui_librarian, source=sui_central, destination=sui_branch, reason="allocation"
+    )
+    transfer_add_items(user=sui_librarian, transfer=transfer, items=[sui_item])
+    api.force_authenticate(sui_librarian)
+    body = api.get(f"/api/v1/transfers/{transfer.pk}/").json()
+    assert body["lines"] == [{"item": sui_item.barcode, "state": "pending"}]
+    assert body["destination"] == "lijiadian"
+    api.force_authenticate(zengdu_librarian)
+    assert api.get(f"/api/v1/transfers/{transfer.pk}/").status_code == 404

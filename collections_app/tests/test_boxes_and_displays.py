@@ -106,3 +106,37 @@ def test_display_page_places_by_scan(client_for, sui_librarian, shelf_display, b
     assert body["ok"] and body["counts"]["volumes"] == 1
     page = client.get(reverse("collections:display-detail", args=[shelf_display.pk]))
     assert books[2].barcode in page.content.decode()
+
+
+def test_a_librarian_opens_a_display_and_a_bad_date_range_is_explained(
+    client_for, sui_librarian, sui_central
+):
+    client = client_for(sui_librarian)
+    url = reverse("collections:display-new")
+    bad = client.post(
+        url,
+        {
+            "site": sui_central.pk,
+            "name": "精品展柜",
+            "kind": "showcase",
+            "starts_on": "2026-05-01",
+            "ends_on": "2026-04-01",
+        },
+    )
+    assert "结束日期不能早于开始日期" in bad.content.decode()
+    good = client.post(
+        url,
+        {"site": sui_central.pk, "name": "精品展柜", "kind": "showcase", "starts_on": "2026-05-01"},
+    )
+    display = Display.objects.get()
+    assert good["Location"] == reverse("collections:display-detail", args=[display.pk])
+
+
+def test_a_volunteer_cannot_open_a_display_at_the_central_library(
+    client_for, xiaolin_volunteer, sui_central
+):
+    client_for(xiaolin_volunteer).post(
+        reverse("collections:display-new"),
+        {"site": sui_central.pk, "name": "专架", "kind": "shelf", "starts_on": "2026-05-01"},
+    )
+    assert not Display.objects.exists()
