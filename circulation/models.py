@@ -144,7 +144,9 @@ class Loan(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["item"], condition=Q(returned_at__isnull=True), name="one_open_loan_per_item"
+                fields=["item"],
+                condition=Q(returned_at__isnull=True),
+                name="one_open_loan_per_item",
             ),
             models.CheckConstraint(
                 condition=Q(due_at__gt=models.F("checked_out_at")), name="loan_due_after_checkout"

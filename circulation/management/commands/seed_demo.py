@@ -43,9 +43,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty",
             action="store_true",
-            help=_(
-                "数据库里已有图书馆时什么也不做（make run 用它，不往真实数据里混入演示数据）。"
-            ),
+            help=_("数据库里已有图书馆时什么也不做（make run 用它，不往真实数据里混入演示数据）。"),
         )
         parser.add_argument(
             "--force",
