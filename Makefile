@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format migrations-check messages clean
+.PHONY: run test lint format migrations-check messages clean bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ messages: $(VENV)/.runtime
 	$(PY) manage.py makemessages --locale en --locale zh_Hans --ignore '.venv/*' --ignore 'staticfiles/*'
 	$(PY) manage.py makemessages --domain djangojs --locale en --locale zh_Hans --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'static/vendor/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+# Every benchmark script in bench/ (benchdb.py is their shared set-up, not a benchmark), each on
+# its own fresh PostgreSQL database named by DATABASE_URL (which must end in _bench).
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sharedloan_bench
+bench: $(VENV)/.runtime
+	for f in bench/*.py; do \
+	  case $$f in bench/benchdb.py) continue ;; esac; \
+	  echo "==> $$f"; DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) $$f || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

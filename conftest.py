@@ -2,6 +2,7 @@
 a branch and the 小林一中 service point; 曾都区 as the other county; the Hubei provincial
 library; the NLC as lender."""
 
+import importlib
 from datetime import date
 from decimal import Decimal
 
@@ -9,6 +10,23 @@ import pytest
 
 from accounts.models import User
 from collections_app.models import Consignment, Item, Library, Site, Title
+
+
+@pytest.fixture(autouse=True)
+def _clc_reference_data(request):
+    """The CLC classes come from a data migration. A transactional test (browser, concurrency)
+    ends with a flush that empties every table, so put them back for the tests after it."""
+    uses_db = {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    if not uses_db and request.node.get_closest_marker("django_db") is None:
+        return
+    request.getfixturevalue("transactional_db" if uses_db - {"db"} else "db")
+    from django.apps import apps
+
+    from collections_app.models import ClcClass
+
+    if not ClcClass.objects.exists():
+        migration = importlib.import_module("collections_app.migrations.0002_load_clc_classes")
+        migration.load_clc_classes(apps, None)
 
 
 @pytest.fixture(autouse=True)

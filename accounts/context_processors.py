@@ -8,11 +8,16 @@ from accounts.scope import role_of
 # (url name, label, roles that see it). Roles as in accounts.scope: the User.Role values plus
 # "superuser". Site staff and volunteers see the same pages, scoped to their sites.
 ALL_ROLES = frozenset({"superuser", "lender", "provincial", "librarian", "site_staff"})
+STAFF = frozenset({"superuser", "librarian", "site_staff"})
 ENTRIES = [
     ("circulation:home", _("首页"), ALL_ROLES),
-    ("collections:site-list", _("站点"), ALL_ROLES),
+    ("circulation:desk", _("借还"), STAFF),
+    ("circulation:patron-list", _("读者"), STAFF),
     ("collections:item-list", _("图书"), ALL_ROLES),
     ("collections:transfer-list", _("调拨"), ALL_ROLES),
+    ("collections:consignment-list", _("批次验收"), ALL_ROLES),
+    ("collections:site-list", _("站点"), ALL_ROLES),
+    ("circulation:overdue-list", _("逾期"), STAFF),
 ]
 
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from circulation.models import Loan, LoanRule, Patron
-from collections_app.admin import ScopedHistoryAdmin
+from circulation.models import ClosedDay, Hold, Loan, LoanRule, Patron
+from collections_app.admin import ScopedAdminMixin, ScopedHistoryAdmin
 
 
 @admin.register(Patron)
@@ -34,3 +34,19 @@ class LoanAdmin(ScopedHistoryAdmin):
     date_hierarchy = "checked_out_at"
     list_select_related = ["item", "patron", "site"]
     raw_id_fields = ["item", "patron", "display"]
+
+
+@admin.register(Hold)
+class HoldAdmin(ScopedHistoryAdmin):
+    list_display = ["patron", "title", "pickup_site", "status", "placed_at", "expires_at", "item"]
+    list_filter = ["library", "status"]
+    search_fields = ["patron__card_number", "patron__name", "title__title", "item__barcode"]
+    list_select_related = ["patron", "title", "pickup_site", "item"]
+    raw_id_fields = ["patron", "title", "item"]
+
+
+@admin.register(ClosedDay)
+class ClosedDayAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["date", "site", "library", "reason"]
+    list_filter = ["library"]
+    date_hierarchy = "date"

@@ -70,6 +70,16 @@ class LoanRule(models.Model):
     max_items = models.PositiveSmallIntegerField(_("最多可借册数"))
     max_renewals = models.PositiveSmallIntegerField(_("最多续借次数"), default=1)
     holds_allowed = models.BooleanField(_("允许预约"), default=True)
+    blocks_when_overdue = models.BooleanField(
+        _("逾期停借"),
+        default=True,
+        help_text=_("读者有逾期未还的图书时，不能再借新书（可以归还和续借）。"),
+    )
+    hold_pickup_days = models.PositiveSmallIntegerField(
+        _("预约保留天数"),
+        default=7,
+        help_text=_("预约图书到达取书站点后为读者保留的天数，过期自动取消。"),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -172,3 +182,145 @@ class Loan(models.Model):
 
     def is_overdue(self, now=None):
         return self.is_open and self.due_at < (now or timezone.now())
+
+
+class ClosedDay(models.Model):
+    """A day a site is closed (闭馆日). Due dates falling on one move to the next open day.
+    Without a site, the day is closed at every site of the library (a public holiday)."""
+
+    library = models.ForeignKey(
+        Library, verbose_name=_("图书馆"), on_delete=models.PROTECT, related_name="closed_days"
+    )
+    site = models.ForeignKey(
+        Site,
+        verbose_name=_("站点"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="closed_days",
+        help_text=_("留空表示全馆所有站点闭馆。"),
+    )
+    date = models.DateField(_("日期"))
+    reason = models.CharField(_("原因"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("闭馆日")
+        verbose_name_plural = _("闭馆日")
+        ordering = ["date"]
+        indexes = [models.Index(fields=["library", "date"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "site", "date"], name="closed_day_once_per_site"
+            ),
+            models.UniqueConstraint(
+                fields=["library", "date"],
+                condition=Q(site__isnull=True),
+                name="closed_day_once_per_library",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.site or _('全馆')}"
+
+
+class HoldQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(status__in=Hold.OPEN)
+
+    def waiting(self):
+        return self.filter(status=Hold.Status.WAITING)
+
+    def trapped(self):
+        return self.filter(status=Hold.Status.TRAPPED)
+
+
+class Hold(models.Model):
+    """A reader's request for a title (预约). The next copy returned anywhere in the library is
+    trapped for the reader: it stays on the hold shelf at the pickup site, or travels there on a
+    transfer. A trapped copy stays `available` in the item's status (it is on a shelf, not out),
+    and checkout refuses it to anyone but this reader; that keeps the item states of the
+    collections untouched by holds."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("等待中")
+        TRAPPED = "trapped", _("已留书")
+        FULFILLED = "fulfilled", _("已借出")
+        CANCELLED = "cancelled", _("已取消")
+        EXPIRED = "expired", _("已过期")
+
+    OPEN = (Status.WAITING, Status.TRAPPED)
+
+    library = models.ForeignKey(
+        Library, verbose_name=_("图书馆"), on_delete=models.PROTECT, related_name="holds"
+    )
+    patron = models.ForeignKey(
+        Patron, verbose_name=_("读者"), on_delete=models.PROTECT, related_name="holds"
+    )
+    title = models.ForeignKey(
+        "collections_app.Title",
+        verbose_name=_("书目"),
+        on_delete=models.PROTECT,
+        related_name="holds",
+    )
+    pickup_site = models.ForeignKey(
+        Site, verbose_name=_("取书站点"), on_delete=models.PROTECT, related_name="holds"
+    )
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    placed_at = models.DateTimeField(_("预约时间"), default=timezone.now)
+    expires_at = models.DateTimeField(_("预约有效期至"))
+    item = models.ForeignKey(
+        Item,
+        verbose_name=_("留书"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="holds",
+    )
+    trapped_at = models.DateTimeField(_("留书时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    objects = HoldQuerySet.as_manager()
+
+    SCOPE_PRIVATE = True
+
+    class Meta:
+        verbose_name = _("预约")
+        verbose_name_plural = _("预约")
+        ordering = ["placed_at", "id"]
+        indexes = [models.Index(fields=["library", "title", "status", "placed_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patron", "title"],
+                condition=Q(status__in=["waiting", "trapped"]),
+                name="one_open_hold_per_reader_and_title",
+            ),
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(status="trapped"), name="one_trapped_hold_per_item"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="trapped") | Q(item__isnull=False, trapped_at__isnull=False),
+                name="trapped_hold_has_item",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting", "trapped"]) | Q(closed_at__isnull=False),
+                name="closed_hold_has_closing_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.patron} · {self.title}"
+
+    @property
+    def is_open(self):
+        return self.status in self.OPEN
+
+    @property
+    def is_waiting(self):
+        return self.status == self.Status.WAITING
+
+    @property
+    def is_trapped(self):
+        return self.status == self.Status.TRAPPED

@@ -3,13 +3,16 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.admin_scope import ScopedAdminMixin
 from collections_app.models import (
+    AwaitingBarcodes,
     Box,
     ClcClass,
     Consignment,
+    ConsignmentImport,
     Display,
     Item,
     ItemEvent,
     Library,
+    ReceiptEntry,
     RotationMember,
     RotationPlan,
     RotationStop,
@@ -175,3 +178,44 @@ class RotationMemberAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["plan", "is_finished"]
     search_fields = ["item__barcode", "box__code"]
     raw_id_fields = ["item", "box"]
+
+
+class ReadOnlyRecordAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Records of what happened (imports, scans): readable, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ConsignmentImport)
+class ConsignmentImportAdmin(ReadOnlyRecordAdmin):
+    list_display = [
+        "consignment",
+        "filename",
+        "file_format",
+        "item_count",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["file_format", "library"]
+    search_fields = ["filename", "sha256", "consignment__reference"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(AwaitingBarcodes)
+class AwaitingBarcodesAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "consignment", "copies"]
+    list_filter = ["library", "consignment"]
+    search_fields = ["title__title", "title__isbn"]
+    raw_id_fields = ["title"]
+
+
+@admin.register(ReceiptEntry)
+class ReceiptEntryAdmin(ReadOnlyRecordAdmin):
+    list_display = ["at", "consignment", "barcode", "outcome", "user"]
+    list_filter = ["outcome", "library", "consignment"]
+    search_fields = ["barcode"]
+    date_hierarchy = "at"

@@ -180,6 +180,16 @@ class Consignment(models.Model):
         _("状态"), max_length=16, choices=Status.choices, default=Status.ANNOUNCED
     )
     note = models.TextField(_("备注"), blank=True)
+    # Who closed the receipt (验收签收) and when: the reconciliation is theirs.
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("验收签收人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    signed_off_at = models.DateTimeField(_("验收签收时间"), null=True, blank=True)
     history = HistoricalRecords()
 
     SCOPE_LENDER = "lender"
@@ -272,12 +282,17 @@ class Item(models.Model):
         DAMAGED = "damaged", _("损坏")
         WITHDRAWN = "withdrawn", _("剔除")
         RETURNED_TO_LENDER = "returned_to_lender", _("已还国图")
+        # Listed in an imported manifest, at the central library, not yet scanned in.
+        EXPECTED = "expected", _("待验收")
 
+    # Not in service: nobody may lend or move these. Expected items count here until receipt so
+    # that the per-state counts still add up to the items held.
     OUT_OF_SERVICE = (
         Status.MISSING,
         Status.DAMAGED,
         Status.WITHDRAWN,
         Status.RETURNED_TO_LENDER,
+        Status.EXPECTED,
     )
 
     library = models.ForeignKey(
@@ -355,6 +370,7 @@ class Item(models.Model):
                         "damaged",
                         "withdrawn",
                         "returned_to_lender",
+                        "expected",
                     ]
                 ),
                 name="item_status_valid",
@@ -380,6 +396,10 @@ class Item(models.Model):
     def is_out_of_service(self):
         return self.status in self.OUT_OF_SERVICE
 
+    @property
+    def is_expected(self):
+        return self.status == self.Status.EXPECTED
+
 
 class TransferQuerySet(models.QuerySet):
     def open(self):
@@ -402,6 +422,7 @@ class Transfer(models.Model):
         RETURN_HOME = "return_home", _("归还所属站点")
         DISPLAY = "display", _("专架陈列")
         RETURN_TO_LENDER = "return_to_lender", _("归还国图")
+        HOLD = "hold", _("预约调运")
 
     OPEN = (Status.DRAFT, Status.DISPATCHED)
 
@@ -530,6 +551,7 @@ class ItemEvent(models.Model):
     """Append-only history: one row for every change of an item's status or place."""
 
     class Kind(models.TextChoices):
+        IMPORTED = "imported", _("清单登记")
         RECEIVED = "received", _("验收入藏")
         DISPATCHED = "dispatched", _("调拨发出")
         ARRIVED = "arrived", _("调拨到达")
@@ -719,3 +741,113 @@ class RotationMember(models.Model):
 
     def __str__(self):
         return str(self.item or self.box)
+
+
+class ConsignmentImport(models.Model):
+    """One committed manifest file of a consignment. The file's digest makes a second import of
+    the same file a no-op that says so."""
+
+    library = models.ForeignKey(Library, on_delete=models.PROTECT, related_name="+")
+    consignment = models.ForeignKey(
+        Consignment, verbose_name=_("批次"), on_delete=models.PROTECT, related_name="imports"
+    )
+    sha256 = models.CharField(_("文件摘要"), max_length=64)
+    filename = models.CharField(_("文件名"), max_length=255, blank=True)
+    file_format = models.CharField(_("格式"), max_length=16)
+    encoding = models.CharField(_("编码"), max_length=16, blank=True)
+    title_count = models.PositiveIntegerField(_("种数"), default=0)
+    item_count = models.PositiveIntegerField(_("册数"), default=0)
+    awaiting_count = models.PositiveIntegerField(_("待贴条码册数"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("导入人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("导入时间"), default=timezone.now)
+
+    SCOPE_LENDER = "consignment__lender"
+
+    class Meta:
+        verbose_name = _("清单导入")
+        verbose_name_plural = _("清单导入")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consignment", "sha256"], name="manifest_file_imported_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.consignment.reference} {self.filename}"
+
+
+class AwaitingBarcodes(models.Model):
+    """Copies of a title that a manifest announced without barcodes (a MARC record without
+    holdings): they are expected, but are not Items until a barcode is given to each."""
+
+    library = models.ForeignKey(Library, on_delete=models.PROTECT, related_name="+")
+    consignment = models.ForeignKey(
+        Consignment, verbose_name=_("批次"), on_delete=models.PROTECT, related_name="awaiting"
+    )
+    title = models.ForeignKey(
+        Title, verbose_name=_("书目"), on_delete=models.PROTECT, related_name="awaiting"
+    )
+    copies = models.PositiveIntegerField(_("待贴条码册数"))
+
+    SCOPE_LENDER = "consignment__lender"
+
+    class Meta:
+        verbose_name = _("待贴条码")
+        verbose_name_plural = _("待贴条码")
+        constraints = [
+            models.CheckConstraint(condition=Q(copies__gt=0), name="awaiting_copies_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} × {self.copies}"
+
+
+class ReceiptEntry(models.Model):
+    """One line of a consignment's receipt: each barcode scanned in, and at sign-off each item
+    found missing. The missing and extra lists sent back to the lender are read from here."""
+
+    class Outcome(models.TextChoices):
+        RECEIVED = "received", _("已验收")
+        DAMAGED = "damaged", _("损坏")
+        ALREADY = "already", _("重复扫描")
+        EXTRA = "extra", _("清单外")
+        INVALID = "invalid", _("条码格式不符")
+        MISSING = "missing", _("缺失")
+
+    library = models.ForeignKey(Library, on_delete=models.PROTECT, related_name="+")
+    consignment = models.ForeignKey(
+        Consignment, verbose_name=_("批次"), on_delete=models.PROTECT, related_name="receipt"
+    )
+    barcode = models.CharField(_("条码号"), max_length=64)
+    outcome = models.CharField(_("结果"), max_length=10, choices=Outcome.choices)
+    item = models.ForeignKey(
+        Item, verbose_name=_("图书"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+
+    SCOPE_LENDER = "consignment__lender"
+
+    class Meta:
+        verbose_name = _("验收记录")
+        verbose_name_plural = _("验收记录")
+        ordering = ["consignment", "at", "id"]
+        indexes = [models.Index(fields=["consignment", "outcome"])]
+
+    def __str__(self):
+        return f"{self.barcode} {self.get_outcome_display()}"

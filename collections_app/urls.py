@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from collections_app import box_views, rotation_views, transfer_views, views
+from collections_app import box_views, receiving_urls, rotation_views, transfer_views, views
 
 app_name = "collections"
 urlpatterns = [
@@ -45,4 +45,5 @@ urlpatterns = [
     path("rotation/<int:pk>/items/", rotation_views.rotation_add_items, name="rotation-add-items"),
     path("suggestions/", rotation_views.suggestion_list, name="suggestions"),
     path("suggestions/accept/", rotation_views.suggestion_accept, name="suggestions-accept"),
+    path("consignments/", include(receiving_urls)),
 ]

@@ -10,11 +10,9 @@ from circulation.models import Loan, Patron
 from collections_app.models import Display, Item, ItemEvent, Transfer, TransferLine
 from conftest import DESKTOP, PHONE, make_item
 
-# serialized_rollback: the flush after a transactional test would drop the CLC reference rows
-# that a data migration loads, and later tests need them.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 BOOKS = [

@@ -33,6 +33,14 @@ def test_every_domain_model_is_registered():
         "circulation.Patron",
         "circulation.LoanRule",
         "circulation.Loan",
+        "circulation.Hold",
+        "circulation.ClosedDay",
+        "collections_app.Box",
+        "collections_app.RotationPlan",
+        "collections_app.RotationMember",
+        "collections_app.ConsignmentImport",
+        "collections_app.AwaitingBarcodes",
+        "collections_app.ReceiptEntry",
         "accounts.User",
     } <= labels
 

@@ -9,7 +9,7 @@ from conftest import DESKTOP, PHONE, make_item
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -1,0 +1,47 @@
+"""Due dates: the end of the due day in the library's time zone, moved past closed days.
+
+A loan of N days taken on day D is due at 23:59:59 on D + N; when that day is a closed day of
+the loan's site (or of the whole library), it moves to the next open day, so that nobody is
+overdue because the door was shut.
+"""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from circulation.models import ClosedDay
+
+# A site closed longer than this is not lending; stop looking.
+MAX_CLOSED_RUN = 120
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=local_zone())
+
+
+def closed_dates(site, start: date, end: date) -> set[date]:
+    return set(
+        ClosedDay.objects.filter(library_id=site.library_id, date__gte=start, date__lte=end)
+        .filter(Q(site_id=site.pk) | Q(site__isnull=True))
+        .values_list("date", flat=True)
+    )
+
+
+def next_open_day(site, day: date) -> date:
+    closed = closed_dates(site, day, day + timedelta(days=MAX_CLOSED_RUN))
+    while day in closed:
+        day += timedelta(days=1)
+    return day
+
+
+def due_at(*, site, start: datetime, days: int) -> datetime:
+    """When a loan of `days` days taken at `start` at `site` is due."""
+    day = timezone.localtime(start, local_zone()).date() + timedelta(days=days)
+    return end_of_day(next_open_day(site, day))

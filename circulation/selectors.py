@@ -1,0 +1,114 @@
+"""Reads of circulation pages. Every queryset starts from `accounts.scope.scoped`."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.scope import can_manage_library, role_of, scoped, site_ids
+from circulation.models import Hold, Loan, Patron
+from collections_app.models import Site, Transfer
+from collections_app.selectors import sites_for
+
+
+def patrons_for(user):
+    return scoped(Patron.objects.all(), user).select_related("home_site", "library")
+
+
+def patron_search(user, query: str):
+    patrons = patrons_for(user)
+    query = (query or "").strip()[:50]
+    if not query:
+        return patrons.none()
+    return patrons.filter(
+        Q(card_number__iexact=query)
+        | Q(card_number__istartswith=query)
+        | Q(name__icontains=query)
+        | Q(phone__contains=query)
+    ).order_by("card_number")
+
+
+def desk_sites(user):
+    """The sites where `user` may lend and take returns."""
+    sites = sites_for(user).filter(is_active=True)
+    role = role_of(user)
+    if role == "superuser":
+        return sites
+    if role == "librarian":
+        return sites.filter(library_id=user.library_id)
+    if role == "site_staff":
+        return sites.filter(pk__in=site_ids(user))
+    return sites.none()
+
+
+def open_loans(patron):
+    return (
+        Loan.objects.open()
+        .filter(patron=patron)
+        .select_related("item__title", "site")
+        .order_by("due_at", "id")
+    )
+
+
+def past_loans(patron, limit=50):
+    return (
+        Loan.objects.filter(patron=patron, returned_at__isnull=False)
+        .select_related("item__title", "site", "return_site")
+        .order_by("-returned_at")[:limit]
+    )
+
+
+def patron_holds(patron):
+    return (
+        Hold.objects.open()
+        .filter(patron=patron)
+        .select_related("title", "pickup_site", "item__current_site")
+        .order_by("placed_at")
+    )
+
+
+def overdue_loans(user, site: Site | None = None, now=None):
+    now = now or timezone.now()
+    loans = scoped(Loan.objects.overdue(now), user)
+    if role_of(user) == "site_staff":
+        loans = loans.filter(site_id__in=site_ids(user))
+    if site is not None:
+        loans = loans.filter(site=site)
+    return loans.select_related("patron", "item__title", "site").order_by(
+        "site__name", "due_at", "patron__card_number"
+    )
+
+
+def days_overdue(loan, now=None) -> int:
+    now = now or timezone.now()
+    return max(0, (timezone.localtime(now).date() - timezone.localtime(loan.due_at).date()).days)
+
+
+def pending_dispatches(user, site: Site):
+    """Drafts leaving `site` that the desk filled: the pile by the door, to send off."""
+    from circulation.services.routing import DESK_REASONS
+
+    return (
+        scoped(Transfer.objects.filter(source=site, status=Transfer.Status.DRAFT), user)
+        .filter(reason__in=DESK_REASONS)
+        .select_related("destination")
+        .order_by("destination__name")
+    )
+
+
+def hold_shelf(site: Site):
+    """Holds trapped for pickup at `site`, with their copies."""
+    return (
+        Hold.objects.trapped()
+        .filter(pickup_site=site)
+        .select_related("patron", "title", "item__current_site")
+        .order_by("trapped_at")
+    )
+
+
+def can_see_history(user, patron) -> bool:
+    return role_of(user) == "superuser" or user.library_id == patron.library_id
+
+
+def manages(user, library) -> bool:
+    return can_manage_library(user, library)

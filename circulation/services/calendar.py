@@ -1,0 +1,38 @@
+"""Closed days (闭馆日) of a library or one of its sites: due dates skip them."""
+
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.scope import can_manage_library
+from circulation.models import ClosedDay
+from collections_app.errors import Refused
+
+
+def closed_days_add(*, user, library, site, first: date, last: date, reason: str = "") -> int:
+    """Mark every day from `first` to `last` closed; days already marked are left as they are."""
+    if not can_manage_library(user, library):
+        raise Refused(_("只有县馆馆员可以登记闭馆日。"))
+    if site is not None and site.library_id != library.pk:
+        raise Refused(_("只能为本馆的站点登记闭馆日。"))
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    with transaction.atomic():
+        known = set(
+            ClosedDay.objects.filter(library=library, site=site, date__in=days).values_list(
+                "date", flat=True
+            )
+        )
+        rows = [
+            ClosedDay(library=library, site=site, date=day, reason=reason)
+            for day in days
+            if day not in known
+        ]
+        ClosedDay.objects.bulk_create(rows)
+    return len(rows)
+
+
+def closed_day_remove(*, user, day: ClosedDay) -> None:
+    if not can_manage_library(user, day.library):
+        raise Refused(_("只有县馆馆员可以删除闭馆日。"))
+    day.delete()

@@ -1,0 +1,255 @@
+"""Holds (预约): a reader asks for a title; the next copy returned anywhere in the library is
+trapped for the reader at the pickup site, travelling there on a transfer when it must.
+
+A trapped copy keeps the item status `available` (it sits on a shelf or travels on a transfer
+like any other); `Hold.item` with status `trapped` is what reserves it, and checkout refuses it
+to anyone else. Holds that wait too long, or copies not picked up in time, expire.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.scope import can_manage_library, role_of, site_ids
+from circulation.models import Hold, Loan, Patron
+from circulation.services.routing import (
+    HOLD_REASON,
+    Action,
+    Routing,
+    add_to_batch,
+    hold_shelf_message,
+    hold_transfer_message,
+)
+from circulation.services.rules import loan_rule_for
+from collections_app.errors import Refused
+from collections_app.models import Item, Site, Title, TransferLine
+
+# How long a waiting hold stays valid when the desk does not say otherwise.
+HOLD_VALID_DAYS = 90
+
+
+def _require_library_staff(user, library) -> None:
+    if can_manage_library(user, library):
+        return
+    if role_of(user) == "site_staff" and user.library_id == library.pk and site_ids(user):
+        return
+    raise Refused(_("您不能为这个图书馆的读者办理预约。"))
+
+
+def hold_place(
+    *,
+    user,
+    patron: Patron,
+    title: Title,
+    pickup_site: Site,
+    valid_days: int = HOLD_VALID_DAYS,
+    now=None,
+) -> Hold:
+    """Place a hold; a free copy already on the shelf at the pickup site is trapped at once."""
+    now = now or timezone.now()
+    _require_library_staff(user, patron.library)
+    if title.library_id != patron.library_id or pickup_site.library_id != patron.library_id:
+        raise Refused(_("只能预约本馆的图书，并在本馆站点取书。"))
+    if not pickup_site.is_active:
+        raise Refused(_("站点“%(site)s”已停用。") % {"site": pickup_site.name})
+    with transaction.atomic():
+        patron = Patron.objects.select_for_update().get(pk=patron.pk)
+        if patron.is_suspended:
+            raise Refused(_("读者证已暂停，不能预约。"))
+        rule = loan_rule_for(
+            library_id=patron.library_id, category=patron.category, site_kind=pickup_site.kind
+        )
+        if not rule.holds_allowed:
+            raise Refused(
+                _("按本馆借阅规则，%(category)s读者不能预约。")
+                % {"category": patron.get_category_display()}
+            )
+        if Loan.objects.open().filter(patron=patron, item__title=title).exists():
+            raise Refused(_("读者已经借着这本书，不需要预约。"))
+        lendable = Item.objects.filter(
+            title=title,
+            status__in=[Item.Status.AVAILABLE, Item.Status.ON_LOAN, Item.Status.IN_TRANSIT],
+        )
+        if not lendable.exists():
+            raise Refused(_("本馆没有这本书可以流通的副本，不能预约。"))
+        try:
+            with transaction.atomic():
+                hold = Hold.objects.create(
+                    library_id=patron.library_id,
+                    patron=patron,
+                    title=title,
+                    pickup_site=pickup_site,
+                    placed_at=now,
+                    expires_at=now + timedelta(days=valid_days),
+                )
+        except IntegrityError:
+            raise Refused(_("读者已经预约了这本书。")) from None
+        _trap_from_shelf(hold, now)
+        return hold
+
+
+def _trap_from_shelf(hold: Hold, now) -> None:
+    """Trap a free copy standing on the shelf at the pickup site, if there is one."""
+    busy = TransferLine.objects.filter(is_open=True).values("item_id")
+    trapped = Hold.objects.trapped().values("item_id")
+    candidate = (
+        Item.objects.select_for_update(skip_locked=True)
+        .filter(
+            title_id=hold.title_id,
+            current_site_id=hold.pickup_site_id,
+            status=Item.Status.AVAILABLE,
+        )
+        .exclude(pk__in=busy)
+        .exclude(pk__in=trapped)
+        .order_by("pk")
+        .first()
+    )
+    if candidate is not None:
+        _trap(hold, candidate, now)
+
+
+def _trap(hold: Hold, item: Item, now) -> None:
+    hold.status = Hold.Status.TRAPPED
+    hold.item = item
+    hold.trapped_at = now
+    hold.save(update_fields=["status", "item", "trapped_at"])
+
+
+def hold_trap_on_return(*, user, item: Item, site: Site, now) -> Routing | None:
+    """Called by the return service with the item locked and just back on a shelf at `site`:
+    give it to the first reader waiting for its title, or return None."""
+    hold = (
+        Hold.objects.select_for_update(skip_locked=True)
+        .filter(
+            library_id=item.library_id,
+            title_id=item.title_id,
+            status=Hold.Status.WAITING,
+            expires_at__gt=now,
+        )
+        .order_by("placed_at", "id")
+        .first()
+    )
+    if hold is None:
+        return None
+    pickup = Site.objects.get(pk=hold.pickup_site_id)
+    if pickup.pk != site.pk and not pickup.is_active:
+        return None
+    _trap(hold, item, now)
+    hold.pickup_site = pickup
+    hold.patron = Patron.objects.get(pk=hold.patron_id)
+    if pickup.pk == site.pk:
+        return Routing(Action.HOLD_SHELF, hold_shelf_message(hold), hold=hold)
+    transfer = add_to_batch(
+        user=user, item=item, source=site, destination=pickup, reason=HOLD_REASON
+    )
+    return Routing(
+        Action.HOLD_TRANSFER,
+        hold_transfer_message(hold),
+        destination=pickup,
+        transfer=transfer,
+        hold=hold,
+    )
+
+
+def _close(hold: Hold, status: str, now) -> None:
+    hold.status = status
+    hold.closed_at = now
+    hold.save(update_fields=["status", "closed_at"])
+
+
+def _release(item_id: int | None, now) -> None:
+    """A trapped copy is free again: the next reader waiting at the site where it stands gets
+    it; otherwise it is an ordinary copy on that shelf (staff reshelve or send it home)."""
+    if item_id is None:
+        return
+    item = Item.objects.select_for_update().get(pk=item_id)
+    if not item.is_available or TransferLine.objects.filter(item=item, is_open=True).exists():
+        return
+    following = (
+        Hold.objects.select_for_update()
+        .filter(
+            library_id=item.library_id,
+            title_id=item.title_id,
+            status=Hold.Status.WAITING,
+            pickup_site_id=item.current_site_id,
+            expires_at__gt=now,
+        )
+        .order_by("placed_at", "id")
+        .first()
+    )
+    if following is not None:
+        _trap(following, item, now)
+
+
+def hold_cancel(*, user, hold: Hold, now=None) -> Hold:
+    now = now or timezone.now()
+    _require_library_staff(user, hold.library)
+    with transaction.atomic():
+        hold = _lock_hold_and_item(hold.pk)
+        if not hold.is_open:
+            raise Refused(
+                _("这条预约已经结束（%(status)s）。") % {"status": hold.get_status_display()}
+            )
+        item_id = hold.item_id if hold.is_trapped else None
+        _close(hold, Hold.Status.CANCELLED, now)
+        _release(item_id, now)
+        return hold
+
+
+def _lock_hold_and_item(pk: int) -> Hold:
+    """Lock the trapped item before the hold, in the order checkout and return lock them."""
+    item_id = Hold.objects.filter(pk=pk).values_list("item_id", flat=True).first()
+    if item_id is not None:
+        Item.objects.select_for_update().filter(pk=item_id).first()
+    return Hold.objects.select_for_update().get(pk=pk)
+
+
+def holds_expire(*, now=None, dry_run: bool = False) -> dict[str, int]:
+    """Expire waiting holds past their date, and trapped copies not picked up in time (counted
+    from when the copy became available at the pickup site)."""
+    now = now or timezone.now()
+    counts = {"waiting": 0, "trapped": 0}
+    with transaction.atomic():
+        stale = Hold.objects.waiting().filter(expires_at__lte=now)
+        if dry_run:
+            counts["waiting"] = stale.count()
+        else:
+            counts["waiting"] = stale.update(status=Hold.Status.EXPIRED, closed_at=now)
+        ready = (
+            Hold.objects.trapped().select_related("item", "patron", "pickup_site").order_by("id")
+        )
+        rules = {}
+        for hold in ready:
+            item = hold.item
+            if not (item.is_available and item.current_site_id == hold.pickup_site_id):
+                continue
+            key = (hold.library_id, hold.patron.category, hold.pickup_site.kind)
+            if key not in rules:
+                rules[key] = loan_rule_for(
+                    library_id=key[0], category=key[1], site_kind=key[2]
+                ).hold_pickup_days
+            since = max(item.status_changed_at, hold.trapped_at)
+            if since + timedelta(days=rules[key]) > now:
+                continue
+            counts["trapped"] += 1
+            if not dry_run:
+                hold = _lock_hold_and_item(hold.pk)
+                if hold.is_trapped and hold.item_id == item.pk:
+                    _close(hold, Hold.Status.EXPIRED, now)
+                    _release(item.pk, now)
+    return counts
+
+
+def hold_ready(hold: Hold) -> bool:
+    """A trapped copy is ready for pickup once it stands at the pickup site, off any transfer."""
+    item = hold.item
+    return (
+        hold.is_trapped
+        and item is not None
+        and item.is_available
+        and item.current_site_id == hold.pickup_site_id
+    )

@@ -1,0 +1,417 @@
+"""Checkout, return anywhere, renewal.
+
+Each locks the item row first (SELECT … FOR UPDATE), re-checks its state, and writes the loan,
+the item's status and its history row in one transaction. The partial unique index
+`one_open_loan_per_item` is the last word if anything slips past: two desks scanning the same
+book at once meet at the item lock, and the second one is told the book is already on loan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from accounts.scope import can_work_at_site
+from circulation.due_dates import due_at
+from circulation.models import Hold, Loan, Patron
+from circulation.scan import MAX_CODE, clean_code
+from circulation.services.holds import hold_trap_on_return
+from circulation.services.routing import (
+    DESK_REASONS,
+    HOLD_REASON,
+    Routing,
+    current_routing,
+    route_on_shelf,
+)
+from circulation.services.rules import loan_rule_for
+from collections_app.errors import Refused
+from collections_app.models import Item, ItemEvent, Site, Transfer, TransferLine
+from collections_app.services.history import item_events_record
+
+
+@dataclass
+class Checkout:
+    loan: Loan
+    item: Item
+    already: bool = False  # the same scan again: the loan it made the first time
+    hold: Hold | None = None  # the reader's hold this loan fills
+
+
+@dataclass
+class Return:
+    item: Item
+    routing: Routing
+    loan: Loan | None = None
+    already: bool = False  # returned before: the routing is said again, nothing is written
+
+
+def _require_desk(user, site: Site) -> None:
+    if not can_work_at_site(user, site):
+        raise Refused(_("您不能在“%(site)s”办理借还。") % {"site": site.name})
+
+
+def _day(moment) -> str:
+    return date_format(timezone.localtime(moment), "Y-m-d")
+
+
+def _code(raw) -> str:
+    code = clean_code(raw)
+    if not code:
+        raise Refused(_("请扫描或输入图书条码。"))
+    if len(code) > MAX_CODE:
+        raise Refused(_("条码太长（最多 %(n)s 位），请检查后重新扫描。") % {"n": MAX_CODE})
+    return code
+
+
+def _items_locked():
+    return Item.objects.select_for_update(of=("self",)).select_related(
+        "title", "display__site", "home_site", "current_site"
+    )
+
+
+def _lock_item(barcode: str) -> Item | None:
+    return _items_locked().filter(barcode=barcode).first()
+
+
+def _not_found(library_id: int, code: str) -> Refused:
+    if Patron.objects.filter(library_id=library_id, card_number=code).exists():
+        return Refused(_("%(code)s 是读者证号，不是图书条码。") % {"code": code})
+    return Refused(_("找不到条码为 %(code)s 的图书，请核对条码。") % {"code": code})
+
+
+def _foreign(item: Item) -> Refused:
+    return Refused(
+        _("《%(title)s》不是本馆的图书，不能在这里借还，请交给所属图书馆。")
+        % {"title": item.title.title}
+    )
+
+
+def _shelf_refusal(item: Item, site: Site) -> str | None:
+    """Why an item that is not on loan cannot be lent at `site`, or None."""
+    if item.is_in_transit:
+        return _("《%(title)s》正在调拨途中，请先在接收站点验收入库再借出。") % {
+            "title": item.title.title
+        }
+    if item.is_out_of_service:
+        return _("《%(title)s》的状态是“%(status)s”，不能借出。") % {
+            "title": item.title.title,
+            "status": item.get_status_display(),
+        }
+    if item.current_site_id != site.pk:
+        return _(
+            "系统记录《%(title)s》在“%(where)s”，不在本站，不能在这里借出。请核对或先调拨。"
+        ) % {
+            "title": item.title.title,
+            "where": item.current_site.name,
+        }
+    return None
+
+
+def _lock_patron(patron_filter: Q, now) -> Patron | None:
+    """Lock the reader, counting their open and overdue loans in the same statement."""
+    open_loans = Loan.objects.filter(patron=OuterRef("pk"), returned_at__isnull=True)
+    return (
+        Patron.objects.select_for_update(of=("self",))
+        .filter(patron_filter)
+        .annotate(
+            loans_out=_count(open_loans),
+            loans_overdue=_count(open_loans.filter(due_at__lt=now)),
+        )
+        .first()
+    )
+
+
+def _count(loans) -> Coalesce:
+    counted = loans.order_by().values("patron").annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _lock_item_for_checkout(barcode: str, patron_id: int) -> Item | None:
+    """Lock the item; flag in the same statement whether a hold or an open transfer line
+    concerns it, so that the common case (neither) costs no further query."""
+    return (
+        Item.objects.select_for_update(of=("self",))
+        .select_related("title", "display", "current_site")
+        .filter(barcode=barcode)
+        .annotate(
+            has_hold=Exists(
+                Hold.objects.filter(
+                    Q(item=OuterRef("pk"), status=Hold.Status.TRAPPED)
+                    | Q(
+                        patron_id=patron_id,
+                        title=OuterRef("title_id"),
+                        status__in=Hold.OPEN,
+                    )
+                )
+            ),
+            on_transfer=Exists(TransferLine.objects.filter(item=OuterRef("pk"), is_open=True)),
+        )
+        .first()
+    )
+
+
+def loan_checkout(
+    *,
+    user,
+    site: Site,
+    barcode: str,
+    patron: Patron | None = None,
+    card_number: str | None = None,
+    now=None,
+) -> Checkout:
+    """Lend the item with `barcode` at `site` to `patron` (or the reader with `card_number`)."""
+    code = _code(barcode)
+    _require_desk(user, site)
+    if patron is not None and patron.library_id != site.library_id:
+        raise Refused(_("这位读者不是本馆的读者。"))
+    now = now or timezone.now()
+    with transaction.atomic():
+        if patron is not None:
+            reader = _lock_patron(Q(pk=patron.pk), now)
+        else:
+            reader = _lock_patron(
+                Q(library_id=site.library_id, card_number=clean_code(card_number)), now
+            )
+            if reader is None:
+                raise Refused(_("找不到这位读者，请重新扫描读者证。"))
+        patron = reader
+        item = _lock_item_for_checkout(code, patron.pk)
+        if item is None:
+            raise _not_found(site.library_id, code)
+        if item.library_id != site.library_id:
+            raise _foreign(item)
+        if item.is_on_loan:
+            loan = Loan.objects.open().filter(item=item).first()
+            if loan is not None and loan.patron_id == patron.pk:
+                loan.patron = patron
+                return Checkout(loan=loan, item=item, already=True)
+            raise Refused(
+                _("《%(title)s》已借给其他读者，应还日期 %(due)s。")
+                % {"title": item.title.title, "due": _day(loan.due_at) if loan else "—"}
+            )
+        if patron.is_suspended:
+            raise Refused(
+                _("读者证已暂停，不能借书。%(reason)s") % {"reason": patron.suspended_reason}
+            )
+        refusal = _shelf_refusal(item, site)
+        if refusal:
+            raise Refused(refusal)
+
+        holds = []
+        if item.has_hold:
+            holds = list(
+                Hold.objects.select_for_update().filter(
+                    Q(item=item, status=Hold.Status.TRAPPED)
+                    | Q(patron=patron, title_id=item.title_id, status__in=Hold.OPEN)
+                )
+            )
+        trapped = next((h for h in holds if h.item_id == item.pk and h.is_trapped), None)
+        if trapped is not None and trapped.patron_id != patron.pk:
+            raise Refused(
+                _("《%(title)s》已为预约的读者保留，不能借给其他读者。")
+                % {"title": item.title.title}
+            )
+        line = None
+        if item.on_transfer:
+            line = (
+                TransferLine.objects.filter(item=item, is_open=True)
+                .select_related("transfer")
+                .first()
+            )
+        if line is not None:
+            transfer = line.transfer
+            desk_draft = (
+                transfer.status == Transfer.Status.DRAFT and transfer.reason in DESK_REASONS
+            )
+            if not desk_draft or (transfer.reason == HOLD_REASON and trapped is None):
+                raise Refused(
+                    _("《%(title)s》已列入调拨单 #%(id)s，请先从调拨单移除再借出。")
+                    % {"title": item.title.title, "id": transfer.pk}
+                )
+
+        rule = loan_rule_for(
+            library_id=site.library_id, category=patron.category, site_kind=site.kind
+        )
+        if patron.loans_out >= rule.max_items:
+            raise Refused(
+                _("读者已借 %(out)s 册，达到%(category)s读者的上限 %(max)s 册，请先归还。")
+                % {
+                    "out": patron.loans_out,
+                    "category": patron.get_category_display(),
+                    "max": rule.max_items,
+                }
+            )
+        if patron.loans_overdue and rule.blocks_when_overdue:
+            raise Refused(
+                _("读者有 %(n)s 册图书逾期未还，按借阅规则须先归还才能再借。")
+                % {"n": patron.loans_overdue}
+            )
+
+        if line is not None:
+            # Off the return draft: a reader here wants it now.
+            line.delete()
+        display = item.display
+        loan = Loan(
+            library_id=site.library_id,
+            item=item,
+            patron=patron,
+            site=site,
+            display=display if display is not None and display.site_id == site.pk else None,
+            checked_out_at=now,
+            due_at=due_at(site=site, start=now, days=rule.loan_days),
+        )
+        # bulk_create: one INSERT, no simple-history row; the item history (ItemEvent) is the
+        # record of a checkout, and later edits of the loan in the admin keep their history.
+        Loan.objects.bulk_create([loan])
+        item_events_record(
+            items=[item],
+            kind=ItemEvent.Kind.CHECKED_OUT,
+            to_status=Item.Status.ON_LOAN,
+            to_site=site,
+            user=user,
+            at=now,
+        )
+        Item.objects.filter(pk=item.pk).update(
+            status=Item.Status.ON_LOAN, status_changed_at=now, last_loan_at=now
+        )
+        item.status = Item.Status.ON_LOAN
+        filled = [hold.pk for hold in holds if hold.patron_id == patron.pk]
+        if filled:
+            Hold.objects.filter(pk__in=filled).update(status=Hold.Status.FULFILLED, closed_at=now)
+        return Checkout(
+            loan=loan,
+            item=item,
+            hold=next((hold for hold in holds if hold.pk in filled), None),
+        )
+
+
+def loan_return(*, user, site: Site, barcode: str, now=None) -> Return:
+    """Take a volume back at any site of its library and say where it goes next."""
+    code = _code(barcode)
+    _require_desk(user, site)
+    now = now or timezone.now()
+    with transaction.atomic():
+        item = (
+            _items_locked()
+            .filter(barcode=code)
+            .annotate(
+                awaited=Exists(
+                    Hold.objects.filter(
+                        library_id=OuterRef("library_id"),
+                        title_id=OuterRef("title_id"),
+                        status=Hold.Status.WAITING,
+                    )
+                )
+            )
+            .first()
+        )
+        if item is None:
+            raise _not_found(site.library_id, code)
+        if item.library_id != site.library_id:
+            raise _foreign(item)
+        if not item.is_on_loan:
+            if item.is_available and item.current_site_id == site.pk:
+                last = (
+                    Loan.objects.filter(item=item, returned_at__isnull=False)
+                    .order_by("-returned_at")
+                    .first()
+                )
+                return Return(
+                    item=item, routing=current_routing(item, site), loan=last, already=True
+                )
+            raise Refused(
+                _shelf_refusal(item, site)
+                or _("《%(title)s》没有借出，不需要归还。") % {"title": item.title.title}
+            )
+        # The item lock guards its open loan: every service that changes a loan locks the
+        # item first.
+        loan = Loan.objects.get(item=item, returned_at__isnull=True)
+        Loan.objects.filter(pk=loan.pk).update(returned_at=now, return_site=site)
+        loan.returned_at = now
+        loan.return_site = site
+        item_events_record(
+            items=[item],
+            kind=ItemEvent.Kind.RETURNED,
+            to_status=Item.Status.AVAILABLE,
+            to_site=site,
+            user=user,
+            at=now,
+        )
+        Item.objects.filter(pk=item.pk).update(
+            status=Item.Status.AVAILABLE, current_site=site, status_changed_at=now
+        )
+        item.status = Item.Status.AVAILABLE
+        item.current_site = site
+        item.status_changed_at = now
+        routing = None
+        if item.awaited:
+            routing = hold_trap_on_return(user=user, item=item, site=site, now=now)
+        if routing is None:
+            routing = route_on_shelf(user=user, item=item, site=site)
+        return Return(item=item, routing=routing, loan=loan)
+
+
+def loan_renew(*, user, site: Site, barcode: str, now=None) -> Loan:
+    """Extend a loan from today, unless the rule's renewals are used up or a reader waits."""
+    code = _code(barcode)
+    _require_desk(user, site)
+    now = now or timezone.now()
+    with transaction.atomic():
+        item = _lock_item(code)
+        if item is None:
+            raise _not_found(site.library_id, code)
+        if item.library_id != site.library_id:
+            raise _foreign(item)
+        loan = (
+            Loan.objects.open()
+            .select_for_update(of=("self",))
+            .select_related("patron", "site")
+            .filter(item=item)
+            .first()
+        )
+        if loan is None:
+            raise Refused(_("《%(title)s》没有借出，不能续借。") % {"title": item.title.title})
+        patron = loan.patron
+        if patron.is_suspended:
+            raise Refused(_("读者证已暂停，不能续借。"))
+        rule = loan_rule_for(
+            library_id=loan.library_id, category=patron.category, site_kind=loan.site.kind
+        )
+        if loan.renewals >= rule.max_renewals:
+            raise Refused(
+                _("《%(title)s》已续借 %(n)s 次，达到上限，请归还。")
+                % {"title": item.title.title, "n": loan.renewals}
+            )
+        waiting = (
+            Hold.objects.waiting()
+            .filter(library_id=loan.library_id, title_id=item.title_id, expires_at__gt=now)
+            .exclude(patron=patron)
+        )
+        if waiting.exists():
+            raise Refused(
+                _("有读者在预约《%(title)s》，不能续借，请按期归还。") % {"title": item.title.title}
+            )
+        new_due = due_at(site=loan.site, start=now, days=rule.loan_days)
+        if new_due <= loan.due_at:
+            raise Refused(
+                _("现在续借不会延长借期（应还日期仍是 %(due)s），请临近到期时再续借。")
+                % {"due": _day(loan.due_at)}
+            )
+        loan.due_at = new_due
+        loan.renewals += 1
+        loan.save(update_fields=["due_at", "renewals"])
+        item_events_record(
+            items=[item],
+            kind=ItemEvent.Kind.RENEWED,
+            to_status=Item.Status.ON_LOAN,
+            user=user,
+            at=now,
+            note=_("续借至 %(due)s") % {"due": _day(new_due)},
+        )
+        return loan

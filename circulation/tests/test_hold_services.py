@@ -1,0 +1,134 @@
+"""Holds: place, trap on return (here or on a transfer), fill, cancel, expire."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from circulation.models import Hold
+from circulation.services.holds import hold_cancel, hold_place, hold_ready, holds_expire
+from circulation.services.loans import loan_checkout, loan_return
+from circulation.services.routing import Action
+from collections_app.errors import Refused
+from collections_app.models import Transfer
+from collections_app.services.transfers import transfer_dispatch, transfer_receive
+from conftest import make_item
+
+
+@pytest.fixture
+def book(sui_consignment, sui_central):
+    return make_item(sui_consignment, sui_central, "NL40000001", title="白鹿原", clc="I247.5")
+
+
+@pytest.fixture
+def lent(sui_librarian, sui_central, wang, book):
+    return loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode=book.barcode)
+
+
+def test_a_returned_copy_is_trapped_for_the_reader_at_the_pickup_site(
+    sui_librarian, sui_central, li, book, lent
+):
+    hold = hold_place(user=sui_librarian, patron=li, title=book.title, pickup_site=sui_central)
+    assert hold.status == "waiting"
+    done = loan_return(user=sui_librarian, site=sui_central, barcode=book.barcode)
+    assert done.routing.action == Action.HOLD_SHELF
+    assert "李强" in done.routing.message
+    hold.refresh_from_db()
+    assert (hold.status, hold.item_id) == ("trapped", book.pk)
+    assert hold_ready(hold)
+
+
+def test_a_trapped_copy_is_refused_to_others_and_lent_to_its_reader(
+    sui_librarian, sui_central, wang, li, book, lent
+):
+    hold = hold_place(user=sui_librarian, patron=li, title=book.title, pickup_site=sui_central)
+    loan_return(user=sui_librarian, site=sui_central, barcode=book.barcode)
+    with pytest.raises(Refused, match="已为预约的读者保留"):
+        loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode=book.barcode)
+    done = loan_checkout(user=sui_librarian, site=sui_central, patron=li, barcode=book.barcode)
+    assert done.hold == hold
+    hold.refresh_from_db()
+    assert hold.status == "fulfilled" and hold.closed_at is not None
+
+
+def test_a_copy_returned_elsewhere_travels_to_the_pickup_site_on_a_hold_transfer(
+    sui_librarian, xiaolin_volunteer, sui_central, sui_branch, xiaolin_site, li, book, lent
+):
+    hold = hold_place(user=sui_librarian, patron=li, title=book.title, pickup_site=sui_branch)
+    done = loan_return(user=xiaolin_volunteer, site=xiaolin_site, barcode=book.barcode)
+    assert done.routing.action == Action.HOLD_TRANSFER
+    transfer = Transfer.objects.get()
+    assert (transfer.source, transfer.destination, transfer.reason) == (
+        xiaolin_site,
+        sui_branch,
+        "hold",
+    )
+    hold.refresh_from_db()
+    assert hold.is_trapped and not hold_ready(hold)
+    transfer_dispatch(user=xiaolin_volunteer, transfer=transfer)
+    transfer_receive(
+        user=sui_librarian, transfer=transfer, site=sui_branch, barcodes=[book.barcode]
+    )
+    hold.refresh_from_db()
+    assert hold_ready(hold)
+    book.refresh_from_db()
+    assert book.home_site == sui_central  # a hold transfer does not rehome the copy
+    loan_checkout(user=sui_librarian, site=sui_branch, patron=li, barcode=book.barcode)
+
+
+def test_a_hold_on_a_copy_on_the_shelf_here_is_trapped_at_once(
+    sui_librarian, sui_central, li, book
+):
+    hold = hold_place(user=sui_librarian, patron=li, title=book.title, pickup_site=sui_central)
+    assert hold.is_trapped and hold.item == book
+
+
+def test_a_reader_holds_a_title_once(sui_librarian, sui_central, li, book, lent):
+    hold_place(user=sui_librarian, patron=li, title=book.title, pickup_site=sui_central)
+    with pytest.raises(Refused, match="已经预约"):
+        hold_place(user=sui_librarian, patron=li, title=book.title, pickup_site=sui_central)
+
+
+def test_holds_follow_the_rule(sui_librarian, sui_central, li, book, lent, loan_rules):
+    for rule in loan_rules:
+        rule.holds_allowed = False
+        rule.save()
+    with pytest.raises(Refused, match="不能预约"):
+        hold_place(user=sui_librarian, patron=li, title=book.title, pickup_site=sui_central)
+
+
+def test_a_reader_does_not_hold_a_book_they_have(sui_librarian, sui_central, wang, book, lent):
+    with pytest.raises(Refused, match="已经借着"):
+        hold_place(user=sui_librarian, patron=wang, title=book.title, pickup_site=sui_central)
+
+
+def test_cancelling_a_trapped_hold_passes_the_copy_to_the_next_reader(
+    sui_librarian, sui_central, wang, li, book, lent
+):
+    first = hold_place(user=sui_librarian, patron=li, title=book.title, pickup_site=sui_central)
+    loan_return(user=sui_librarian, site=sui_central, barcode=book.barcode)
+    second = hold_place(user=sui_librarian, patron=wang, title=book.title, pickup_site=sui_central)
+    hold_cancel(user=sui_librarian, hold=first)
+    second.refresh_from_db()
+    assert second.is_trapped and second.item == book
+
+
+def test_holds_expire_when_waiting_too_long_or_not_picked_up(
+    sui_librarian, sui_central, wang, li, book, lent
+):
+    hold = hold_place(user=sui_librarian, patron=li, title=book.title, pickup_site=sui_central)
+    loan_return(user=sui_librarian, site=sui_central, barcode=book.barcode)
+    assert holds_expire(dry_run=True) == {"waiting": 0, "trapped": 0}
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        assert holds_expire(dry_run=True) == {"waiting": 0, "trapped": 1}
+        assert Hold.objects.get().is_trapped
+        assert holds_expire() == {"waiting": 0, "trapped": 1}
+    hold.refresh_from_db()
+    assert hold.status == "expired"
+    loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode=book.barcode)
+    late = hold_place(user=sui_librarian, patron=li, title=book.title, pickup_site=sui_central)
+    with time_machine.travel(timezone.now() + timedelta(days=91)):
+        assert holds_expire() == {"waiting": 1, "trapped": 0}
+    late.refresh_from_db()
+    assert late.status == "expired"

@@ -1,0 +1,517 @@
+"""Pages for receiving an NLC consignment: announce, import the manifest (preview, then commit),
+scan the boxes in, sign off, export the missing and extra lists, print labels.
+
+County librarians do everything for their own library; site staff scan in at the central library
+when it is one of their sites; lenders and provincial reviewers read only (403 on POST); anything
+outside a user's scope is 404.
+"""
+
+import tempfile
+import uuid
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.scope import can_manage_library, can_work_at_site, get_scoped_or_404, scoped
+from collections_app import labels, receiving_selectors
+from collections_app.errors import Refused
+from collections_app.importing import ImportOptions
+from collections_app.importing.csv_safe import csv_bytes, xlsx_bytes
+from collections_app.importing.limits import TooLarge, check_upload_size
+from collections_app.importing.marc import HOLDINGS_CHOICES
+from collections_app.importing.tabular import COLUMNS, EXAMPLE_ROWS
+from collections_app.models import ClcClass, Consignment, Item, Library
+from collections_app.services.receiving import (
+    central_site,
+    consignment_announce,
+    consignment_import,
+    consignment_scan,
+    consignment_sign_off,
+    consignment_start_receiving,
+    receipt_counts,
+)
+
+# Scope helpers ----------------------------------------------------------------------------
+
+
+def _get_consignment(request, pk) -> Consignment:
+    return get_scoped_or_404(
+        Consignment.objects.select_related("library", "lender", "signed_off_by"),
+        request.user,
+        pk=pk,
+    )
+
+
+def _require_manager(request, consignment) -> None:
+    if not can_manage_library(request.user, consignment.library):
+        raise PermissionDenied
+
+
+def _central_or_none(consignment):
+    try:
+        return central_site(consignment.library)
+    except Refused:
+        return None
+
+
+def _can_scan(user, consignment) -> bool:
+    site = _central_or_none(consignment)
+    return site is not None and can_work_at_site(user, site)
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+# Forms ------------------------------------------------------------------------------------
+
+
+class AnnounceForm(forms.Form):
+    library = forms.ModelChoiceField(
+        label=gettext_lazy("接收馆"), queryset=Library.objects.none(), required=False
+    )
+    lender = forms.ModelChoiceField(
+        label=gettext_lazy("出借馆"), queryset=Library.objects.filter(kind=Library.Kind.NATIONAL)
+    )
+    reference = forms.CharField(
+        label=gettext_lazy("批次号"), max_length=50, help_text=gettext_lazy("国图来函中的批次号。")
+    )
+    agreement_date = forms.DateField(
+        label=gettext_lazy("协议日期"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    term_ends_on = forms.DateField(
+        label=gettext_lazy("期满日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    expected_count = forms.IntegerField(
+        label=gettext_lazy("应到册数"),
+        min_value=0,
+        required=False,
+        help_text=gettext_lazy("留空则按导入的清单计算。"),
+    )
+    note = forms.CharField(
+        label=gettext_lazy("备注"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        lenders = self.fields["lender"].queryset
+        if lenders.count() == 1:
+            self.fields["lender"].initial = lenders.get()
+        if user.is_superuser:
+            self.fields["library"].queryset = Library.objects.filter(kind=Library.Kind.COUNTY)
+            self.fields["library"].required = True
+        else:
+            del self.fields["library"]
+
+    def receiving_library(self):
+        return self.cleaned_data.get("library") or self.user.library
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("清单文件"),
+        help_text=gettext_lazy("CSV、XLSX、ISO 2709 MARC（.iso/.mrc）或 MARCXML；格式按内容识别。"),
+    )
+    encoding = forms.ChoiceField(
+        label=gettext_lazy("文字编码"),
+        required=False,
+        choices=[
+            ("", gettext_lazy("自动识别")),
+            ("utf-8", "UTF-8"),
+            ("gb18030", "GB18030 / GBK"),
+            ("marc-8", "MARC-8"),
+        ],
+    )
+    holdings = forms.CharField(
+        label=gettext_lazy("MARC 馆藏条码字段"),
+        required=False,
+        max_length=8,
+        help_text=gettext_lazy("留空则 CNMARC 依次尝试 906$b、995$f，MARC21 用 952$p。"),
+        widget=forms.TextInput(attrs={"placeholder": "906$b", "list": "holdings-fields"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        try:
+            check_upload_size(upload.size)
+        except TooLarge as error:
+            raise forms.ValidationError(str(error)) from None
+        return upload
+
+    def clean_holdings(self):
+        from collections_app.importing.marc import parse_holdings
+
+        value = self.cleaned_data["holdings"]
+        try:
+            parse_holdings(value)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        return value
+
+
+class LabelForm(forms.Form):
+    KINDS = [
+        ("both", gettext_lazy("条码标签和书脊标签")),
+        ("barcode", gettext_lazy("只印条码标签")),
+        ("spine", gettext_lazy("只印书脊标签")),
+    ]
+    STATUSES = [
+        ("", gettext_lazy("本批全部图书")),
+        ("expected", gettext_lazy("待验收")),
+        ("available", gettext_lazy("在架")),
+    ]
+    kind = forms.ChoiceField(label=gettext_lazy("标签"), choices=KINDS, initial="both")
+    status = forms.ChoiceField(label=gettext_lazy("图书"), choices=STATUSES, required=False)
+    barcodes = forms.CharField(
+        label=gettext_lazy("指定条码"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("每行一个；留空则按上面的范围。"),
+    )
+    columns = forms.IntegerField(
+        label=gettext_lazy("每行标签数"), min_value=1, max_value=6, initial=3
+    )
+    rows = forms.IntegerField(
+        label=gettext_lazy("每列标签数"), min_value=1, max_value=20, initial=8
+    )
+    skip = forms.IntegerField(
+        label=gettext_lazy("跳过前几个标签"),
+        min_value=0,
+        max_value=119,
+        initial=0,
+        required=False,
+        help_text=gettext_lazy("接着打印用过一部分的标签纸。"),
+    )
+
+
+# Pages ------------------------------------------------------------------------------------
+
+
+@login_required
+def consignment_list(request):
+    consignments = scoped(Consignment.objects.all(), request.user).select_related(
+        "library", "lender"
+    )
+    page = Paginator(consignments, 50).get_page(request.GET.get("page"))
+    user = request.user
+    can_announce = user.is_superuser or (user.is_librarian and user.library is not None)
+    ctx = {"page": page, "can_announce": can_announce}
+    return render(request, "collections_app/receiving/consignment_list.html", ctx)
+
+
+@login_required
+def consignment_announce_view(request):
+    user = request.user
+    if not (user.is_superuser or (user.is_librarian and user.library is not None)):
+        raise PermissionDenied
+    form = AnnounceForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            consignment = consignment_announce(
+                user=user,
+                library=form.receiving_library(),
+                lender=data["lender"],
+                reference=data["reference"],
+                agreement_date=data["agreement_date"],
+                term_ends_on=data["term_ends_on"],
+                expected_count=data["expected_count"] or 0,
+                note=data["note"],
+            )
+        except Refused as refused:
+            form.add_error(None, refused.message)
+        else:
+            messages.success(request, _("已登记批次 %(ref)s。") % {"ref": consignment.reference})
+            return redirect("collections:consignment-detail", consignment.pk)
+    return render(request, "collections_app/receiving/consignment_announce.html", {"form": form})
+
+
+@login_required
+def consignment_detail(request, pk):
+    consignment = _get_consignment(request, pk)
+    ctx = {
+        "consignment": consignment,
+        "can_manage": can_manage_library(request.user, consignment.library),
+        "can_scan": _can_scan(request.user, consignment),
+        "counts": receiving_selectors.reconciliation(consignment),
+        "imports": consignment.imports.select_related("created_by"),
+        "import_form": ImportForm(),
+    }
+    return render(request, "collections_app/receiving/consignment_detail.html", ctx)
+
+
+def _staging_dir() -> Path:
+    folder = Path(
+        getattr(settings, "CONSIGNMENT_IMPORT_STAGING_DIR", "")
+        or Path(tempfile.gettempdir()) / "sharedloan-manifests"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _import_context(consignment, result, form=None, token=""):
+    names = dict(ClcClass.objects.filter(level=1).values_list("code", "name_zh"))
+    return {
+        "consignment": consignment,
+        "result": result,
+        "manifest": result.manifest if result else None,
+        "by_clc": result.manifest.by_clc_class(names) if result else [],
+        "form": form or ImportForm(),
+        "token": token,
+        "columns": [(header, note, aliases) for header, note, aliases in COLUMNS.values()],
+        "holdings_choices": HOLDINGS_CHOICES,
+    }
+
+
+@login_required
+def consignment_import_view(request, pk):
+    """GET: the upload form and the accepted columns. POST: a dry run, shown as a preview; the
+    file waits in a staging folder until the librarian commits it."""
+    consignment = _get_consignment(request, pk)
+    template = "collections_app/receiving/import.html"
+    if request.method != "POST":
+        return render(request, template, _import_context(consignment, None))
+    _require_manager(request, consignment)
+    form = ImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return render(request, template, _import_context(consignment, None, form), status=400)
+    upload = form.cleaned_data["file"]
+    data = upload.read()
+    options = ImportOptions(
+        encoding=form.cleaned_data["encoding"], holdings=form.cleaned_data["holdings"]
+    )
+    try:
+        result = consignment_import(
+            user=request.user,
+            consignment=consignment,
+            data=data,
+            filename=upload.name,
+            options=options,
+            dry_run=True,
+        )
+    except Refused as refused:
+        messages.error(request, refused.message)
+        return redirect("collections:consignment-detail", consignment.pk)
+    token = ""
+    if not result.has_errors and not result.already_imported:
+        token = uuid.uuid4().hex
+        (_staging_dir() / token).write_bytes(data)
+        request.session[f"manifest-{token}"] = {
+            "consignment": consignment.pk,
+            "filename": upload.name,
+            "sha256": result.sha256,
+            "encoding": options.encoding,
+            "holdings": options.holdings,
+        }
+    return render(request, template, _import_context(consignment, result, form, token))
+
+
+@login_required
+@require_POST
+def consignment_import_commit(request, pk):
+    consignment = _get_consignment(request, pk)
+    _require_manager(request, consignment)
+    token = request.POST.get("token", "")
+    staged = request.session.get(f"manifest-{token}") if token.isalnum() else None
+    path = _staging_dir() / token if staged else None
+    if not staged or staged["consignment"] != consignment.pk or not path.is_file():
+        messages.error(request, _("预览已过期，请重新上传清单文件。"))
+        return redirect("collections:consignment-import", consignment.pk)
+    try:
+        result = consignment_import(
+            user=request.user,
+            consignment=consignment,
+            data=path.read_bytes(),
+            filename=staged["filename"],
+            options=ImportOptions(encoding=staged["encoding"], holdings=staged["holdings"]),
+        )
+    except Refused as refused:
+        messages.error(request, refused.message)
+        for problem in refused.problems[:20]:
+            messages.error(request, str(problem))
+        return redirect("collections:consignment-import", consignment.pk)
+    finally:
+        path.unlink(missing_ok=True)
+        request.session.pop(f"manifest-{token}", None)
+    messages.success(request, result.summary())
+    return redirect("collections:consignment-detail", consignment.pk)
+
+
+@login_required
+@require_POST
+def consignment_start(request, pk):
+    consignment = _get_consignment(request, pk)
+    _require_manager(request, consignment)
+    try:
+        consignment_start_receiving(user=request.user, consignment=consignment)
+    except Refused as refused:
+        messages.error(request, refused.message)
+        return redirect("collections:consignment-detail", consignment.pk)
+    return redirect("collections:consignment-scan", consignment.pk)
+
+
+@login_required
+def consignment_scan_view(request, pk):
+    """The scanning desk. A keyboard-wedge scanner types the barcode and Enter; with JavaScript
+    each scan is answered as JSON and the page keeps its focus, without it the page reloads."""
+    consignment = _get_consignment(request, pk)
+    last = None
+    if request.method == "POST":
+        if not _can_scan(request.user, consignment):
+            raise PermissionDenied
+        try:
+            last = consignment_scan(
+                user=request.user,
+                consignment=consignment,
+                barcode=request.POST.get("barcode", "")[:200],
+                damaged=request.POST.get("damaged") == "on",
+            )
+        except Refused as refused:
+            if _wants_json(request):
+                return JsonResponse({"error": str(refused.message)}, status=409)
+            messages.error(request, refused.message)
+        else:
+            if _wants_json(request):
+                return JsonResponse(last.as_json())
+    ctx = {
+        "consignment": consignment,
+        "can_scan": _can_scan(request.user, consignment),
+        "can_manage": can_manage_library(request.user, consignment.library),
+        "counts": receipt_counts(consignment),
+        "recent": receiving_selectors.recent_scans(consignment),
+        "last": last,
+    }
+    return render(request, "collections_app/receiving/scan.html", ctx)
+
+
+@login_required
+def consignment_sign_off_view(request, pk):
+    consignment = _get_consignment(request, pk)
+    if request.method == "POST":
+        _require_manager(request, consignment)
+        try:
+            signed = consignment_sign_off(user=request.user, consignment=consignment)
+        except Refused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(
+                request,
+                _("批次 %(ref)s 已签收，%(missing)s 册记为缺失，图书已在总馆上架可借。")
+                % {"ref": signed.consignment.reference, "missing": signed.missing},
+            )
+        return redirect("collections:consignment-sign-off", consignment.pk)
+    missing = receiving_selectors.missing_items(consignment)
+    ctx = {
+        "consignment": consignment,
+        "can_manage": can_manage_library(request.user, consignment.library),
+        "counts": receiving_selectors.reconciliation(consignment),
+        "missing": missing[:200],
+        "extra": receiving_selectors.extra_scans(consignment)[:200],
+    }
+    return render(request, "collections_app/receiving/sign_off.html", ctx)
+
+
+EXPORTS = {
+    "missing": (
+        receiving_selectors.MISSING_HEADERS,
+        receiving_selectors.missing_rows,
+        gettext_lazy("缺失清单"),
+    ),
+    "extra": (
+        receiving_selectors.EXTRA_HEADERS,
+        receiving_selectors.extra_rows,
+        gettext_lazy("清单外图书"),
+    ),
+}
+
+
+def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+@login_required
+def consignment_export(request, pk, which, fmt):
+    consignment = _get_consignment(request, pk)
+    if which not in EXPORTS or fmt not in ("csv", "xlsx"):
+        raise Http404
+    headers, rows, sheet = EXPORTS[which]
+    name = f"{consignment.reference}-{which}.{fmt}"
+    if fmt == "csv":
+        return _download(csv_bytes(headers, rows(consignment)), name, "text/csv; charset=utf-8")
+    content = xlsx_bytes(headers, rows(consignment), title=str(sheet))
+    return _download(
+        content, name, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+
+
+@login_required
+def manifest_template(request, fmt):
+    headers = [header for header, _note, _aliases in COLUMNS.values()]
+    if fmt == "csv":
+        return _download(
+            csv_bytes(headers, EXAMPLE_ROWS), "manifest-template.csv", "text/csv; charset=utf-8"
+        )
+    if fmt == "xlsx":
+        return _download(
+            xlsx_bytes(headers, EXAMPLE_ROWS, title="清单"),
+            "manifest-template.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    raise Http404
+
+
+@login_required
+def consignment_labels(request, pk):
+    """The label form; with `print` in the query, the PDF of the chosen labels."""
+    consignment = _get_consignment(request, pk)
+    form = LabelForm(request.GET if "print" in request.GET else None)
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        items = scoped(consignment.items.all(), request.user).select_related("title")
+        codes = [code.strip() for code in data["barcodes"].split() if code.strip()]
+        if codes:
+            items = items.filter(barcode__in=codes)
+        elif data["status"]:
+            items = items.filter(status=data["status"])
+        count = items.count()
+        if not count:
+            form.add_error(None, _("没有符合条件的图书。"))
+        elif count > labels.MAX_LABELS:
+            form.add_error(
+                None,
+                _("一次最多打印 %(max)s 册的标签，这次选了 %(n)s 册；请用“指定条码”分批打印。")
+                % {"max": labels.MAX_LABELS, "n": count},
+            )
+        else:
+            layout = labels.Layout(
+                columns=data["columns"],
+                rows=data["rows"],
+                kind=data["kind"],
+                skip=data["skip"] or 0,
+            )
+            pdf = labels.labels_pdf(items.order_by("barcode"), layout=layout)
+            response = HttpResponse(pdf, content_type="application/pdf")
+            stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+            response["Content-Disposition"] = content_disposition_header(
+                False, f"labels-{consignment.reference}-{stamp}.pdf"
+            )
+            return response
+    ctx = {"consignment": consignment, "form": form, "statuses": Item.Status}
+    return render(request, "collections_app/receiving/labels.html", ctx)

@@ -1,0 +1,162 @@
+"""CSV and XLSX manifests: encodings, Chinese or English headers, row-numbered problems."""
+
+import io
+import zipfile
+
+import pytest
+
+from collections_app.importing import read_manifest
+from collections_app.tests.manifest_files import HEADERS, csv_bytes, rows, xlsx_bytes
+
+pytestmark = pytest.mark.django_db
+
+ENGLISH = ["barcode", "ISBN", "title", "author", "publisher", "year", "CLC", "call number", "price"]
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (csv_bytes(rows(3)), "utf-8"),
+        (csv_bytes(rows(3), bom=True), "utf-8"),
+        (csv_bytes(rows(3), encoding="gb18030"), "gb18030"),
+        (csv_bytes(rows(3), encoding="gbk"), "gb18030"),
+    ],
+    ids=["utf8", "utf8-bom", "gb18030", "gbk"],
+)
+def test_a_csv_reads_the_same_in_every_encoding(data, encoding):
+    manifest = read_manifest(data)
+    assert (manifest.file_format, manifest.encoding) == ("csv", encoding)
+    assert manifest.errors == []
+    assert [t.title for t in manifest.titles] == ["测试图书第1号", "测试图书第2号", "测试图书第3号"]
+    assert manifest.titles[0].publisher == "人民文学出版社"
+
+
+def test_english_headers_and_an_xlsx_file_read_like_chinese_ones():
+    manifest = read_manifest(xlsx_bytes(rows(2), headers=ENGLISH))
+    assert manifest.file_format == "xlsx"
+    assert manifest.errors == []
+    first = manifest.titles[0]
+    assert (first.isbn, first.clc, first.year, str(first.price)) == (
+        rows(1)[0][1],
+        "K825.6",
+        2001,
+        "21.00",
+    )
+    assert [c.barcode for c in first.copies] == ["NL2100000001"]
+    assert first.copies[0].call_number == "K825.6/1"
+
+
+def test_the_format_comes_from_the_content_not_the_file_name():
+    assert read_manifest(xlsx_bytes(rows(1))).file_format == "xlsx"
+    assert read_manifest(csv_bytes(rows(1))).file_format == "csv"
+
+
+def test_numbers_typed_into_excel_cells_keep_their_digits():
+    data = rows(1)
+    data[0][0] = 2100000001  # a numeric barcode cell
+    data[0][1] = int(data[0][1])  # ISBN as a number
+    data[0][5] = 2013
+    data[0][8] = 26.5
+    title = read_manifest(xlsx_bytes(data)).titles[0]
+    assert [c.barcode for c in title.copies] == ["2100000001"]
+    assert (title.year, str(title.price)) == (2013, "26.5")
+
+
+def test_every_bad_value_is_reported_with_its_row_column_and_value():
+    data = rows(6)
+    data[0][1] = "9787500000010"  # bad ISBN checksum
+    data[1][2] = ""  # no title
+    data[2][6] = "L12"  # no class L in the CLC
+    data[3][8] = "二十元"  # price
+    data[4][5] = "20x3"  # year
+    data[5][0] = "NL2100000001"  # the first row's barcode again
+    errors = read_manifest(csv_bytes(data)).errors
+    assert [(e.where, e.field, e.value) for e in errors] == [
+        ("第 2 行", "ISBN", "9787500000010"),
+        ("第 3 行", "题名", ""),
+        ("第 4 行", "中图分类号", "L12"),
+        ("第 5 行", "价格", "二十元"),
+        ("第 6 行", "出版年", "20x3"),
+    ]
+    # duplicates are found by the service, against the file and the database (see the tests
+    # of the import service)
+
+
+def test_non_filing_markers_are_stripped_from_titles():
+    data = rows(1)
+    data[0][2] = "\x88The \x89hobbit"
+    assert read_manifest(csv_bytes(data)).titles[0].title == "The hobbit"
+
+
+def test_rows_of_one_title_share_one_title_and_copies_without_barcodes_await_them():
+    headers = ["题名", "ISBN", "条码号", "册数"]
+    data = [
+        ["乡土中国", "9787101066418", "SX01;SX02", "3"],
+        ["乡土中国", "9787101066418", "SX03", ""],
+        ["活着", "", "", "2"],
+    ]
+    manifest = read_manifest(csv_bytes(data, headers=headers))
+    assert manifest.errors == []
+    assert [(t.title, len(t.copies), t.awaiting) for t in manifest.titles] == [
+        ("乡土中国", 3, 1),
+        ("活着", 0, 2),
+    ]
+
+
+def test_a_row_without_barcode_or_copies_is_an_error_when_the_file_has_barcodes():
+    data = rows(2)
+    data[1][0] = ""
+    [error] = read_manifest(csv_bytes(data)).errors
+    assert (error.where, error.field) == ("第 3 行", "条码号")
+
+
+def test_unknown_columns_are_a_warning_and_a_missing_title_column_an_error():
+    manifest = read_manifest(
+        csv_bytes([["SX001", "9787101066418", "甲"]], headers=["条码号", "ISBN", "备注"])
+    )
+    assert [e.message for e in manifest.errors] == ["缺少“题名”列。"]
+    warned = read_manifest(csv_bytes([["SX001", "甲", "乙"]], headers=["条码号", "题名", "备注"]))
+    assert warned.errors == []
+    assert [(w.field, w.is_error) for w in warned.warnings] == [("备注", False)]
+
+
+def test_an_xlsx_whose_content_inflates_past_the_cap_is_refused_before_parsing(settings):
+    settings.CONSIGNMENT_IMPORT_MAX_XLSX_BYTES = 1000
+    manifest = read_manifest(xlsx_bytes(rows(50)))
+    assert manifest.titles == []
+    assert "解压后" in manifest.errors[0].message
+
+
+def test_an_oversized_upload_is_refused(settings):
+    settings.CONSIGNMENT_IMPORT_MAX_BYTES = 100
+    manifest = read_manifest(csv_bytes(rows(5)))
+    assert "超过了" in manifest.errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "空的"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, ".xls"),
+        (b"PK\x03\x04broken", "损坏"),
+        (b"a,b\n1,2\n", "表头"),
+    ],
+    ids=["empty", "xls", "broken-zip", "no-headers"],
+)
+def test_files_that_are_no_manifest_get_a_clear_message(data, message):
+    manifest = read_manifest(data)
+    assert message in manifest.errors[0].message
+
+
+def test_a_zip_that_is_not_a_workbook_is_refused():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    assert "不是 XLSX" in read_manifest(out.getvalue()).errors[0].message
+
+
+def test_the_documented_headers_are_those_of_the_template():
+    from collections_app.importing.tabular import COLUMNS
+
+    assert [header for header, _d, _a in COLUMNS.values()][:3] == ["条码号", "ISBN", "题名"]
+    assert set(HEADERS) <= {header for header, _d, _a in COLUMNS.values()}
