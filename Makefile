@@ -21,6 +21,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py refresh_report_tables
 	$(PY) manage.py runserver $(HOST)
 
 # The whole suite (browser tests included when Chromium is installed).

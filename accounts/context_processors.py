@@ -18,6 +18,7 @@ ENTRIES = [
     ("collections:consignment-list", _("批次验收"), ALL_ROLES),
     ("collections:site-list", _("站点"), ALL_ROLES),
     ("circulation:overdue-list", _("逾期"), STAFF),
+    ("reports:volume", _("统计报表"), ALL_ROLES),
 ]
 
 

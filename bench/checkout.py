@@ -5,9 +5,9 @@ one hand-written SQL transaction over psycopg.
     .venv/bin/python bench/checkout.py
 
 Starts gunicorn itself on a free loopback port against
-postgres://postgres@127.0.0.1:5432/sharedloan_bench (dropped and re-created), creates its data,
-drives the load from a separate process (Python threads over http.client, each with its own
-signed-in session), prints the figures, then stops everything.
+postgres://postgres@127.0.0.1:5432/sharedloan_checkout_bench (dropped and re-created), creates its
+data, drives the load from a separate process (Python threads over http.client, each with its
+own signed-in session), prints the figures, then stops everything.
 
 Targets (2 cores): at least 100 checkouts/s sustained with p95 under 250 ms; p95 under 100 ms
 at 20 scans/s.
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "bench"))  # after ROOT: bench/reports.py must not shadow the app
 DATABASE_URL = os.environ.setdefault(
-    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sharedloan_bench"
+    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sharedloan_checkout_bench"
 )
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sharedloan.settings")
 
@@ -319,7 +319,7 @@ def raw_baseline(county, barcodes, cards, connections):
 
 
 def main():
-    print(f"setting up {VOLUMES:,} volumes and {READERS:,} readers in sharedloan_bench …")
+    print(f"setting up {VOLUMES:,} volumes and {READERS:,} readers in sharedloan_checkout_bench …")
     county = setup()
     barcodes = [f"BENCH{n:08}" for n in range(VOLUMES)]
     cards = [f"R{n % READERS:06}" for n in range(VOLUMES)]

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "accounts",
     "collections_app",
     "circulation",
+    "reports",
 ]
 
 MIDDLEWARE = [

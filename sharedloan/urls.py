@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("circulation.urls")),
     path("accounts/", include("accounts.urls")),
     path("collections/", include("collections_app.urls")),
+    path("reports/", include("reports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),

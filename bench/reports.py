@@ -1,0 +1,352 @@
+"""Benchmark: the report pages at 1 million and at 10 million loans, on PostgreSQL, beside the
+raw baseline (the same aggregate as hand-written SQL over the raw loans), and the memory of a
+100,000-row CSV export.
+
+A province of 20 counties, 10 sites each, 25,000 volumes and 5,000 readers per county; loans
+spread over the 365 days before today, generated with set-based SQL (generate_series). The
+summary tables are built once with `refresh_report_tables`, as the nightly job would.
+
+    .venv/bin/python bench/reports.py    (DATABASE_URL defaults to sharedloan_reports_bench)
+    BENCH_SKIP_10M=1 .venv/bin/python bench/reports.py     (stop after the 1 M round)
+"""
+
+import os
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sharedloan_reports_bench")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sharedloan.settings")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
+
+from benchdb import fresh_database  # noqa: E402
+
+fresh_database()
+
+from datetime import date  # noqa: E402
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from circulation.models import Loan, Patron  # noqa: E402
+from collections_app.models import (  # noqa: E402
+    ClcClass,
+    Consignment,
+    Item,
+    Library,
+    Site,
+    Title,
+)
+from reports.facts import refresh_report_tables  # noqa: E402
+
+COUNTIES, SITES, VOLUMES, READERS, TITLES = 20, 10, 25_000, 5_000, 5_000
+ROUNDS = 3
+
+
+def table(model):
+    return model._meta.db_table
+
+
+def build_province():
+    nlc = Library.objects.create(code="NLC", name="国家图书馆", kind=Library.Kind.NATIONAL)
+    hubei = Library.objects.create(code="HB", name="湖北省图书馆", kind=Library.Kind.PROVINCIAL)
+    User.objects.create_user("nlc", password="x", library=nlc, role="lender")
+    User.objects.create_user("hubei", password="x", library=hubei, role="provincial")
+    codes = list(
+        ClcClass.objects.filter(level=2).exclude(code__contains="/").values_list("code", flat=True)
+    )
+    now = timezone.now()
+    for n in range(COUNTIES):
+        county = Library.objects.create(
+            code=f"C{n:02}", name=f"基准县{n:02}", kind=Library.Kind.COUNTY, province=hubei
+        )
+        central = Site.objects.create(library=county, code="central", name="总馆", kind="central")
+        for s in range(1, SITES):
+            Site.objects.create(
+                library=county,
+                code=f"sp{s:02}",
+                name=f"服务点{s:02}",
+                kind="branch" if s < 3 else "service_point",
+                parent=central,
+            )
+        User.objects.create_user(f"c{n:02}", password="x", library=county, role="librarian")
+        consignment = Consignment.objects.create(
+            library=county, lender=nlc, reference=f"NLC-{n:02}", agreement_date=date(2021, 3, 1)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {table(Title)} (library_id, isbn, title, responsibility, publisher,
+                    clc, clc_top, marc, created_at)
+                SELECT %s, '', '基准书目 ' || g, '', '', c.code || (g %% 90), left(c.code, 1),
+                    '', %s
+                FROM generate_series(1, %s) g
+                JOIN (SELECT code, row_number() OVER (ORDER BY code) - 1 AS k
+                      FROM unnest(%s::text[]) code) c ON c.k = g %% %s""",
+                [county.pk, now, TITLES, codes, len(codes)],
+            )
+            cursor.execute(f"SELECT min(id) FROM {table(Title)} WHERE library_id = %s", [county.pk])
+            first_title = cursor.fetchone()[0]
+            cursor.execute(
+                f"""INSERT INTO {table(Item)} (library_id, barcode, title_id, consignment_id,
+                    owner_id, call_number, home_site_id, current_site_id, status,
+                    status_changed_at, last_loan_at)
+                SELECT %s, 'B' || %s || lpad(g::text, 7, '0'), %s + g %% %s, %s, %s, '',
+                    %s + g %% %s, %s + g %% %s, 'available', %s,
+                    CASE WHEN g %% 5 = 0 THEN NULL ELSE %s - (g %% 400) * interval '1 day' END
+                FROM generate_series(0, %s - 1) g""",
+                [
+                    county.pk,
+                    f"{n:02}",
+                    first_title,
+                    TITLES,
+                    consignment.pk,
+                    nlc.pk,
+                    central.pk,
+                    SITES,
+                    central.pk,
+                    SITES,
+                    now,
+                    now,
+                    VOLUMES,
+                ],
+            )
+            cursor.execute(
+                f"""INSERT INTO {table(Patron)} (library_id, card_number, name, phone, category,
+                    home_site_id, birth_year, registered_at, is_suspended, suspended_reason)
+                SELECT %s, 'P' || g, '读者', '',
+                    (ARRAY['child','student','adult','senior'])[1 + g %% 4], %s + g %% %s,
+                    1940 + g %% 80, %s - (g %% 700) * interval '1 day', false, ''
+                FROM generate_series(1, %s) g""",
+                [county.pk, central.pk, SITES, now, READERS],
+            )
+
+
+def county_ranges():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT l.id, (SELECT min(id) FROM {table(Item)} WHERE library_id = l.id),
+                (SELECT min(id) FROM {table(Patron)} WHERE library_id = l.id),
+                (SELECT min(id) FROM {table(Site)} WHERE library_id = l.id)
+            FROM {table(Library)} l WHERE kind = 'county' ORDER BY id"""
+        )
+        return cursor.fetchall()
+
+
+def add_loans(count, *, chunk=1_000_000):
+    """`count` returned loans over the 365 days before today, spread evenly over counties;
+    each reader borrows at their home site, as county readers mostly do."""
+    ranges = county_ranges()
+    libraries = [r[0] for r in ranges]
+    items = [r[1] for r in ranges]
+    patrons = [r[2] for r in ranges]
+    sites = [r[3] for r in ranges]
+    now = timezone.now()
+    done = 0
+    while done < count:
+        size = min(chunk, count - done)
+        with connection.cursor() as cursor:
+            # FK triggers off for the bulk load (the ids are correct by construction).
+            cursor.execute("SET session_replication_role = replica")
+            cursor.execute(
+                f"""INSERT INTO {table(Loan)} (library_id, item_id, patron_id, site_id,
+                    checked_out_at, due_at, returned_at, return_site_id, renewals)
+                SELECT lib[c], item0[c] + (random() * {VOLUMES - 1})::int,
+                    patron0[c] + k, site0[c] + (k + 1) %% {SITES},
+                    at, at + interval '30 days', at + interval '10 days',
+                    site0[c] + (k + 1) %% {SITES}, 0
+                FROM (
+                    SELECT 1 + g %% {COUNTIES} AS c, (random() * {READERS - 1})::int AS k,
+                        %s - random() * interval '365 days' AS at, g
+                    FROM generate_series(1, %s) g
+                ) s,
+                LATERAL (SELECT %s::bigint[] AS lib, %s::bigint[] AS item0,
+                    %s::bigint[] AS patron0, %s::bigint[] AS site0) a""",
+                [now, size, libraries, items, patrons, sites],
+            )
+            cursor.execute("SET session_replication_role = DEFAULT")
+        done += size
+        print(f"  loans {done:,}/{count:,}", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table(Loan)}")
+
+
+def timed(fn, rounds=ROUNDS):
+    best = None
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    return best
+
+
+def raw(sql, params=()):
+    def run():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+
+    return run
+
+
+def page(client, url):
+    def run():
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+
+    return run
+
+
+def pages_against_raw(label):
+    today = timezone.localdate()
+    year = str(today.year)
+    month = f"{today.year}-{today.month:02d}"
+    lo = f"'{today.year}-01-01'::timestamptz"
+    mlo = f"'{month}-01'::timestamptz"
+    county = Library.objects.get(code="C00")
+    L, I, T, P = table(Loan), table(Item), table(Title), table(Patron)  # noqa: E741
+    cases = [
+        (
+            "c00",
+            "借阅量 本月（县馆）",
+            f"/reports/?period={month}",
+            f"SELECT date_trunc('day', checked_out_at), count(*) FROM {L} "
+            f"WHERE library_id = {county.pk} AND checked_out_at >= {mlo} GROUP BY 1",
+        ),
+        (
+            "c00",
+            "中图法大类×站点 本年（县馆）",
+            f"/reports/?period={year}&rows=clc_top&cols=site",
+            f"SELECT t.clc_top, l.site_id, count(*) FROM {L} l JOIN {I} i ON i.id = l.item_id "
+            f"JOIN {T} t ON t.id = i.title_id WHERE l.library_id = {county.pk} "
+            f"AND l.checked_out_at >= {lo} GROUP BY 1, 2",
+        ),
+        (
+            "hubei",
+            "中图法大类×站点 本年（全省）",
+            f"/reports/?period={year}&rows=clc_top&cols=site",
+            f"SELECT t.clc_top, l.site_id, count(*) FROM {L} l JOIN {I} i ON i.id = l.item_id "
+            f"JOIN {T} t ON t.id = i.title_id WHERE l.checked_out_at >= {lo} GROUP BY 1, 2",
+        ),
+        (
+            "hubei",
+            "读者 本年（全省）",
+            f"/reports/readers/?period={year}",
+            f"SELECT date_trunc('month', l.checked_out_at), count(DISTINCT l.patron_id), "
+            f"count(*) FROM {L} l WHERE l.checked_out_at >= {lo} GROUP BY 1",
+        ),
+        (
+            "hubei",
+            "读者偏好 本年（全省）",
+            f"/reports/preferences/?period={year}",
+            f"SELECT t.clc_top, p.category, count(*) FROM {L} l JOIN {I} i ON i.id = l.item_id "
+            f"JOIN {T} t ON t.id = i.title_id JOIN {P} p ON p.id = l.patron_id "
+            f"WHERE l.checked_out_at >= {lo} GROUP BY 1, 2",
+        ),
+        (
+            "hubei",
+            "馆藏与周转 本年（全省）",
+            f"/reports/holdings/?period={year}",
+            f"SELECT l.site_id, count(*) FROM {L} l WHERE l.checked_out_at >= {lo} GROUP BY 1",
+        ),
+        (
+            "hubei",
+            "各县馆对比 本年（全省）",
+            f"/reports/compare/?period={year}",
+            f"SELECT library_id, count(*), count(DISTINCT patron_id) FROM {L} "
+            f"WHERE checked_out_at >= {lo} GROUP BY 1",
+        ),
+        (
+            "nlc",
+            "各接收馆对比 本年（国图）",
+            f"/reports/compare/?period={year}",
+            f"SELECT i.consignment_id, count(*), count(DISTINCT l.patron_id) FROM {L} l "
+            f"JOIN {I} i ON i.id = l.item_id WHERE l.checked_out_at >= {lo} GROUP BY 1",
+        ),
+    ]
+    print(f"\n{label}: page (best of {ROUNDS}) beside the raw SQL aggregate over the loans")
+    print(f"  {'report':<28} {'page s':>8} {'raw SQL s':>10} {'raw/page':>9}")
+    clients = {}
+    for username, name, url, sql in cases:
+        client = clients.get(username)
+        if client is None:
+            client = clients[username] = Client()
+            client.force_login(User.objects.get(username=username))
+            client.get(url)  # warm the connection and template caches
+        page_s = timed(page(client, url))
+        raw_s = timed(raw(sql), rounds=1 if "DISTINCT" in sql else ROUNDS)
+        print(f"  {name:<28} {page_s:8.3f} {raw_s:10.3f} {raw_s / page_s:8.1f}×", flush=True)
+
+
+def export_memory():
+    client = Client()
+    client.force_login(User.objects.get(username="hubei"))
+    tracemalloc.start()
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    response = client.get("/reports/holdings/idle/?format=csv&idle_days=30")
+    rows, size = -1, 0
+    for chunk in response.streaming_content:
+        rows += chunk.count(b"\n")
+        size += len(chunk)
+        if rows >= 100_000:
+            break
+    elapsed = time.perf_counter() - start
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        f"\nCSV export of idle volumes: {rows:,} rows, {size / 1e6:.1f} MB in {elapsed:.2f} s; "
+        f"Python peak {peak / 1e6:.1f} MB (the data is {size / 1e6:.1f} MB), "
+        f"max RSS growth {(rss_after - rss_before) / 1024:.1f} MB"
+    )
+
+
+def refresh(label):
+    start = time.perf_counter()
+    counts = refresh_report_tables()
+    print(
+        f"refresh_report_tables ({label}): {time.perf_counter() - start:.1f} s — "
+        f"day rows {counts['loan_days']:,}, month rows {counts['loan_months']:,}, "
+        f"reader-month rows {counts['reader_months']:,}",
+        flush=True,
+    )
+
+
+def main():
+    start = time.perf_counter()
+    build_province()
+    print(f"province built in {time.perf_counter() - start:.1f} s", flush=True)
+    start = time.perf_counter()
+    add_loans(1_000_000)
+    print(f"1 M loans in {time.perf_counter() - start:.1f} s", flush=True)
+    refresh("1 M loans, full")
+    pages_against_raw("1 M loans")
+    export_memory()
+    if os.environ.get("BENCH_SKIP_10M"):
+        return
+    start = time.perf_counter()
+    add_loans(9_000_000)
+    print(f"9 M more loans in {time.perf_counter() - start:.1f} s", flush=True)
+    # The refresh rebuilds from the last week on; the bulk load reached a whole year back.
+    from datetime import timedelta
+
+    start_day = timezone.localdate() - timedelta(days=366)
+    begun = time.perf_counter()
+    counts = refresh_report_tables(since=start_day)
+    print(
+        f"refresh_report_tables (10 M loans, full year): {time.perf_counter() - begun:.1f} s — "
+        f"day rows {counts['loan_days']:,}, month rows {counts['loan_months']:,}, "
+        f"reader-month rows {counts['reader_months']:,}",
+        flush=True,
+    )
+    pages_against_raw("10 M loans")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,362 @@
+"""Report data: summary tables of loans (kept by `refresh_report_tables`) and the period
+reports a county submits to its provincial library.
+
+The summary tables are derived data: they can be dropped and rebuilt from the loans at any
+time. Their foreign keys carry no database constraint and never cascade, so that a data fix
+elsewhere never waits on them; a refresh of the affected period brings them back in step.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from circulation.models import Patron
+from collections_app.models import Consignment, Display, Library, Site, Title
+
+
+class AgeBand(models.TextChoices):
+    """The reader's age in the calendar year of the checkout (year of checkout − birth year)."""
+
+    CHILD = "0-6", _("0–6 岁")
+    PRIMARY = "7-12", _("7–12 岁")
+    TEEN = "13-18", _("13–18 岁")
+    YOUNG = "19-35", _("19–35 岁")
+    MIDDLE = "36-59", _("36–59 岁")
+    SENIOR = "60+", _("60 岁及以上")
+    UNKNOWN = "unknown", _("年龄不详")
+
+
+# Upper bound (inclusive) of each band, in order; the last band has none.
+AGE_BOUNDS = ((6, AgeBand.CHILD), (12, AgeBand.PRIMARY), (18, AgeBand.TEEN), (35, AgeBand.YOUNG))
+AGE_BOUNDS += ((59, AgeBand.MIDDLE),)
+
+
+def _ref(model, name):
+    return models.ForeignKey(
+        model,
+        verbose_name=name,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+
+
+def _optional_ref(model, name):
+    return models.ForeignKey(
+        model,
+        verbose_name=name,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+
+class LoanDay(models.Model):
+    """Checkouts per day and place: the narrow table behind day and week charts."""
+
+    library = _ref(Library, _("图书馆"))
+    owner = _ref(Library, _("所有者"))
+    day = models.DateField(_("日期"))
+    site = _ref(Site, _("借出站点"))
+    site_kind = models.CharField(_("站点类型"), max_length=16)
+    consignment = _ref(Consignment, _("批次"))
+    display = _optional_ref(Display, _("专架/展柜"))
+    loans = models.PositiveIntegerField(_("借阅册次"))
+
+    class Meta:
+        verbose_name = _("日借阅汇总")
+        verbose_name_plural = _("日借阅汇总")
+        indexes = [models.Index(fields=["library", "day"]), models.Index(fields=["day"])]
+
+    def __str__(self):
+        return f"{self.day} {self.site_id}: {self.loans}"
+
+
+class MonthCube(models.Model):
+    """Checkouts per month and place; each concrete cube adds a few dimensions. Narrow cubes
+    stay small however many loans there are (their rows are bounded by the combinations),
+    so a report reads the narrowest cube that holds its dimensions (queries.MONTH_CUBES)."""
+
+    library = _ref(Library, _("图书馆"))
+    owner = _ref(Library, _("所有者"))
+    month = models.DateField(_("月份"))
+    site = _ref(Site, _("借出站点"))
+    site_kind = models.CharField(_("站点类型"), max_length=16)
+    consignment = _ref(Consignment, _("批次"))
+    loans = models.PositiveIntegerField(_("借阅册次"))
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.site_id}: {self.loans}"
+
+
+class LoanMonthReader(MonthCube):
+    category = models.CharField(_("读者类型"), max_length=10)
+    age_band = models.CharField(_("年龄段"), max_length=8)
+
+    class Meta:
+        verbose_name = _("月借阅汇总（读者类型×年龄段）")
+        verbose_name_plural = verbose_name
+        indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
+
+
+class LoanMonthClass(MonthCube):
+    clc_top = models.CharField(_("中图法大类"), max_length=1)
+    category = models.CharField(_("读者类型"), max_length=10)
+
+    class Meta:
+        verbose_name = _("月借阅汇总（大类×读者类型）")
+        verbose_name_plural = verbose_name
+        indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
+
+
+class LoanMonthClassAge(MonthCube):
+    clc_top = models.CharField(_("中图法大类"), max_length=1)
+    age_band = models.CharField(_("年龄段"), max_length=8)
+
+    class Meta:
+        verbose_name = _("月借阅汇总（大类×年龄段）")
+        verbose_name_plural = verbose_name
+        indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
+
+
+class LoanMonthClc2(MonthCube):
+    clc_top = models.CharField(_("中图法大类"), max_length=1)
+    clc2 = models.CharField(_("中图法二级类"), max_length=16)
+
+    class Meta:
+        verbose_name = _("月借阅汇总（二级类）")
+        verbose_name_plural = verbose_name
+        indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
+
+
+class LoanMonth(MonthCube):
+    """Every dimension at once: for the rare question no narrow cube answers."""
+
+    clc_top = models.CharField(_("中图法大类"), max_length=1)
+    clc2 = models.CharField(_("中图法二级类"), max_length=16)
+    category = models.CharField(_("读者类型"), max_length=10)
+    age_band = models.CharField(_("年龄段"), max_length=8)
+
+    class Meta:
+        verbose_name = _("月借阅汇总")
+        verbose_name_plural = _("月借阅汇总")
+        indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
+
+
+class ReaderMonth(models.Model):
+    """One row per reader, month and place where the reader borrowed: distinct readers cannot
+    be summed across months, so they are counted from here (COUNT DISTINCT over the rows of
+    the period), exactly, never estimated. `visits` counts the days the reader borrowed."""
+
+    library = _ref(Library, _("图书馆"))
+    owner = _ref(Library, _("所有者"))
+    consignment = _ref(Consignment, _("批次"))
+    month = models.DateField(_("月份"))
+    site = _ref(Site, _("借出站点"))
+    site_kind = models.CharField(_("站点类型"), max_length=16)
+    patron = _ref(Patron, _("读者"))
+    category = models.CharField(_("读者类型"), max_length=10)
+    age_band = models.CharField(_("年龄段"), max_length=8)
+    loans = models.PositiveIntegerField(_("借阅册次"))
+    visits = models.PositiveIntegerField(_("借阅到馆天次"))
+
+    class Meta:
+        verbose_name = _("月读者汇总")
+        verbose_name_plural = _("月读者汇总")
+        indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.patron_id}"
+
+
+class TitleClass(models.Model):
+    """The second-level CLC class of a title: the longest level-2 code its class number starts
+    with. `clc` is the number it was computed from, so a corrected number is noticed."""
+
+    title = models.OneToOneField(
+        Title,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="report_class",
+    )
+    clc = models.CharField(_("中图分类号"), max_length=64, blank=True)
+    clc2 = models.CharField(_("中图法二级类"), max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = _("书目二级类")
+        verbose_name_plural = _("书目二级类")
+
+    def __str__(self):
+        return f"{self.clc} → {self.clc2}"
+
+
+class ClcNumber(models.Model):
+    """The second-level class of each distinct class number seen in the titles (see clc.py)."""
+
+    clc = models.CharField(_("中图分类号"), max_length=64, primary_key=True)
+    clc2 = models.CharField(_("中图法二级类"), max_length=16, blank=True)
+
+    class Meta:
+        verbose_name = _("分类号二级类")
+        verbose_name_plural = _("分类号二级类")
+
+    def __str__(self):
+        return f"{self.clc} → {self.clc2}"
+
+
+class RefreshState(models.Model):
+    """How far the summary tables reach: every loan checked out before local midnight of
+    `summarised_until` is in them; reports read later loans live."""
+
+    name = models.CharField(max_length=16, primary_key=True, default="loans")
+    summarised_until = models.DateField(_("汇总截至（不含）"))
+    refreshed_at = models.DateTimeField(_("刷新时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("汇总刷新状态")
+        verbose_name_plural = _("汇总刷新状态")
+
+    def __str__(self):
+        return f"{self.name} → {self.summarised_until}"
+
+
+class PeriodReportQuerySet(models.QuerySet):
+    def accepted(self):
+        return self.filter(status=PeriodReport.Status.ACCEPTED)
+
+
+class PeriodReport(models.Model):
+    """共享借阅工作报表: a county's figures for one period and consignment. Submitting freezes
+    the figures in `figures`; they are never recomputed afterwards."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("待审核")
+        RETURNED = "returned", _("已退回")
+        ACCEPTED = "accepted", _("已通过")
+
+    class Kind(models.TextChoices):
+        MONTH = "month", _("月报")
+        QUARTER = "quarter", _("季报")
+        YEAR = "year", _("年报")
+
+    EDITABLE = (Status.DRAFT, Status.RETURNED)
+
+    library = models.ForeignKey(
+        Library, verbose_name=_("图书馆"), on_delete=models.PROTECT, related_name="period_reports"
+    )
+    consignment = models.ForeignKey(
+        Consignment,
+        verbose_name=_("批次"),
+        on_delete=models.PROTECT,
+        related_name="period_reports",
+    )
+    kind = models.CharField(_("报表周期"), max_length=8, choices=Kind.choices)
+    period = models.CharField(_("期间"), max_length=8, help_text=_("2026-06、2026-Q2 或 2026"))
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"))
+    status = models.CharField(
+        _("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    narrative = models.TextField(_("工作说明"), blank=True)
+    figures = models.JSONField(_("报送数据"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("创建人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("报送人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("报送时间"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    review_comment = models.TextField(_("审核意见"), blank=True)
+
+    objects = PeriodReportQuerySet.as_manager()
+
+    SCOPE_LENDER = "consignment__lender"
+
+    class Meta:
+        verbose_name = _("共享借阅工作报表")
+        verbose_name_plural = _("共享借阅工作报表")
+        ordering = ["-starts_on", "library__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["library", "consignment", "kind", "starts_on"],
+                name="one_period_report_per_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="period_report_ends_after"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "returned"]) | Q(figures__isnull=False),
+                name="submitted_report_has_figures",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.library} · {self.period} · {self.consignment.reference}"
+
+    @property
+    def is_editable(self):
+        return self.status in self.EDITABLE
+
+    @property
+    def is_submitted(self):
+        return self.status == self.Status.SUBMITTED
+
+    @property
+    def is_accepted(self):
+        return self.status == self.Status.ACCEPTED
+
+
+class PeriodReportEvent(models.Model):
+    """The review trail of a period report: every submission, return and acceptance."""
+
+    class Action(models.TextChoices):
+        SUBMITTED = "submitted", _("报送")
+        RETURNED = "returned", _("退回")
+        ACCEPTED = "accepted", _("通过")
+
+    report = models.ForeignKey(
+        PeriodReport, verbose_name=_("报表"), on_delete=models.CASCADE, related_name="events"
+    )
+    action = models.CharField(_("操作"), max_length=10, choices=Action.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.PROTECT
+    )
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    comment = models.TextField(_("意见"), blank=True)
+
+    class Meta:
+        verbose_name = _("报表审核记录")
+        verbose_name_plural = _("报表审核记录")
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.report_id} {self.action}"

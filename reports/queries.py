@@ -1,0 +1,379 @@
+"""The report engine: loan, reader and holding counts for a scope, a period and up to two
+dimensions, read from the summary tables where they reach and from the raw loans after that.
+
+A window [start, end) of local days is split in parts (see `plan`): whole months (or days, for
+the narrow daily table) that the summary holds, and the rest — the still-open days since the
+last refresh, and part months at the edges of a custom window when a monthly table is needed —
+counted live from the loans with the same expressions (facts.py). The parts are disjoint, so
+counts add up; distinct readers are counted over the union of the parts' reader ids.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Count, F, Sum
+from django.db.models.functions import (
+    ExtractMonth,
+    ExtractYear,
+    TruncMonth,
+    TruncWeek,
+    TruncYear,
+)
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.scope import role_of, site_ids, visible_library_ids
+from collections_app.models import Item
+from reports.facts import (
+    MONTH_CUBES,
+    PLACE_COLUMNS,
+    TIME_TRUNC,
+    loan_facts,
+    loans_between,
+    month_start,
+    next_month,
+    refresh_title_classes,
+    summarised_until,
+)
+from reports.models import LoanDay, LoanMonth, ReaderMonth
+
+IN_SERVICE = (Item.Status.AVAILABLE, Item.Status.ON_LOAN, Item.Status.IN_TRANSIT)
+
+
+class ReportError(ValueError):
+    """A request the reports cannot answer as asked; the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class Dimension:
+    label: str
+    column: str  # in the summary tables and, prefixed f_, in the live facts
+    tables: frozenset  # "day", "month", "reader": the summaries that hold it
+
+
+_ALL = frozenset({"day", "month", "reader"})
+DIMENSIONS = {
+    "library": Dimension(gettext_lazy("图书馆"), "library_id", _ALL),
+    "site": Dimension(gettext_lazy("站点"), "site_id", _ALL),
+    "site_kind": Dimension(gettext_lazy("站点类型"), "site_kind", _ALL),
+    "consignment": Dimension(gettext_lazy("批次"), "consignment_id", _ALL),
+    "clc_top": Dimension(gettext_lazy("中图法大类"), "clc_top", frozenset({"month"})),
+    "clc2": Dimension(gettext_lazy("中图法二级类"), "clc2", frozenset({"month"})),
+    "category": Dimension(gettext_lazy("读者类型"), "category", frozenset({"month", "reader"})),
+    "age_band": Dimension(gettext_lazy("年龄段"), "age_band", frozenset({"month", "reader"})),
+    "display": Dimension(gettext_lazy("专架/展柜"), "display_id", frozenset({"day"})),
+}
+TIMES = {
+    "day": gettext_lazy("日"),
+    "week": gettext_lazy("周"),
+    "month": gettext_lazy("月"),
+    "year": gettext_lazy("年"),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose loans count: the same rule as circulation.reports.countable_loans, expressed on
+    columns every summary table carries. None means no restriction."""
+
+    library_ids: frozenset | None = None
+    owner_id: int | None = None
+    site_ids: frozenset | None = None
+
+    @classmethod
+    def for_user(cls, user) -> Scope:
+        role = role_of(user)
+        libraries = visible_library_ids(user)
+        if role == "superuser":
+            return cls()
+        return cls(
+            library_ids=libraries,
+            owner_id=user.library_id if role == "lender" else None,
+            site_ids=site_ids(user) if role == "site_staff" else None,
+        )
+
+    @classmethod
+    def for_library(cls, library) -> Scope:
+        return cls(library_ids=frozenset({library.pk}))
+
+    def apply(self, queryset, *, library="library_id", owner="owner_id", site="site_id"):
+        if self.library_ids is not None:
+            queryset = queryset.filter(**{f"{library}__in": self.library_ids})
+        if self.owner_id is not None:
+            queryset = queryset.filter(**{owner: self.owner_id})
+        if self.site_ids is not None:
+            queryset = queryset.filter(**{f"{site}__in": self.site_ids})
+        return queryset
+
+    def loans(self, loans):
+        return self.apply(loans, owner="item__owner_id")
+
+    def items(self, items):
+        return self.apply(items, site="current_site_id")
+
+
+def plan(start: date, end: date, reach: date | None, *, monthly: bool) -> list[tuple]:
+    """Disjoint parts of [start, end): ("summary", a, b) or ("live", a, b)."""
+    parts: list[list] = []
+
+    def add(source, a, b):
+        if a >= b:
+            return
+        if parts and parts[-1][0] == source and parts[-1][2] == a:
+            parts[-1][2] = b
+        else:
+            parts.append([source, a, b])
+
+    if reach is None:
+        add("live", start, end)
+    elif not monthly:
+        add("summary", start, min(end, reach))
+        add("live", max(start, reach), end)
+    else:
+        month = month_start(start)
+        while month < end:
+            following = next_month(month)
+            a, b = max(start, month), min(end, following)
+            held_until = min(following, reach)
+            if a == month and held_until > month and b >= held_until:
+                add("summary", month, held_until)
+                add("live", held_until, b)
+            else:
+                add("live", a, b)
+            month = following
+    return [tuple(part) for part in parts]
+
+
+def _check(dims, filters):
+    for name in [*dims, *filters]:
+        if name not in DIMENSIONS and name not in TIMES:
+            raise ReportError(_("未知的统计维度：%(name)s") % {"name": name})
+
+
+def _table_for(dims, filters) -> str:
+    _check(dims, filters)
+    names = [n for n in [*dims, *filters] if n in DIMENSIONS]
+    needs_month = any("day" not in DIMENSIONS[n].tables for n in names)
+    needs_day = any(n in ("day", "week") for n in dims) or any(
+        "month" not in DIMENSIONS[n].tables for n in names
+    )
+    if needs_month and needs_day:
+        raise ReportError(
+            _("按日、按周或按专架统计时不能按中图法分类、读者类型或年龄段细分，请改为按月或按年。")
+        )
+    return "month" if needs_month else "day"
+
+
+def _month_cube(dims, filters):
+    wanted = {DIMENSIONS[n].column for n in [*dims, *filters] if n in DIMENSIONS}
+    for cube, extra in MONTH_CUBES:
+        if wanted <= set(PLACE_COLUMNS) | set(extra):
+            return cube
+    return LoanMonth
+
+
+def _summary_key(name, table_column_of_time):
+    if name in TIMES:
+        if name == "day":
+            return F("day")
+        if name == "week":
+            return TruncWeek("day")
+        trunc = TruncMonth if name == "month" else TruncYear
+        return trunc(table_column_of_time)
+    return F(DIMENSIONS[name].column)
+
+
+def _live_key(name):
+    if name in TIMES:
+        return TIME_TRUNC[name]("checked_out_at")
+    return F(f"f_{DIMENSIONS[name].column}")
+
+
+def _union_key(name, column):
+    """A time key both backends write the same way (YYYYMM or YYYY as an integer), so that
+    the union of summary and live reader ids groups one month as one group."""
+    if name == "month":
+        return ExtractYear(column) * 100 + ExtractMonth(column)
+    if name == "year":
+        return ExtractYear(column)
+    return _summary_key(name, column) if column == "month" else _live_key(name)
+
+
+def _as_key(name, value):
+    if name in ("month", "year") and isinstance(value, int | float | Decimal):
+        value = int(value)  # EXTRACT is numeric on PostgreSQL
+        return date(value // 100, value % 100, 1) if name == "month" else date(value, 1, 1)
+    if name in TIMES and value is not None:
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, str):
+            return date.fromisoformat(value[:10])
+    return value
+
+
+def _filter_columns(filters, prefix=""):
+    return {f"{prefix}{DIMENSIONS[name].column}": value for name, value in filters.items()}
+
+
+def _live_loans(scope, a, b, dims, filters, extra=()):
+    columns = {DIMENSIONS[n].column for n in [*dims, *filters] if n in DIMENSIONS}
+    if "clc2" in columns:
+        # Titles catalogued since the last refresh get their level-2 class now (cheap: only
+        # the new ones), so that live days never report a known class as unclassified.
+        refresh_title_classes()
+    loans = loan_facts(scope.loans(loans_between(a, b)), sorted(columns | set(extra)))
+    return loans.filter(**_filter_columns(filters, "f_"))
+
+
+def loan_counts(scope: Scope, start: date, end: date, dims=(), filters=None) -> Counter:
+    """Checkouts in [start, end) grouped by `dims`: {(value, …): count}."""
+    filters = filters or {}
+    table = _table_for(dims, filters)
+    model = LoanDay if table == "day" else _month_cube(dims, filters)
+    time_column = "month" if table == "month" else "day"
+    counts: Counter = Counter()
+    for source, a, b in plan(start, end, summarised_until(), monthly=table == "month"):
+        if source == "summary":
+            rows = scope.apply(model.objects.all()).filter(
+                **{f"{time_column}__gte": a, f"{time_column}__lt": b}, **_filter_columns(filters)
+            )
+            keys = {f"k{i}": _summary_key(name, time_column) for i, name in enumerate(dims)}
+            rows = _grouped(rows.annotate(**keys), keys, n=Sum("loans"))
+        else:
+            rows = _live_loans(scope, a, b, dims, filters)
+            keys = {f"k{i}": _live_key(name) for i, name in enumerate(dims)}
+            rows = _grouped(rows.annotate(**keys), keys, n=Count("id"))
+        for row in rows:
+            key = tuple(_as_key(name, row[f"k{i}"]) for i, name in enumerate(dims))
+            counts[key] += row["n"]
+    return counts
+
+
+def _reader_parts(scope, start, end, dims, filters):
+    for name in [*dims, *filters]:
+        if name in ("day", "week") or (
+            name in DIMENSIONS and "reader" not in DIMENSIONS[name].tables
+        ):
+            raise ReportError(
+                _("读者人数只能按月或按年、按图书馆、站点、批次、读者类型和年龄段统计。")
+            )
+    return plan(start, end, summarised_until(), monthly=True)
+
+
+def _grouped(queryset, keys, **aggregates) -> list[dict]:
+    """GROUP BY `keys`; with no keys one row of totals (values() without fields would select
+    every column and group by all of them)."""
+    if keys:
+        return list(queryset.values(*keys).annotate(**aggregates).order_by())
+    totals = queryset.aggregate(**aggregates)
+    return [{name: value or 0 for name, value in totals.items()}]
+
+
+def _sql(queryset):
+    sql, params = queryset.query.sql_with_params()
+    return sql, list(params)
+
+
+def reader_counts(scope: Scope, start: date, end: date, dims=(), filters=None) -> dict:
+    """Distinct readers, borrowing visits (reader × site × day) and loans in [start, end),
+    grouped by `dims`: {(value, …): {"readers": n, "visits": n, "loans": n}}."""
+    filters = filters or {}
+    parts = _reader_parts(scope, start, end, dims, filters)
+    keys_out = [f"k{i}" for i in range(len(dims))]
+    patron_sql, patron_params, visit_sql = [], [], []
+    sums: dict = {}
+    for source, a, b in parts:
+        if source == "summary":
+            rows = scope.apply(ReaderMonth.objects.all()).filter(
+                month__gte=a, month__lt=b, **_filter_columns(filters)
+            )
+            keys = {f"k{i}": _union_key(name, "month") for i, name in enumerate(dims)}
+            rows = rows.annotate(**keys, k_patron=F("patron_id"))
+            sql, params = _sql(rows.values(*keys, "k_patron").order_by())
+            for row in _grouped(rows, keys, v=Sum("visits"), n=Sum("loans")):
+                key = tuple(_as_key(name, row[f"k{i}"]) for i, name in enumerate(dims))
+                entry = sums.setdefault(key, Counter())
+                entry["visits"] += row["v"]
+                entry["loans"] += row["n"]
+        else:
+            rows = _live_loans(scope, a, b, dims, filters, extra=("patron_id", "day", "site_id"))
+            keys = {f"k{i}": _union_key(name, "checked_out_at") for i, name in enumerate(dims)}
+            rows = rows.annotate(**keys, k_patron=F("f_patron_id"))
+            sql, params = _sql(rows.values(*keys, "k_patron").order_by())
+            visits = rows.values(*keys, "k_patron", "f_site_id", "f_day").distinct().order_by()
+            visit_sql.append(_sql(visits))
+            for row in _grouped(rows, keys, n=Count("id")):
+                key = tuple(_as_key(name, row[f"k{i}"]) for i, name in enumerate(dims))
+                sums.setdefault(key, Counter())["loans"] += row["n"]
+        patron_sql.append(sql)
+        patron_params += params
+    result: dict = {}
+    if not patron_sql:
+        return result
+    columns = ", ".join([*keys_out, "k_patron"])
+    union = " UNION ALL ".join(
+        f"SELECT {columns} FROM ({sql}) p{n}" for n, sql in enumerate(patron_sql)
+    )
+    group = f" GROUP BY {', '.join(keys_out)}" if keys_out else ""
+    select_keys = f"{', '.join(keys_out)}, " if keys_out else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {select_keys}COUNT(DISTINCT k_patron) FROM ({union}) readers{group}",
+            patron_params,
+        )
+        for row in cursor.fetchall():
+            key = tuple(_as_key(name, value) for name, value in zip(dims, row[:-1], strict=True))
+            result[key] = {"readers": row[-1], "visits": 0, "loans": 0}
+        for vsql, vparams in visit_sql:
+            cursor.execute(f"SELECT {select_keys}COUNT(*) FROM ({vsql}) visits{group}", vparams)
+            for row in cursor.fetchall():
+                key = tuple(_as_key(n, v) for n, v in zip(dims, row[:-1], strict=True))
+                sums.setdefault(key, Counter())["visits"] += row[-1]
+    for key, entry in sums.items():
+        figures = result.setdefault(key, {"readers": 0, "visits": 0, "loans": 0})
+        figures["visits"] += entry["visits"]
+        figures["loans"] += entry["loans"]
+    return result
+
+
+ITEM_COLUMNS = {
+    "library": "library_id",
+    "site": "current_site_id",
+    "site_kind": "current_site__kind",
+    "consignment": "consignment_id",
+    "clc_top": "title__clc_top",
+    "clc2": "title__report_class__clc2",
+    "display": "display_id",
+}
+
+
+def item_counts(scope: Scope, dims=(), filters=None, *, idle_since=None) -> dict:
+    """Volumes in service now (on the shelf, on loan or in transit), where they are now:
+    {(value, …): {"held": n, "never": n, "idle": n}}. `never` counts volumes never lent;
+    `idle` those on the shelf not lent since `idle_since` (a datetime) or never."""
+    from django.db.models import Q
+
+    filters = filters or {}
+    for name in [*dims, *filters]:
+        if name not in ITEM_COLUMNS:
+            raise ReportError(_("馆藏不能按“%(name)s”统计。") % {"name": name})
+    items = scope.items(Item.objects.filter(status__in=IN_SERVICE))
+    items = items.filter(**{ITEM_COLUMNS[name]: value for name, value in filters.items()})
+    aggregates = {"held": Count("id"), "never": Count("id", filter=Q(last_loan_at__isnull=True))}
+    if idle_since is not None:
+        aggregates["idle"] = Count(
+            "id",
+            filter=Q(status=Item.Status.AVAILABLE)
+            & (Q(last_loan_at__isnull=True) | Q(last_loan_at__lt=idle_since)),
+        )
+    keys = {f"k{i}": F(ITEM_COLUMNS[name]) for i, name in enumerate(dims)}
+    rows = _grouped(items.annotate(**keys), keys, **aggregates)
+    return {
+        tuple(row.pop(f"k{i}") for i in range(len(dims))): {**row, "idle": row.get("idle", 0)}
+        for row in rows
+    }

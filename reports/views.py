@@ -1,0 +1,468 @@
+"""Report pages, their exports, and the period report's workflow. Thin views: scope check →
+filters → selector or service → render, redirect or file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts.scope import get_scoped_or_404, role_of, scoped
+from collections_app.errors import Refused
+from collections_app.models import Consignment, Item
+from reports import selectors
+from reports.exports import csv_response, pdf_response, table_response, xlsx_response
+from reports.filters import ReportFilter, validate
+from reports.forms import NarrativeForm, PrepareForm, ReviewForm, RollupForm
+from reports.models import PeriodReport
+from reports.queries import ReportError, Scope
+from reports.services import (
+    TOTAL_LABELS,
+    can_review,
+    period_figures,
+    period_report_prepare,
+    period_report_review,
+    period_report_save,
+    period_report_submit,
+    rollup,
+)
+from reports.tables import Table
+
+# Scope helpers
+
+
+def _require_reader(request):
+    """Reports are for every staff role; accounts without one see nothing (404)."""
+    if role_of(request.user) == "anonymous":
+        raise Http404
+    return Scope.for_user(request.user)
+
+
+def _reports_for(user):
+    reports = scoped(PeriodReport.objects.select_related("library", "consignment"), user)
+    role = role_of(user)
+    if role == "site_staff":
+        return reports.none()
+    if role == "lender":
+        return reports.accepted()
+    if role == "provincial":
+        return reports.exclude(status=PeriodReport.Status.DRAFT)
+    return reports
+
+
+def _get_report_for_user(request, pk):
+    return get_scoped_or_404(_reports_for(request.user), request.user, pk=pk)
+
+
+# Report pages
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    title: str
+    fields: tuple
+    default_period: str
+    intro: str = ""
+
+
+COMMON = ("period", "start", "end", "library", "site", "site_kind", "consignment")
+PAGES = {
+    "volume": Page(
+        "volume",
+        gettext_lazy("借阅量"),
+        (*COMMON, "grain", "rows", "cols", "clc_top", "category", "age_band"),
+        "month",
+        gettext_lazy("借阅册次按借出日期和借出站点统计，续借不计。任选两个维度交叉。"),
+    ),
+    "readers": Page(
+        "readers",
+        gettext_lazy("读者"),
+        (*COMMON, "category", "age_band"),
+        "year",
+        gettext_lazy("读者人数按人去重；借阅到馆人次为读者在一个站点借书的天数。"),
+    ),
+    "holdings": Page(
+        "holdings",
+        gettext_lazy("馆藏与周转"),
+        (*COMMON, "clc_top", "idle_days"),
+        "year",
+        gettext_lazy("周转率 = 期间借阅册次 ÷ 现在藏册数（在架、借出、在途）。"),
+    ),
+    "preferences": Page(
+        "preferences",
+        gettext_lazy("读者偏好"),
+        (*COMMON, "category", "age_band"),
+        "year",
+        gettext_lazy("各类读者借什么，与站点馆藏相比哪些类别供不应求。"),
+    ),
+    "transit": Page(
+        "transit",
+        gettext_lazy("调拨与在途"),
+        ("period", "start", "end", "library", "site"),
+        "month",
+    ),
+    "compare": Page(
+        "compare",
+        gettext_lazy("馆际对比"),
+        ("period", "start", "end", "library", "consignment"),
+        "month",
+    ),
+}
+
+
+def _build(name, request, scope, params) -> list[Table]:
+    if name == "volume":
+        return selectors.volume_report(scope, params)
+    if name == "readers":
+        return selectors.readers_report(scope, params)
+    if name == "holdings":
+        return selectors.holdings_report(scope, params)
+    if name == "preferences":
+        return selectors.preferences_report(scope, params)
+    if name == "transit":
+        return selectors.transit_report(request.user, params)
+    by = "consignment" if role_of(request.user) == "lender" else "library"
+    return selectors.compare_report(scope, params, by=by)
+
+
+def _report(request, name):
+    scope = _require_reader(request)
+    page = PAGES[name]
+    filterset = ReportFilter(request.GET, request=request, fields=page.fields)
+    errors = validate(filterset)
+    tables, params, figures = [], None, None
+    if not errors:
+        params = filterset.params(default_period=page.default_period)
+        try:
+            tables = _build(name, request, scope, params)
+            if name == "readers":
+                figures = selectors.reader_totals(scope, params)
+        except ReportError as error:
+            errors = [str(error)]
+    export, fmt = request.GET.get("export"), request.GET.get("format", "csv")
+    if export and not errors:
+        if fmt not in ("csv", "xlsx"):
+            errors = [_("导出格式只能是 csv 或 xlsx。")]
+        else:
+            table = next((t for t in tables if t.key == export), None)
+            if table is None:
+                raise Http404
+            last = params.end - timedelta(days=1)
+            stem = f"{page.title}-{table.title}-{params.start:%Y%m%d}-{last:%Y%m%d}"
+            return table_response(table, fmt, stem)
+    query = request.GET.copy()
+    query.pop("export", None)
+    query.pop("format", None)
+    context = {
+        "page": page,
+        "pages": PAGES.values(),
+        "filter": filterset,
+        "errors": errors,
+        "tables": tables,
+        "params": params,
+        "last_day": params.end - timedelta(days=1) if params else None,
+        "figures": figures,
+        "query": query.urlencode(),
+        "charts": [
+            {"key": t.key, "type": t.chart, "data": t.chart_data()} for t in tables if t.chart
+        ],
+    }
+    return render(request, "reports/report.html", context, status=400 if errors else 200)
+
+
+@login_required
+def volume(request):
+    return _report(request, "volume")
+
+
+@login_required
+def readers(request):
+    return _report(request, "readers")
+
+
+@login_required
+def holdings(request):
+    return _report(request, "holdings")
+
+
+@login_required
+def preferences(request):
+    return _report(request, "preferences")
+
+
+@login_required
+def transit(request):
+    return _report(request, "transit")
+
+
+@login_required
+def compare(request):
+    return _report(request, "compare")
+
+
+IDLE_HEADERS = (
+    gettext_lazy("条码号"),
+    gettext_lazy("题名"),
+    gettext_lazy("索书号"),
+    gettext_lazy("中图分类号"),
+    gettext_lazy("当前站点"),
+    gettext_lazy("最近借出日期"),
+)
+
+
+@login_required
+def idle_items(request):
+    """The idle volumes themselves (no loan in N days), streamed: the list to rotate from."""
+    _require_reader(request)
+    filterset = ReportFilter(request.GET, request=request, fields=("site", "idle_days"))
+    errors = validate(filterset)
+    fmt = request.GET.get("format", "csv")
+    if errors or fmt not in ("csv", "xlsx"):
+        messages.error(request, "；".join(errors) or _("导出格式只能是 csv 或 xlsx。"))
+        return redirect("reports:holdings")
+    params = filterset.params()
+    since = timezone.now() - timedelta(days=params.idle_days)
+    items = scoped(Item.objects.available(), request.user).filter(
+        Q(last_loan_at__isnull=True) | Q(last_loan_at__lt=since)
+    )
+    if "site" in params.filters:
+        items = items.filter(current_site_id=params.filters["site"])
+    rows = (
+        items.order_by("current_site_id", "call_number", "pk")
+        .values_list(
+            "barcode",
+            "title__title",
+            "call_number",
+            "title__clc",
+            "current_site__name",
+            "last_loan_at",
+        )
+        .iterator(chunk_size=2000)
+    )
+
+    def lines():
+        for barcode, title, call_number, clc, site, last in rows:
+            day = timezone.localtime(last).date().isoformat() if last else _("从未借出")
+            yield [barcode, title, call_number, clc, site, day]
+
+    headers = [str(h) for h in IDLE_HEADERS]
+    stem = _("闲置图书-%(days)d天") % {"days": params.idle_days}
+    if fmt == "xlsx":
+        return xlsx_response(f"{stem}.xlsx", [(stem, headers, lines())])
+    return csv_response(f"{stem}.csv", headers, lines())
+
+
+# Period reports
+
+
+@login_required
+def period_list(request):
+    _require_reader(request)
+    user = request.user
+    reports = _reports_for(user).order_by("-starts_on", "library__code", "consignment__reference")
+    role = role_of(user)
+    prepare = None
+    if role == "librarian":
+        prepare = PrepareForm(
+            consignments=Consignment.objects.filter(library=user.library),
+            initial={"period": _last_month_text()},
+        )
+    rollup_form = (
+        RollupForm(initial={"period": _last_month_text()}) if role != "librarian" else None
+    )
+    return render(
+        request,
+        "reports/period_list.html",
+        {
+            "reports": reports[:200],
+            "prepare": prepare,
+            "rollup_form": rollup_form,
+            "pages": PAGES.values(),
+        },
+    )
+
+
+def _last_month_text():
+    last = timezone.localdate().replace(day=1) - timedelta(days=1)
+    return f"{last.year}-{last.month:02d}"
+
+
+@login_required
+@require_POST
+def period_create(request):
+    _require_reader(request)
+    if role_of(request.user) != "librarian":
+        raise PermissionDenied
+    form = PrepareForm(
+        request.POST, consignments=Consignment.objects.filter(library=request.user.library)
+    )
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("reports:period-list")
+    try:
+        report = period_report_prepare(
+            user=request.user,
+            library=request.user.library,
+            consignment=form.cleaned_data["consignment"],
+            period=form.cleaned_data["period"],
+        )
+    except Refused as error:
+        messages.error(request, str(error))
+        return redirect("reports:period-list")
+    return redirect("reports:period-detail", pk=report.pk)
+
+
+def _figures_of(report):
+    if report.figures is not None and not report.is_editable:
+        return report.figures
+    return period_figures(
+        library=report.library,
+        consignment=report.consignment,
+        start=report.starts_on,
+        end=report.ends_on + timedelta(days=1),
+    )
+
+
+def _detail_context(request, report):
+    figures = _figures_of(report)
+    totals = [(TOTAL_LABELS[k], figures["totals"].get(k), k) for k in TOTAL_LABELS]
+    return {
+        "report": report,
+        "figures": figures,
+        "totals": totals,
+        "tables": [Table.from_json(t) for t in figures["tables"]],
+        "is_frozen": report.figures is not None and not report.is_editable,
+        "events": report.events.select_related("user"),
+    }
+
+
+@login_required
+def period_detail(request, pk):
+    report = _get_report_for_user(request, pk)
+    context = _detail_context(request, report)
+    user = request.user
+    can_edit = report.is_editable and role_of(user) == "librarian"
+    context.update(
+        narrative_form=NarrativeForm(initial={"narrative": report.narrative}) if can_edit else None,
+        review_form=ReviewForm() if report.is_submitted and can_review(user, report) else None,
+        pages=PAGES.values(),
+        can_submit=can_edit and report.ends_on < timezone.localdate(),
+    )
+    return render(request, "reports/period_detail.html", context)
+
+
+@login_required
+@require_POST
+def period_save(request, pk):
+    report = _get_report_for_user(request, pk)
+    form = NarrativeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("工作说明有误：%(errors)s") % {"errors": form.errors.as_text()})
+        return redirect("reports:period-detail", pk=report.pk)
+    narrative = form.cleaned_data["narrative"]
+    try:
+        if request.POST.get("action") == "submit":
+            period_report_submit(user=request.user, report=report, narrative=narrative)
+            messages.success(request, _("报表已报送省馆审核，数据已冻结。"))
+        else:
+            period_report_save(user=request.user, report=report, narrative=narrative)
+            messages.success(request, _("工作说明已保存。"))
+    except Refused as error:
+        messages.error(request, str(error))
+    return redirect("reports:period-detail", pk=report.pk)
+
+
+@login_required
+@require_POST
+def period_review(request, pk):
+    report = _get_report_for_user(request, pk)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请选择通过或退回。"))
+        return redirect("reports:period-detail", pk=report.pk)
+    accept = form.cleaned_data["decision"] == "accept"
+    try:
+        period_report_review(
+            user=request.user, report=report, accept=accept, comment=form.cleaned_data["comment"]
+        )
+        messages.success(request, _("报表已通过。") if accept else _("报表已退回县馆修改。"))
+    except Refused as error:
+        messages.error(request, str(error))
+    return redirect("reports:period-detail", pk=report.pk)
+
+
+def _report_stem(report):
+    return f"共享借阅工作报表-{report.library.name}-{report.period}-{report.consignment.reference}"
+
+
+@login_required
+def period_download(request, pk, fmt):
+    report = _get_report_for_user(request, pk)
+    context = _detail_context(request, report)
+    stem = _report_stem(report)
+    if fmt == "pdf":
+        return pdf_response(f"{stem}.pdf", "reports/period_pdf.html", context)
+    if fmt != "xlsx":
+        raise Http404
+    summary = [
+        (_("图书馆"), report.library.name),
+        (_("批次"), report.consignment.reference),
+        (_("期间"), report.period),
+        (_("状态"), report.get_status_display()),
+        (_("工作说明"), report.narrative),
+    ]
+    summary += [
+        (label, value if value is not None else "") for label, value, _k in context["totals"]
+    ]
+    sheets = [(_("概况"), [_("项目"), _("数值")], summary)]
+    sheets += [(t.title, t.headers, t.export_rows()) for t in context["tables"]]
+    return xlsx_response(f"{stem}.xlsx", sheets)
+
+
+@login_required
+def period_rollup(request, fmt):
+    _require_reader(request)
+    if role_of(request.user) not in ("lender", "provincial", "superuser"):
+        raise Http404
+    form = RollupForm(request.GET)
+    if not form.is_valid() or fmt not in ("xlsx", "pdf"):
+        messages.error(request, "；".join(form.errors.get("period", [])) or _("格式不对。"))
+        return redirect("reports:period-list")
+    period = form.cleaned_data["period"]
+    reports = (
+        _reports_for(request.user)
+        .accepted()
+        .filter(kind=period.kind, starts_on=period.start)
+        .order_by("library__code", "consignment__reference")
+    )
+    data = rollup(reports)
+    stem = _("共享借阅工作报表汇总-%(period)s") % {"period": period.text}
+    if fmt == "pdf":
+        return pdf_response(
+            f"{stem}.pdf",
+            "reports/rollup_pdf.html",
+            {"data": data, "period": period, "reports": reports},
+        )
+    headers = [_("图书馆"), _("批次"), *data["labels"]]
+    rows = [
+        [row["library"], row["consignment"], *[row.get(k) for k in data["keys"]]]
+        for row in data["rows"]
+    ]
+    rows.append([_("合计"), "", *[data["sums"].get(k) for k in data["keys"]]])
+    return xlsx_response(
+        f"{stem}.xlsx",
+        [(_("汇总"), headers, [[v if v is not None else "" for v in r] for r in rows])],
+    )
