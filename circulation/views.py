@@ -275,16 +275,16 @@ def desk_scan(request, library_code, site_code):
         "instruction": str(entry["instruction"]),
         "action": entry["action"],
         "card": card,
-        "entry": render_to_string("circulation/_desk_entry.html", {"entry": entry}, request),
+        # Partials without the request: no context processors (navigation, messages) to run
+        # for a fragment that needs none of them, on the path every scan takes.
+        "entry": render_to_string("circulation/_desk_entry.html", {"entry": entry}),
     }
     if reader_changed is not False:
         patron = reader_changed if isinstance(reader_changed, Patron) else None
         if reader_changed is True and card:
             patron = _find_card(site, card)
         payload["reader"] = render_to_string(
-            "circulation/_desk_reader.html",
-            {"reader": _reader_panel(patron), "site": site},
-            request,
+            "circulation/_desk_reader.html", {"reader": _reader_panel(patron), "site": site}
         )
     return JsonResponse(payload)
 
