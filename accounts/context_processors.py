@@ -2,6 +2,7 @@
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.scope import role_of
 
@@ -10,15 +11,15 @@ from accounts.scope import role_of
 ALL_ROLES = frozenset({"superuser", "lender", "provincial", "librarian", "site_staff"})
 STAFF = frozenset({"superuser", "librarian", "site_staff"})
 ENTRIES = [
-    ("circulation:home", _("首页"), ALL_ROLES),
-    ("circulation:desk", _("借还"), STAFF),
-    ("circulation:patron-list", _("读者"), STAFF),
-    ("collections:item-list", _("图书"), ALL_ROLES),
-    ("collections:transfer-list", _("调拨"), ALL_ROLES),
-    ("collections:consignment-list", _("批次验收"), ALL_ROLES),
-    ("collections:site-list", _("站点"), ALL_ROLES),
-    ("circulation:overdue-list", _("逾期"), STAFF),
-    ("reports:volume", _("统计报表"), ALL_ROLES),
+    ("circulation:home", pgettext_lazy("navigation", "首页"), ALL_ROLES),
+    ("circulation:desk", pgettext_lazy("navigation", "借还"), STAFF),
+    ("circulation:patron-list", pgettext_lazy("navigation", "读者"), STAFF),
+    ("collections:item-list", pgettext_lazy("navigation", "图书"), ALL_ROLES),
+    ("collections:transfer-list", pgettext_lazy("navigation", "调拨"), ALL_ROLES),
+    ("collections:consignment-list", pgettext_lazy("navigation", "批次验收"), ALL_ROLES),
+    ("collections:site-list", pgettext_lazy("navigation", "站点"), ALL_ROLES),
+    ("circulation:overdue-list", pgettext_lazy("navigation", "逾期"), STAFF),
+    ("reports:volume", pgettext_lazy("navigation", "统计报表"), ALL_ROLES),
 ]
 
 

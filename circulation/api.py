@@ -4,6 +4,7 @@ caller's library; lenders and provincial reviewers see none (readers' data stays
 
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -101,7 +102,7 @@ class CirculationViewSet(viewsets.ViewSet):
             .first()
         )
         if patron is None:
-            return Response({"detail": "找不到这位读者。"}, status=status.HTTP_404_NOT_FOUND)
+            return Response({"detail": _("找不到这位读者。")}, status=status.HTTP_404_NOT_FOUND)
         try:
             done = loans.loan_checkout(
                 user=request.user, site=site, patron=patron, barcode=data["barcode"]

@@ -80,7 +80,7 @@ class TransferFillForm(forms.Form):
     def __init__(self, *args, user, library, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["clc_top"].choices = [("", _("全部"))] + [
-            (c.code, f"{c.code} {c.name_zh}") for c in ClcClass.objects.filter(level=1)
+            (c.code, f"{c.code} {c.name}") for c in ClcClass.objects.filter(level=1)
         ]
         self.fields["consignment"].queryset = scoped(
             Consignment.objects.filter(library=library), user

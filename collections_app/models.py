@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -230,7 +231,18 @@ class ClcClass(models.Model):
         ordering = ["code"]
 
     def __str__(self):
-        return f"{self.code} {self.name_zh}"
+        return f"{self.code} {self.name}"
+
+    @property
+    def name(self):
+        """The class name in the page's language: English where we have it, else Chinese."""
+        english = (get_language() or "").startswith("en")
+        return self.name_en if english and self.name_en else self.name_zh
+
+
+def clc_top_names() -> dict[str, str]:
+    """Top-level CLC class names by code, in the page's language."""
+    return {clc.code: clc.name for clc in ClcClass.objects.filter(level=1)}
 
 
 def clc_top_class(number: str) -> str:

@@ -32,7 +32,7 @@ from collections_app.importing.csv_safe import csv_bytes, xlsx_bytes
 from collections_app.importing.limits import TooLarge, check_upload_size
 from collections_app.importing.marc import HOLDINGS_CHOICES
 from collections_app.importing.tabular import COLUMNS, EXAMPLE_ROWS
-from collections_app.models import ClcClass, Consignment, Item, Library
+from collections_app.models import Consignment, Item, Library, clc_top_names
 from collections_app.services.receiving import (
     central_site,
     consignment_announce,
@@ -265,7 +265,7 @@ def _staging_dir() -> Path:
 
 
 def _import_context(consignment, result, form=None, token=""):
-    names = dict(ClcClass.objects.filter(level=1).values_list("code", "name_zh"))
+    names = clc_top_names()
     return {
         "consignment": consignment,
         "result": result,

@@ -13,7 +13,7 @@ from accounts.scope import can_manage_library, get_scoped_or_404, scoped
 from collections_app import suggestions as planner
 from collections_app.errors import Refused
 from collections_app.forms import RotationPlanForm, rotation_stop_formset
-from collections_app.models import Box, ClcClass, Item, RotationPlan, Site
+from collections_app.models import Box, Item, RotationPlan, Site, clc_top_names
 from collections_app.services.rotation import (
     Action,
     rotation_add,
@@ -153,7 +153,7 @@ def suggestion_list(request):
     window_days = _int(request.GET.get("window_days"), 180, 30, 730)
     inputs = planner.gather(library, window_days=window_days, idle_days=idle_days)
     plan = planner.plan_moves(inputs, idle_days=idle_days)
-    names = dict(ClcClass.objects.filter(level=1).values_list("code", "name_zh"))
+    names = clc_top_names()
     for suggestion in plan.suggestions:
         suggestion.clc_name = names.get(suggestion.clc_top, "")
     # A trip across the county for two books is rarely worth it: list the small moves apart.

@@ -8,7 +8,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.scope import scoped
-from collections_app.models import ClcClass, Display, Item, ItemEvent, Site, Transfer, TransferLine
+from collections_app.models import (
+    Display,
+    Item,
+    ItemEvent,
+    Site,
+    Transfer,
+    TransferLine,
+    clc_top_names,
+)
 
 # Items that take shelf room at their site now: on the shelf, or out on loan and coming back.
 HELD_STATUSES = (Item.Status.AVAILABLE, Item.Status.ON_LOAN)
@@ -181,7 +189,7 @@ def pick_list(transfer: Transfer) -> list[dict]:
         .select_related("item__title", "item__display")
         .order_by("item__title__clc_top", "item__call_number", "item__barcode")
     )
-    names = dict(ClcClass.objects.filter(level=1).values_list("code", "name_zh"))
+    names = clc_top_names()
     groups: dict[str, dict] = {}
     for line in lines:
         top = line.item.title.clc_top

@@ -104,3 +104,13 @@ def test_each_role_sees_its_navigation_but_not_the_admin(client_for, request, ac
 def test_the_superuser_also_finds_the_admin(client_for, superuser):
     response = client_for(superuser).get(reverse("circulation:home"))
     assert reverse("admin:index") in [entry["url"] for entry in response.context["nav_entries"]]
+
+
+def test_the_pages_read_in_english_after_switching(client_for, sui_librarian):
+    client = client_for(sui_librarian)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    page = client.get(reverse("circulation:home")).content.decode()
+    labels = [str(entry["label"]) for entry in client.get("/").context["nav_entries"]]
+    assert "Home" in labels and "Desk" in labels
+    assert "首页" not in labels
+    assert "Sign out" in page or "Log out" in page
