@@ -118,7 +118,7 @@ def _desk_context(request, site, card="", mode="checkout", entry=None):
 def _reader_panel(patron):
     if patron is None:
         return None
-    loans_out = list(selectors.open_loans(patron))
+    loans_out = list(selectors.desk_loans(patron))
     now = timezone.now()
     for loan in loans_out:
         loan.overdue = loan.due_at < now

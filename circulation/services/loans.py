@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.scope import can_work_at_site
+from circulation import desk_locks
 from circulation.due_dates import due_at
 from circulation.models import Hold, Loan, Patron
 from circulation.scan import MAX_CODE, clean_code
@@ -113,49 +113,6 @@ def _shelf_refusal(item: Item, site: Site) -> str | None:
     return None
 
 
-def _lock_patron(patron_filter: Q, now) -> Patron | None:
-    """Lock the reader, counting their open and overdue loans in the same statement."""
-    open_loans = Loan.objects.filter(patron=OuterRef("pk"), returned_at__isnull=True)
-    return (
-        Patron.objects.select_for_update(of=("self",))
-        .filter(patron_filter)
-        .annotate(
-            loans_out=_count(open_loans),
-            loans_overdue=_count(open_loans.filter(due_at__lt=now)),
-        )
-        .first()
-    )
-
-
-def _count(loans) -> Coalesce:
-    counted = loans.order_by().values("patron").annotate(n=Count("id")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
-def _lock_item_for_checkout(barcode: str, patron_id: int) -> Item | None:
-    """Lock the item; flag in the same statement whether a hold or an open transfer line
-    concerns it, so that the common case (neither) costs no further query."""
-    return (
-        Item.objects.select_for_update(of=("self",))
-        .select_related("title", "display", "current_site")
-        .filter(barcode=barcode)
-        .annotate(
-            has_hold=Exists(
-                Hold.objects.filter(
-                    Q(item=OuterRef("pk"), status=Hold.Status.TRAPPED)
-                    | Q(
-                        patron_id=patron_id,
-                        title=OuterRef("title_id"),
-                        status__in=Hold.OPEN,
-                    )
-                )
-            ),
-            on_transfer=Exists(TransferLine.objects.filter(item=OuterRef("pk"), is_open=True)),
-        )
-        .first()
-    )
-
-
 def loan_checkout(
     *,
     user,
@@ -173,15 +130,15 @@ def loan_checkout(
     now = now or timezone.now()
     with transaction.atomic():
         if patron is not None:
-            reader = _lock_patron(Q(pk=patron.pk), now)
+            reader = desk_locks.lock_patron(patron_id=patron.pk, now=now)
         else:
-            reader = _lock_patron(
-                Q(library_id=site.library_id, card_number=clean_code(card_number)), now
+            reader = desk_locks.lock_patron(
+                library_id=site.library_id, card_number=clean_code(card_number), now=now
             )
             if reader is None:
                 raise Refused(_("找不到这位读者，请重新扫描读者证。"))
         patron = reader
-        item = _lock_item_for_checkout(code, patron.pk)
+        item = desk_locks.lock_item_for_checkout(code, patron.pk)
         if item is None:
             raise _not_found(site.library_id, code)
         if item.library_id != site.library_id:
