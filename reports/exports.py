@@ -31,12 +31,19 @@ class _Echo:
         return value
 
 
-def csv_lines(headers, rows):
-    """Yield the encoded lines one by one: memory stays flat however many rows there are."""
+def csv_lines(headers, rows, *, batch=500):
+    """Yield the encoded lines `batch` rows at a time: memory stays flat however many rows
+    there are, and the response is not handed a hundred thousand tiny chunks."""
     writer = csv.writer(_Echo(), lineterminator="\r\n")
     yield b"\xef\xbb\xbf" + writer.writerow([safe_cell(h) for h in headers]).encode("utf-8")
+    lines = []
     for row in rows:
-        yield writer.writerow([_csv_value(v) for v in row]).encode("utf-8")
+        lines.append(writer.writerow([_csv_value(v) for v in row]))
+        if len(lines) >= batch:
+            yield "".join(lines).encode("utf-8")
+            lines = []
+    if lines:
+        yield "".join(lines).encode("utf-8")
 
 
 def _csv_value(value):

@@ -96,6 +96,24 @@ class MonthCube(models.Model):
         return f"{self.month:%Y-%m} {self.site_id}: {self.loans}"
 
 
+class LoanMonthPlace(MonthCube):
+    """Place only: loans by month, library, site or consignment — a few thousand rows a year."""
+
+    class Meta:
+        verbose_name = _("月借阅汇总（地点）")
+        verbose_name_plural = verbose_name
+        indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
+
+
+class LoanMonthTop(MonthCube):
+    clc_top = models.CharField(_("中图法大类"), max_length=1)
+
+    class Meta:
+        verbose_name = _("月借阅汇总（大类）")
+        verbose_name_plural = verbose_name
+        indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
+
+
 class LoanMonthReader(MonthCube):
     category = models.CharField(_("读者类型"), max_length=10)
     age_band = models.CharField(_("年龄段"), max_length=8)
@@ -170,10 +188,54 @@ class ReaderMonth(models.Model):
     class Meta:
         verbose_name = _("月读者汇总")
         verbose_name_plural = _("月读者汇总")
-        indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
+        indexes = [
+            models.Index(fields=["library", "month"]),
+            models.Index(fields=["month"]),
+            # Is a reader counted today already in the summarised part of the period?
+            models.Index(fields=["patron", "month"]),
+        ]
 
     def __str__(self):
         return f"{self.month:%Y-%m} {self.patron_id}"
+
+
+class ReaderCount(models.Model):
+    """Distinct readers per calendar period (month, quarter, year), counted at refresh time
+    from ReaderMonth, so that a page adds up a few hundred rows instead of counting distinct
+    readers over a million.
+
+    Readers add up across library (a reader borrows only in their own library), category
+    (the reader's) and age band (fixed within a calendar year), but not across owner,
+    consignment, site or site kind: a reader may borrow at two sites. So each period is
+    counted once per combination of those four kept or rolled up (`rollup`, a bit mask of
+    the kept columns; a rolled-up column is NULL), and a query reads the rows of exactly
+    the combination it groups or filters by. A period still open counts up to `until`
+    (the summary's reach); the days after it are added live (queries.reader_counts)."""
+
+    OWNER, CONSIGNMENT, SITE, SITE_KIND = 1, 2, 4, 8
+
+    kind = models.CharField(_("期间类型"), max_length=8)  # month, quarter, year
+    period = models.DateField(_("期间开始"))
+    until = models.DateField(_("统计截至（不含）"))
+    rollup = models.PositiveSmallIntegerField(_("保留维度"))
+    library = _ref(Library, _("图书馆"))
+    owner = _optional_ref(Library, _("所有者"))
+    consignment = _optional_ref(Consignment, _("批次"))
+    site = _optional_ref(Site, _("借出站点"))
+    site_kind = models.CharField(_("站点类型"), max_length=16, null=True, blank=True)
+    category = models.CharField(_("读者类型"), max_length=10)
+    age_band = models.CharField(_("年龄段"), max_length=8)
+    readers = models.PositiveIntegerField(_("读者人数"))
+    visits = models.PositiveIntegerField(_("借阅到馆天次"))
+    loans = models.PositiveIntegerField(_("借阅册次"))
+
+    class Meta:
+        verbose_name = _("期间读者人数")
+        verbose_name_plural = _("期间读者人数")
+        indexes = [models.Index(fields=["kind", "rollup", "period"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.period} [{self.rollup}]: {self.readers}"
 
 
 class TitleClass(models.Model):

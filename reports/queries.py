@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Count, F, Sum
+from django.db import connection, transaction
+from django.db.models import Count, F, OuterRef, Subquery, Sum
 from django.db.models.functions import (
     ExtractMonth,
     ExtractYear,
@@ -31,16 +31,19 @@ from accounts.scope import role_of, site_ids, visible_library_ids
 from collections_app.models import Item
 from reports.facts import (
     MONTH_CUBES,
+    PERIOD_KINDS,
     PLACE_COLUMNS,
+    READER_ROLLUPS,
     TIME_TRUNC,
     loan_facts,
     loans_between,
     month_start,
     next_month,
+    period_of,
     refresh_title_classes,
     summarised_until,
 )
-from reports.models import LoanDay, LoanMonth, ReaderMonth
+from reports.models import LoanDay, LoanMonth, ReaderCount, ReaderMonth
 
 IN_SERVICE = (Item.Status.AVAILABLE, Item.Status.ON_LOAN, Item.Status.IN_TRANSIT)
 
@@ -169,6 +172,16 @@ def _table_for(dims, filters) -> str:
     return "month" if needs_month else "day"
 
 
+def needs_days(start: date, end: date, dims, filters) -> bool:
+    """Whether a question the monthly cubes could answer is better read from LoanDay: by day
+    or week, by display, or a window with part months at its edges (counted live otherwise)."""
+    if any(n in ("day", "week") for n in dims) or "display" in [*dims, *filters]:
+        return True
+    reach = summarised_until()
+    whole_end = end.day == 1 or (reach is not None and end >= reach)
+    return start.day != 1 or not whole_end
+
+
 def _month_cube(dims, filters):
     wanted = {DIMENSIONS[n].column for n in [*dims, *filters] if n in DIMENSIONS}
     for cube, extra in MONTH_CUBES:
@@ -234,6 +247,10 @@ def loan_counts(scope: Scope, start: date, end: date, dims=(), filters=None) -> 
     """Checkouts in [start, end) grouped by `dims`: {(value, …): count}."""
     filters = filters or {}
     table = _table_for(dims, filters)
+    if table == "day" and not needs_days(start, end, dims, filters):
+        # Whole months read from the monthly place cube: a dozen rows per site and year
+        # instead of 365.
+        table = "month"
     model = LoanDay if table == "day" else _month_cube(dims, filters)
     time_column = "month" if table == "month" else "day"
     counts: Counter = Counter()
@@ -279,11 +296,134 @@ def _sql(queryset):
     return sql, list(params)
 
 
+def _whole_periods(start: date, end: date, dims, reach: date | None):
+    """(kind, [(start, end), …]) when [start, end) is whole calendar periods counted in
+    ReaderCount — every month (or year) of the window when grouped by month (or year), else
+    the window itself as one month, quarter or year; else None. Periods begun after `reach`
+    are simply all live."""
+    if reach is None:
+        return None
+    times = [name for name in dims if name in TIMES]
+    if times in (["month"], ["year"]):
+        kind, periods, day = times[0], [], start
+        while day < end:
+            a, b = period_of(kind, day)
+            if a != day or b > end:
+                return None
+            periods.append((a, b))
+            day = b
+    elif times:
+        return None
+    else:
+        kind = next((k for k in PERIOD_KINDS if period_of(k, start) == (start, end)), None)
+        periods = [(start, end)]
+    if kind is None or not periods:
+        return None
+    return kind, periods
+
+
+def _reader_rollup(scope: Scope, names) -> int:
+    """The ReaderCount rows to read: those keeping every column the query groups, filters or
+    scopes by among the four that do not add up."""
+    rollup = ReaderCount.OWNER if scope.owner_id is not None else 0
+    if "consignment" in names:
+        rollup |= ReaderCount.CONSIGNMENT
+    if "site" in names or scope.site_ids is not None:
+        rollup |= ReaderCount.SITE | ReaderCount.SITE_KIND
+    if "site_kind" in names:
+        rollup |= ReaderCount.SITE_KIND
+    return rollup if rollup in READER_ROLLUPS else None
+
+
+def _counted_reader_counts(scope, dims, filters, reach, kind, periods) -> dict:
+    """Readers from ReaderCount, plus the live days after `reach`: a reader borrowing today
+    counts only if not already counted in the same group earlier in the period."""
+    result: dict = {}
+    rows = ReaderCount.objects.filter(
+        kind=kind,
+        rollup=_reader_rollup(scope, [*dims, *filters]),
+        period__gte=periods[0][0],
+        period__lt=periods[-1][1],
+        **_filter_columns(filters),
+    )
+    keys = {
+        f"k{i}": F("period") if name in TIMES else F(DIMENSIONS[name].column)
+        for i, name in enumerate(dims)
+    }
+    sums = {"readers": Sum("readers"), "visits": Sum("visits"), "loans": Sum("loans")}
+    for row in _grouped(scope.apply(rows).annotate(**keys), keys, **sums):
+        key = tuple(_as_key(name, row[f"k{i}"]) for i, name in enumerate(dims))
+        result[key] = {name: row[name] or 0 for name in sums}
+    for a, b in periods:
+        if b > reach:
+            _add_live_readers(result, scope, a, max(a, reach), b, dims, filters)
+    return result
+
+
+def _add_live_readers(result, scope, period, a, b, dims, filters):
+    """Add the loans of [a, b) — the live end of the period starting `period` — to `result`."""
+    places = [name for name in dims if name not in TIMES]
+    loans = _live_loans(scope, a, b, places, filters, extra=("patron_id", "day", "site_id"))
+    keys = {f"k{i}": _live_key(name) for i, name in enumerate(places)}
+    loans = loans.annotate(**keys)
+    seen = ReaderMonth.objects.filter(
+        patron_id=OuterRef("f_patron_id"),
+        month__gte=period,
+        month__lt=a,
+        **{DIMENSIONS[n].column: OuterRef(f"f_{DIMENSIONS[n].column}") for n in places},
+        **_filter_columns(filters),
+    )
+    # A scalar subquery, not NOT EXISTS: PostgreSQL then probes the (patron, month) index
+    # for each of today's few loans instead of hashing the whole year of ReaderMonth. The
+    # scope's libraries need no check there: a reader's rows are all in their own library,
+    # which the loan already passed (so a plain probe can be an index-only scan).
+    inner_scope = Scope(owner_id=scope.owner_id, site_ids=scope.site_ids)
+    seen = Subquery(inner_scope.apply(seen).values("patron_id")[:1])
+    fresh = loans.annotate(seen=seen).filter(seen__isnull=True)
+    # Loans and visits in one pass: per reader, site and day first, then per group.
+    per_visit = (
+        loans.values(*keys, "f_patron_id", "f_site_id", "f_day").annotate(n=Count("id")).order_by()
+    )
+    sql, params = _sql(per_visit)
+    group = ", ".join(keys)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {group + ', ' if keys else ''}COUNT(*), SUM(n) FROM ({sql}) visits"
+            + (f" GROUP BY {group}" if keys else ""),
+            params,
+        )
+        visit_rows = cursor.fetchall()
+    figures = (
+        ("readers", _grouped(fresh, keys, n=Count("f_patron_id", distinct=True))),
+        ("visits", [{**dict(zip(keys, r[:-2], strict=True)), "n": r[-2]} for r in visit_rows]),
+        (
+            "loans",
+            [{**dict(zip(keys, r[:-2], strict=True)), "n": int(r[-1] or 0)} for r in visit_rows],
+        ),
+    )
+
+    def key_of(row):
+        values = iter(_as_key(name, row[f"k{i}"]) for i, name in enumerate(places))
+        return tuple(period if name in TIMES else next(values) for name in dims)
+
+    for figure, rows in figures:
+        for row in rows:
+            if not row["n"]:
+                continue
+            entry = result.setdefault(key_of(row), {"readers": 0, "visits": 0, "loans": 0})
+            entry[figure] += row["n"]
+
+
 def reader_counts(scope: Scope, start: date, end: date, dims=(), filters=None) -> dict:
     """Distinct readers, borrowing visits (reader × site × day) and loans in [start, end),
     grouped by `dims`: {(value, …): {"readers": n, "visits": n, "loans": n}}."""
     filters = filters or {}
     parts = _reader_parts(scope, start, end, dims, filters)
+    reach = summarised_until()
+    whole = _whole_periods(start, end, dims, reach)
+    counted = _reader_rollup(scope, [*dims, *filters]) is not None
+    if whole and counted and summarised_until("readers") == reach:
+        return _counted_reader_counts(scope, dims, filters, reach, *whole)
     keys_out = [f"k{i}" for i in range(len(dims))]
     patron_sql, patron_params, visit_sql = [], [], []
     sums: dict = {}
@@ -352,28 +492,64 @@ ITEM_COLUMNS = {
 }
 
 
-def item_counts(scope: Scope, dims=(), filters=None, *, idle_since=None) -> dict:
-    """Volumes in service now (on the shelf, on loan or in transit), where they are now:
-    {(value, …): {"held": n, "never": n, "idle": n}}. `never` counts volumes never lent;
-    `idle` those on the shelf not lent since `idle_since` (a datetime) or never."""
-    from django.db.models import Q
+class Holdings:
+    """The volumes in service now (on the shelf, on loan or in transit), where they are now,
+    counted in one GROUP BY at the finest grain the pages show — library × site × consignment
+    × class × display, a few thousand rows however many volumes — and added up here for each
+    table, so that a page reads the items once. `never` counts volumes never lent; `idle`
+    those on the shelf not lent since `idle_since` (a datetime) or never."""
 
-    filters = filters or {}
-    for name in [*dims, *filters]:
-        if name not in ITEM_COLUMNS:
-            raise ReportError(_("馆藏不能按“%(name)s”统计。") % {"name": name})
-    items = scope.items(Item.objects.filter(status__in=IN_SERVICE))
-    items = items.filter(**{ITEM_COLUMNS[name]: value for name, value in filters.items()})
-    aggregates = {"held": Count("id"), "never": Count("id", filter=Q(last_loan_at__isnull=True))}
-    if idle_since is not None:
-        aggregates["idle"] = Count(
-            "id",
-            filter=Q(status=Item.Status.AVAILABLE)
-            & (Q(last_loan_at__isnull=True) | Q(last_loan_at__lt=idle_since)),
-        )
-    keys = {f"k{i}": F(ITEM_COLUMNS[name]) for i, name in enumerate(dims)}
-    rows = _grouped(items.annotate(**keys), keys, **aggregates)
-    return {
-        tuple(row.pop(f"k{i}") for i in range(len(dims))): {**row, "idle": row.get("idle", 0)}
-        for row in rows
-    }
+    def __init__(self, scope: Scope, filters=None, *, idle_since=None, dims=()):
+        from django.db.models import Q
+
+        filters = filters or {}
+        for name in [*dims, *filters]:
+            if name not in ITEM_COLUMNS:
+                raise ReportError(_("馆藏不能按“%(name)s”统计。") % {"name": name})
+        grain = [n for n in ITEM_COLUMNS if n != "clc2" or "clc2" in dims]
+        items = scope.items(Item.objects.filter(status__in=IN_SERVICE))
+        items = items.filter(**{ITEM_COLUMNS[name]: value for name, value in filters.items()})
+        aggregates = {
+            "held": Count("id"),
+            "never": Count("id", filter=Q(last_loan_at__isnull=True)),
+        }
+        if idle_since is not None:
+            aggregates["idle"] = Count(
+                "id",
+                filter=Q(status=Item.Status.AVAILABLE)
+                & (Q(last_loan_at__isnull=True) | Q(last_loan_at__lt=idle_since)),
+            )
+        keys = {f"g_{name}": F(ITEM_COLUMNS[name]) for name in grain}
+        grouped = items.annotate(**keys).values(*keys).annotate(**aggregates).order_by()
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # The planner cannot tell that half a million volumes fall in a few thousand
+                # groups and, in the default 4 MB, sorts them on disk: room to hash instead.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL work_mem = '64MB'")
+            rows = list(grouped)
+        self.rows = [
+            (
+                {name: row[f"g_{name}"] for name in grain},
+                (row["held"], row["never"], row.get("idle", 0)),
+            )
+            for row in rows
+        ]
+
+    def by(self, dims=()) -> dict:
+        """{(value, …): {"held": n, "never": n, "idle": n}} grouped by `dims`."""
+        sums: dict = {}
+        for values, (held, never, idle) in self.rows:
+            key = tuple(values[name] for name in dims)
+            entry = sums.setdefault(key, [0, 0, 0])
+            entry[0] += held
+            entry[1] += never
+            entry[2] += idle
+        if not dims and not sums:
+            sums[()] = [0, 0, 0]
+        return {k: {"held": v[0], "never": v[1], "idle": v[2]} for k, v in sums.items()}
+
+
+def item_counts(scope: Scope, dims=(), filters=None, *, idle_since=None) -> dict:
+    """Volumes in service now grouped by `dims` (see Holdings)."""
+    return Holdings(scope, filters, idle_since=idle_since, dims=dims).by(dims)

@@ -18,6 +18,7 @@ from reports.facts import local_midnight, month_start, next_month
 from reports.queries import (
     DIMENSIONS,
     TIMES,
+    Holdings,
     ReportError,
     Scope,
     item_counts,
@@ -139,11 +140,12 @@ def new_readers(scope: Scope, start: date, end: date, by=None):
     return dict(patrons.values_list(by).annotate(n=Count("id")).order_by())
 
 
-def readers_report(scope: Scope, p: Params) -> list[Table]:
+def readers_report(scope: Scope, p: Params, total: dict | None = None) -> list[Table]:
     labels = Labels()
     filters = {k: v for k, v in p.filters.items() if "reader" in DIMENSIONS[k].tables}
     by_month = reader_counts(scope, p.start, p.end, ["month"], filters)
-    total = reader_counts(scope, p.start, p.end, [], filters).get((), {})
+    if total is None:
+        total = reader_counts(scope, p.start, p.end, [], filters).get((), {})
     series = Table(
         "readers-by-month",
         _("读者人数（按月）"),
@@ -206,9 +208,15 @@ def readers_report(scope: Scope, p: Params) -> list[Table]:
     return [series, cross, sites]
 
 
-def reader_totals(scope: Scope, p: Params) -> dict:
+def reader_total(scope: Scope, p: Params) -> dict:
+    """Distinct readers, visits and loans of the whole window."""
     filters = {k: v for k, v in p.filters.items() if "reader" in DIMENSIONS[k].tables}
-    total = reader_counts(scope, p.start, p.end, [], filters).get((), {})
+    return reader_counts(scope, p.start, p.end, [], filters).get((), {})
+
+
+def reader_totals(scope: Scope, p: Params, total: dict | None = None) -> dict:
+    if total is None:
+        total = reader_total(scope, p)
     return {
         "readers": total.get("readers", 0),
         "visits": total.get("visits", 0),
@@ -228,14 +236,14 @@ def _item_filters(p):
 def holdings_report(scope: Scope, p: Params) -> list[Table]:
     labels = Labels()
     idle_since = timezone.now() - timedelta(days=p.idle_days)
-    item_filters = _item_filters(p)
+    holdings = Holdings(scope, _item_filters(p), idle_since=idle_since)
     tables = []
     for dim, key, title in (
         ("site", "turnover-by-site", _("各站点馆藏与周转")),
         ("clc_top", "turnover-by-class", _("各大类馆藏与周转")),
     ):
         loans = loan_counts(scope, p.start, p.end, [dim], p.filters)
-        items = item_counts(scope, [dim], item_filters, idle_since=idle_since)
+        items = holdings.by([dim])
         table = Table(
             key,
             title,
@@ -283,16 +291,16 @@ def holdings_report(scope: Scope, p: Params) -> list[Table]:
         ]
         table.note = _("在藏册数按图书现在所在站点统计；借阅册次按借出站点统计。")
         tables.append(table)
-    tables.append(displays_table(scope, p, labels))
+    tables.append(displays_table(scope, p, labels, holdings))
     return tables
 
 
-def displays_table(scope: Scope, p: Params, labels) -> Table:
+def displays_table(scope: Scope, p: Params, labels, holdings=None) -> Table:
     filters = {
         k: v for k, v in p.filters.items() if k in ("library", "site", "site_kind", "consignment")
     }
     loans = loan_counts(scope, p.start, p.end, ["display"], filters)
-    items = item_counts(scope, ["display"], _item_filters(p))
+    items = (holdings or Holdings(scope, _item_filters(p))).by(["display"])
     displays = Display.objects.select_related("site")
     if scope.library_ids is not None:
         displays = displays.filter(library_id__in=scope.library_ids)
@@ -334,7 +342,8 @@ def preferences_report(scope: Scope, p: Params) -> list[Table]:
     labels = Labels()
     filters = {k: v for k, v in p.filters.items() if k != "clc_top"}
     by_category = loan_counts(scope, p.start, p.end, ["clc_top", "category"], filters)
-    items = item_counts(scope, ["clc_top"], _item_filters(p))
+    holdings = Holdings(scope, _item_filters(p))
+    items = holdings.by(["clc_top"])
     held_total = sum(v["held"] for v in items.values())
     loans_total = sum(by_category.values())
     categories = labels.order("category", {k[1] for k in by_category})
@@ -392,14 +401,14 @@ def preferences_report(scope: Scope, p: Params) -> list[Table]:
         title=_("借阅册次：年龄段 × 中图法大类"),
         value_label=_("借阅册次"),
     )
-    return [table, age_table, shortage_table(scope, p, labels)]
+    return [table, age_table, shortage_table(scope, p, labels, holdings)]
 
 
-def shortage_table(scope: Scope, p: Params, labels) -> Table:
+def shortage_table(scope: Scope, p: Params, labels, holdings=None) -> Table:
     """Site × class where the site's demand outruns its shelf: the rotation suggestions."""
     filters = {k: v for k, v in p.filters.items() if k != "clc_top"}
     loans = loan_counts(scope, p.start, p.end, ["site", "clc_top"], filters)
-    items = item_counts(scope, ["site", "clc_top"], _item_filters(p))
+    items = (holdings or Holdings(scope, _item_filters(p))).by(["site", "clc_top"])
     site_loans, site_held = {}, {}
     for (site, _clc), n in loans.items():
         site_loans[site] = site_loans.get(site, 0) + n

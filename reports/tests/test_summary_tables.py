@@ -1,0 +1,168 @@
+"""The summary tables added for speed — ReaderCount (distinct readers per month, quarter and
+year) and the narrow month cubes — give the same figures as counts made here from the loans,
+and the same as the general path over ReaderMonth; a period still open adds its live days
+without counting a reader twice."""
+
+from collections import Counter
+from datetime import date
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from circulation.models import Loan, Patron
+from conftest import make_item
+from reports.facts import refresh_report_tables
+from reports.models import LoanMonthPlace, LoanMonthTop, ReaderCount, RefreshState
+from reports.queries import Scope, loan_counts, reader_counts
+from reports.tests.helpers import lend, make_patron
+
+pytestmark = pytest.mark.django_db
+YEAR = (date(2026, 1, 1), date(2027, 1, 1))
+Q2 = (date(2026, 4, 1), date(2026, 7, 1))
+
+
+@pytest.fixture
+def borrowing(
+    suixian, sui_central, xiaolin_site, sui_consignment, zengdu, zengdu_central, zengdu_item
+):
+    """Readers who borrow at two sites, across months and quarters, in two counties."""
+    books = [
+        make_item(sui_consignment, sui_central, f"NL2000000{n}", clc=clc)
+        for n, clc in enumerate(["I247.5", "K825.6", "TP311", "I247.5", "G624"])
+    ]
+    child = make_patron(suixian, xiaolin_site, "C1", Patron.Category.CHILD, birth_year=2018)
+    adult = make_patron(suixian, sui_central, "A1", Patron.Category.ADULT, birth_year=1980)
+    senior = make_patron(suixian, sui_central, "S1", Patron.Category.SENIOR, birth_year=1950)
+    other = make_patron(zengdu, zengdu_central, "Z1")
+    for book, reader, site, when in (
+        (books[0], adult, sui_central, "2026-02-03 10:00"),
+        (books[1], adult, xiaolin_site, "2026-02-20 10:00"),
+        (books[2], adult, sui_central, "2026-05-04 10:00"),
+        (books[3], child, xiaolin_site, "2026-05-04 11:00"),
+        (books[4], child, xiaolin_site, "2026-05-31 23:30"),
+        (books[0], senior, sui_central, "2026-06-10 09:00"),
+        (books[1], child, sui_central, "2026-06-12 09:00"),
+        (zengdu_item, other, zengdu_central, "2026-06-11 10:00"),
+    ):
+        lend(book, reader, site, when, returned=None if when.startswith("2026-06-1") else when)
+    return {"child": child, "adult": adult, "senior": senior}
+
+
+def expected(loans, key):
+    """{key: {"readers", "visits", "loans"}} counted here from the loans themselves."""
+    readers, visits, counts = {}, {}, Counter()
+    for loan in loans:
+        day = timezone.localtime(loan.checked_out_at).date()
+        k = key(loan)
+        readers.setdefault(k, set()).add(loan.patron_id)
+        visits.setdefault(k, set()).add((loan.patron_id, loan.site_id, day))
+        counts[k] += 1
+    return {
+        k: {"readers": len(readers[k]), "visits": len(visits[k]), "loans": counts[k]}
+        for k in counts
+    }
+
+
+def month_of(loan):
+    return timezone.localtime(loan.checked_out_at).date().replace(day=1)
+
+
+QUESTIONS = [
+    (YEAR, [], lambda loan: ()),
+    (YEAR, ["month"], lambda loan: (month_of(loan),)),
+    (YEAR, ["site"], lambda loan: (loan.site_id,)),
+    (YEAR, ["library"], lambda loan: (loan.library_id,)),
+    (YEAR, ["consignment"], lambda loan: (loan.item.consignment_id,)),
+    (YEAR, ["category"], lambda loan: (loan.patron.category,)),
+    (Q2, ["site"], lambda loan: (loan.site_id,)),
+    ((date(2026, 5, 1), date(2026, 6, 1)), [], lambda loan: ()),
+]
+
+
+@pytest.mark.parametrize("window, dims, key", QUESTIONS)
+def test_reader_counts_match_the_loans_with_the_period_half_summarised(
+    borrowing, window, dims, key
+):
+    # The summary reaches 11 June: the loans of the 11th and 12th stay live, and the adult's
+    # and the child's earlier borrowing in the same periods must not count them twice.
+    with time_machine.travel(timezone.make_aware(timezone.datetime(2026, 6, 12, 20)), tick=False):
+        refresh_report_tables(until=date(2026, 6, 11))
+        assert ReaderCount.objects.filter(kind="year", period=date(2026, 1, 1)).exists()
+        start, end = window
+        loans = Loan.objects.filter(
+            checked_out_at__gte=timezone.make_aware(timezone.datetime(*start.timetuple()[:3])),
+            checked_out_at__lt=timezone.make_aware(timezone.datetime(*end.timetuple()[:3])),
+        ).select_related("item", "patron")
+        counted = reader_counts(Scope(), start, end, dims)
+        assert counted == expected(loans, key)
+        # The general path over ReaderMonth agrees.
+        RefreshState.objects.filter(name="readers").delete()
+        assert reader_counts(Scope(), start, end, dims) == counted
+
+
+def test_a_reader_at_two_sites_counts_once_in_the_total_and_once_at_each_site(
+    borrowing, sui_central, xiaolin_site
+):
+    refresh_report_tables(until=date(2026, 7, 1))
+    adult = borrowing["adult"].pk
+    feb = (date(2026, 2, 1), date(2026, 3, 1))
+    assert reader_counts(Scope(), *feb)[()]["readers"] == 1
+    assert reader_counts(Scope(), *feb, ["site"]) == {
+        (sui_central.pk,): {"readers": 1, "visits": 1, "loans": 1},
+        (xiaolin_site.pk,): {"readers": 1, "visits": 1, "loans": 1},
+    }
+    rows = ReaderCount.objects.filter(kind="month", period=feb[0], rollup=0)
+    assert sum(rows.values_list("readers", flat=True)) == 1
+    assert Loan.objects.filter(patron_id=adult).count() == 3
+
+
+def test_each_actor_reads_the_reader_counts_of_their_scope(
+    borrowing, sui_librarian, zengdu_librarian, xiaolin_volunteer, hubei_reviewer, nlc_lender
+):
+    refresh_report_tables(until=date(2026, 6, 11))
+
+    def readers(user):
+        return reader_counts(Scope.for_user(user), *YEAR).get((), {}).get("readers", 0)
+
+    with time_machine.travel(timezone.make_aware(timezone.datetime(2026, 6, 12, 20)), tick=False):
+        assert readers(sui_librarian) == 3
+        assert readers(zengdu_librarian) == 1
+        assert readers(xiaolin_volunteer) == 2  # the adult in February, the child
+        assert readers(hubei_reviewer) == 4
+        assert readers(nlc_lender) == 4
+
+
+def test_reader_counts_are_rebuilt_for_every_period_a_refresh_touches(borrowing, sui_central):
+    refresh_report_tables(until=date(2026, 7, 1))
+    before = reader_counts(Scope(), *YEAR)[()]["readers"]
+    reader = make_patron(borrowing["adult"].library, sui_central, "N1")
+    lend(Loan.objects.first().item, reader, sui_central, "2026-03-05 10:00", returned="2026-03-06")
+    assert reader_counts(Scope(), *YEAR)[()]["readers"] == before  # summary: not yet
+    refresh_report_tables(until=date(2026, 7, 1), since=date(2026, 3, 1))
+    assert reader_counts(Scope(), *YEAR)[()]["readers"] == before + 1
+    march = reader_counts(Scope(), date(2026, 1, 1), date(2026, 4, 1))  # Q1
+    assert march[()]["readers"] == 2
+
+
+def test_the_narrow_month_cubes_answer_place_and_class_questions(borrowing):
+    refresh_report_tables(until=date(2026, 7, 1))
+    assert LoanMonthPlace.objects.exists() and LoanMonthTop.objects.exists()
+    loans = Loan.objects.select_related("item__title")
+    assert loan_counts(Scope(), *YEAR, ["site"]) == Counter((loan.site_id,) for loan in loans)
+    assert loan_counts(Scope(), *YEAR, ["clc_top"]) == Counter(
+        (loan.item.title.clc_top,) for loan in loans
+    )
+    assert loan_counts(Scope(), *YEAR, ["month"]) == Counter((month_of(loan),) for loan in loans)
+    assert sum(LoanMonthPlace.objects.values_list("loans", flat=True)) == loans.count()
+
+
+def test_a_period_refresh_counts_every_period_when_reader_counts_are_missing(borrowing):
+    refresh_report_tables(until=date(2026, 7, 1))
+    year = reader_counts(Scope(), *YEAR, ["month"])
+    ReaderCount.objects.all().delete()  # as after installing this version over old tables
+    RefreshState.objects.filter(name="readers").delete()
+    refresh_report_tables(until=date(2026, 3, 1), since=date(2026, 2, 1))  # a fix of February
+    assert RefreshState.objects.get(name="readers").summarised_until == date(2026, 7, 1)
+    assert ReaderCount.objects.filter(kind="month", period=date(2026, 6, 1)).exists()
+    assert reader_counts(Scope(), *YEAR, ["month"]) == year
