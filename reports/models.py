@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from circulation.models import Patron
 from collections_app.models import Consignment, Display, Library, Site, Title
@@ -358,6 +359,8 @@ class PeriodReport(models.Model):
     )
     reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
     review_comment = models.TextField(_("审核意见"), blank=True)
+    # Admin fixes keep their history; the frozen figures are never edited, so not copied there.
+    history = HistoricalRecords(excluded_fields=["figures"])
 
     objects = PeriodReportQuerySet.as_manager()
 

@@ -41,6 +41,7 @@ def test_every_domain_model_is_registered():
         "collections_app.ConsignmentImport",
         "collections_app.AwaitingBarcodes",
         "collections_app.ReceiptEntry",
+        "reports.PeriodReport",
         "accounts.User",
     } <= labels
 
