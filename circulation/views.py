@@ -202,7 +202,7 @@ def _scan(request, site, mode, card, code):
     if not card:
         patron = _find_card(site, code)
         if patron is None:
-            if Item.objects.filter(barcode=code).exists():
+            if Item.objects.filter(library_id=site.library_id, barcode=code).exists():
                 return _entry("warn", _("请先扫描读者证，再扫描图书。")), "", False
             return _entry("error", _("找不到读者证号 %(code)s。") % {"code": code}), "", False
         return _reader_entry(patron), patron.card_number, patron

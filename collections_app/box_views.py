@@ -23,6 +23,15 @@ def _get_box_for_user(request, code):
     return get_scoped_or_404(Box.objects.select_related("library"), request.user, code=code)
 
 
+def _require_box_work(request, box):
+    """Packing, unpacking and sending are for the box's library staff; read-only roles get 403
+    (the services still check the sites)."""
+    if not (request.user.is_librarian or request.user.is_site_staff or request.user.is_superuser):
+        raise PermissionDenied
+    if request.user.library_id not in (None, box.library_id):
+        raise PermissionDenied
+
+
 def _get_display_for_user(request, pk):
     return get_scoped_or_404(Display.objects.select_related("site__library"), request.user, pk=pk)
 
@@ -73,6 +82,7 @@ def box_detail(request, code):
 @require_POST
 def box_pack_scan(request, code):
     box = _get_box_for_user(request, code)
+    _require_box_work(request, box)
     form = ScanForm(request.POST)
     barcode = form.cleaned_data["barcode"] if form.is_valid() else ""
     item = Item.objects.filter(library=box.library, barcode=barcode).first()
@@ -97,6 +107,7 @@ def box_pack_scan(request, code):
 @require_POST
 def box_unpack_view(request, code):
     box = _get_box_for_user(request, code)
+    _require_box_work(request, box)
     try:
         count = box_unpack(user=request.user, box=box)
     except Refused as refused:
@@ -110,6 +121,7 @@ def box_unpack_view(request, code):
 @require_POST
 def box_send_view(request, code):
     box = _get_box_for_user(request, code)
+    _require_box_work(request, box)
     form = BoxSendForm(request.POST, user=request.user, library=box.library)
     if not form.is_valid():
         messages.error(request, _("请选择送往的站点。"))

@@ -644,6 +644,9 @@ class Box(models.Model):
     is_active = models.BooleanField(_("启用"), default=True)
     history = HistoricalRecords()
 
+    # Site staff see the boxes whose volumes are at their sites.
+    SCOPE_SITES = ("items__current_site",)
+
     class Meta:
         verbose_name = _("流动书箱")
         verbose_name_plural = _("流动书箱")

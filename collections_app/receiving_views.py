@@ -54,6 +54,15 @@ def _get_consignment(request, pk) -> Consignment:
     )
 
 
+def _get_consignment_volumes(request, pk) -> Consignment:
+    """A consignment whose volumes a page lists: site staff only where they receive (the central
+    library is one of their sites); anyone else in scope as for the consignment itself."""
+    consignment = _get_consignment(request, pk)
+    if request.user.is_site_staff and not _can_scan(request.user, consignment):
+        raise Http404
+    return consignment
+
+
 def _require_manager(request, consignment) -> None:
     if not can_manage_library(request.user, consignment.library):
         raise PermissionDenied
@@ -369,7 +378,7 @@ def consignment_start(request, pk):
 def consignment_scan_view(request, pk):
     """The scanning desk. A keyboard-wedge scanner types the barcode and Enter; with JavaScript
     each scan is answered as JSON and the page keeps its focus, without it the page reloads."""
-    consignment = _get_consignment(request, pk)
+    consignment = _get_consignment_volumes(request, pk)
     last = None
     if request.method == "POST":
         if not _can_scan(request.user, consignment):
@@ -401,7 +410,7 @@ def consignment_scan_view(request, pk):
 
 @login_required
 def consignment_sign_off_view(request, pk):
-    consignment = _get_consignment(request, pk)
+    consignment = _get_consignment_volumes(request, pk)
     if request.method == "POST":
         _require_manager(request, consignment)
         try:
@@ -448,7 +457,7 @@ def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
 
 @login_required
 def consignment_export(request, pk, which, fmt):
-    consignment = _get_consignment(request, pk)
+    consignment = _get_consignment_volumes(request, pk)
     if which not in EXPORTS or fmt not in ("csv", "xlsx"):
         raise Http404
     headers, rows, sheet = EXPORTS[which]

@@ -25,8 +25,15 @@ from collections_app.services.suggestions import suggestions_accept
 MIN_LISTED_MOVE = 5
 
 
+def _plans_for(user):
+    # A plan lists volumes at every stop: county staff's view, not a service point's.
+    if user.is_site_staff:
+        return RotationPlan.objects.none()
+    return scoped(RotationPlan.objects.select_related("library"), user)
+
+
 def _get_plan_for_user(request, pk):
-    return get_scoped_or_404(RotationPlan.objects.select_related("library"), request.user, pk=pk)
+    return get_scoped_or_404(_plans_for(request.user), request.user, pk=pk)
 
 
 def _managed_library(user):
@@ -37,7 +44,7 @@ def _managed_library(user):
 
 @login_required
 def rotation_list(request):
-    plans = scoped(RotationPlan.objects.all(), request.user).select_related("library")
+    plans = _plans_for(request.user)
     return render(request, "collections_app/rotation/list.html", {"plans": plans})
 
 

@@ -20,6 +20,9 @@ from collections_app.services.transfers import (
 def box_pack(*, user, box: Box, items: Iterable[Item]) -> int:
     """Put items in a box: all of them at one site the user works at, none in another box."""
     with transaction.atomic():
+        held_at = Site.objects.filter(pk__in=box.items.values("current_site"))
+        if any(not can_work_at_site(user, site) for site in held_at):
+            raise Refused(_("书箱“%(box)s”不在您的站点，不能往里装书。") % {"box": box.name})
         locked = lock_items(item.pk for item in items)
         problems = []
         for item in locked:
