@@ -7,13 +7,13 @@ imported (the service is all or nothing too).
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.utils.translation import gettext as _
 
 from circulation.services.patrons import PatronRow
 from collections_app.errors import Problem, Refused
+from collections_app.importing.detect import decode_text, detect_format
+from collections_app.importing.limits import check_xlsx_size
+from collections_app.importing.tabular import rows_of_csv, rows_of_xlsx
 
 MAX_ROWS = 50_000
 MAX_BYTES = 10 * 1024 * 1024
@@ -29,7 +29,7 @@ COLUMNS = {
 REQUIRED = ("card_number", "name", "category", "home_site")
 
 
-def _header_map(header: list[str]) -> dict[str, int]:
+def _header_map(header: list[str], number: int) -> dict[str, int]:
     names = {alias.lower(): key for key, aliases in COLUMNS.items() for alias in aliases}
     found = {}
     for index, cell in enumerate(header):
@@ -38,55 +38,43 @@ def _header_map(header: list[str]) -> dict[str, int]:
             found[key] = index
     missing = [COLUMNS[key][0] for key in REQUIRED if key not in found]
     if missing:
-        raise Refused(_("第 1 行（表头）缺少列：%(columns)s。") % {"columns": "、".join(missing)})
+        raise Refused(
+            _("第 %(n)s 行（表头）缺少列：%(columns)s。")
+            % {"n": number, "columns": "、".join(missing)}
+        )
     return found
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _table_rows(name: str, data: bytes) -> list[list]:
+def _table_rows(data: bytes) -> list[tuple[int, list[str]]]:
+    """(row number, cells) of the non-empty rows, read as the consignment importer reads its
+    files: format and encoding from the content, the XLSX size capped before it is opened."""
     if len(data) > MAX_BYTES:
         raise Refused(_("文件太大（最多 10 MB）。"))
-    if name.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:  # openpyxl raises many kinds for a damaged file
-            raise Refused(_("无法读取这个 XLSX 文件，请确认它是 Excel 工作簿。")) from None
-        sheet = book.worksheets[0]
-        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-        book.close()
-        return rows
-    if name.lower().endswith(".csv"):
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise Refused(_("无法识别 CSV 文件的编码，请存为 UTF-8 或 GBK。"))
-        return list(csv.reader(io.StringIO(text)))
+    try:
+        kind = detect_format(data)
+        if kind == "xlsx":
+            check_xlsx_size(data)
+            return list(rows_of_xlsx(data))
+        if kind == "csv":
+            return list(rows_of_csv(decode_text(data)[0]))
+    except ValueError as error:
+        raise Refused(str(error)) from None
+    except Exception:  # openpyxl raises many kinds for a damaged workbook
+        raise Refused(_("无法读取这个 XLSX 文件，请确认它是 Excel 工作簿。")) from None
     raise Refused(_("请上传 CSV 或 XLSX 文件。"))
 
 
 def read_patron_rows(name: str, data: bytes) -> list[PatronRow]:
-    table = _table_rows(name, data)
+    table = _table_rows(data)
     if not table:
         raise Refused(_("文件是空的。"))
-    columns = _header_map(table[0])
+    header_number, header = table[0]
+    columns = _header_map(header, header_number)
     if len(table) - 1 > MAX_ROWS:
         raise Refused(_("一次最多导入 %(n)s 位读者。") % {"n": MAX_ROWS})
     rows, problems = [], []
-    for number, raw in enumerate(table[1:], start=2):
-        values = {key: _cell(raw[i]) if i < len(raw) else "" for key, i in columns.items()}
+    for number, raw in table[1:]:
+        values = {key: raw[i] if i < len(raw) else "" for key, i in columns.items()}
         if not any(values.values()):
             continue
         birth_year = None

@@ -27,7 +27,7 @@ from django.db.models.functions import (
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.scope import role_of, site_ids, visible_library_ids
+from circulation.reports import LoanScope
 from collections_app.models import Item
 from reports.facts import (
     MONTH_CUBES,
@@ -77,47 +77,6 @@ TIMES = {
     "month": gettext_lazy("月"),
     "year": gettext_lazy("年"),
 }
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose loans count: the same rule as circulation.reports.countable_loans, expressed on
-    columns every summary table carries. None means no restriction."""
-
-    library_ids: frozenset | None = None
-    owner_id: int | None = None
-    site_ids: frozenset | None = None
-
-    @classmethod
-    def for_user(cls, user) -> Scope:
-        role = role_of(user)
-        libraries = visible_library_ids(user)
-        if role == "superuser":
-            return cls()
-        return cls(
-            library_ids=libraries,
-            owner_id=user.library_id if role == "lender" else None,
-            site_ids=site_ids(user) if role == "site_staff" else None,
-        )
-
-    @classmethod
-    def for_library(cls, library) -> Scope:
-        return cls(library_ids=frozenset({library.pk}))
-
-    def apply(self, queryset, *, library="library_id", owner="owner_id", site="site_id"):
-        if self.library_ids is not None:
-            queryset = queryset.filter(**{f"{library}__in": self.library_ids})
-        if self.owner_id is not None:
-            queryset = queryset.filter(**{owner: self.owner_id})
-        if self.site_ids is not None:
-            queryset = queryset.filter(**{f"{site}__in": self.site_ids})
-        return queryset
-
-    def loans(self, loans):
-        return self.apply(loans, owner="item__owner_id")
-
-    def items(self, items):
-        return self.apply(items, site="current_site_id")
 
 
 def plan(start: date, end: date, reach: date | None, *, monthly: bool) -> list[tuple]:
@@ -243,7 +202,7 @@ def _live_loans(scope, a, b, dims, filters, extra=()):
     return loans.filter(**_filter_columns(filters, "f_"))
 
 
-def loan_counts(scope: Scope, start: date, end: date, dims=(), filters=None) -> Counter:
+def loan_counts(scope: LoanScope, start: date, end: date, dims=(), filters=None) -> Counter:
     """Checkouts in [start, end) grouped by `dims`: {(value, …): count}."""
     filters = filters or {}
     table = _table_for(dims, filters)
@@ -322,7 +281,7 @@ def _whole_periods(start: date, end: date, dims, reach: date | None):
     return kind, periods
 
 
-def _reader_rollup(scope: Scope, names) -> int:
+def _reader_rollup(scope: LoanScope, names) -> int:
     """The ReaderCount rows to read: those keeping every column the query groups, filters or
     scopes by among the four that do not add up."""
     rollup = ReaderCount.OWNER if scope.owner_id is not None else 0
@@ -377,7 +336,7 @@ def _add_live_readers(result, scope, period, a, b, dims, filters):
     # for each of today's few loans instead of hashing the whole year of ReaderMonth. The
     # scope's libraries need no check there: a reader's rows are all in their own library,
     # which the loan already passed (so a plain probe can be an index-only scan).
-    inner_scope = Scope(owner_id=scope.owner_id, site_ids=scope.site_ids)
+    inner_scope = LoanScope(owner_id=scope.owner_id, site_ids=scope.site_ids)
     seen = Subquery(inner_scope.apply(seen).values("patron_id")[:1])
     fresh = loans.annotate(seen=seen).filter(seen__isnull=True)
     # Loans and visits in one pass: per reader, site and day first, then per group.
@@ -414,7 +373,7 @@ def _add_live_readers(result, scope, period, a, b, dims, filters):
             entry[figure] += row["n"]
 
 
-def reader_counts(scope: Scope, start: date, end: date, dims=(), filters=None) -> dict:
+def reader_counts(scope: LoanScope, start: date, end: date, dims=(), filters=None) -> dict:
     """Distinct readers, borrowing visits (reader × site × day) and loans in [start, end),
     grouped by `dims`: {(value, …): {"readers": n, "visits": n, "loans": n}}."""
     filters = filters or {}
@@ -499,7 +458,7 @@ class Holdings:
     table, so that a page reads the items once. `never` counts volumes never lent; `idle`
     those on the shelf not lent since `idle_since` (a datetime) or never."""
 
-    def __init__(self, scope: Scope, filters=None, *, idle_since=None, dims=()):
+    def __init__(self, scope: LoanScope, filters=None, *, idle_since=None, dims=()):
         from django.db.models import Q
 
         filters = filters or {}
@@ -550,6 +509,6 @@ class Holdings:
         return {k: {"held": v[0], "never": v[1], "idle": v[2]} for k, v in sums.items()}
 
 
-def item_counts(scope: Scope, dims=(), filters=None, *, idle_since=None) -> dict:
+def item_counts(scope: LoanScope, dims=(), filters=None, *, idle_since=None) -> dict:
     """Volumes in service now grouped by `dims` (see Holdings)."""
     return Holdings(scope, filters, idle_since=idle_since, dims=dims).by(dims)

@@ -19,8 +19,8 @@ from reports.queries import (
     DIMENSIONS,
     TIMES,
     Holdings,
+    LoanScope,
     ReportError,
-    Scope,
     item_counts,
     loan_counts,
     reader_counts,
@@ -107,7 +107,7 @@ def _cross(counts, rows_dim, cols_dim, labels, *, key, title, value_label) -> Ta
     return table
 
 
-def volume_report(scope: Scope, p: Params) -> list[Table]:
+def volume_report(scope: LoanScope, p: Params) -> list[Table]:
     labels = Labels()
     if p.cols and p.cols == p.rows:
         raise ReportError(_("行和列不能是同一个维度。"))
@@ -125,7 +125,7 @@ def volume_report(scope: Scope, p: Params) -> list[Table]:
     return [_loans_by_time(scope, p, labels), cross]
 
 
-def new_readers(scope: Scope, start: date, end: date, by=None):
+def new_readers(scope: LoanScope, start: date, end: date, by=None):
     """Readers who got their card in [start, end) (办证), in the scope's libraries and, for site
     staff, at their sites. Counts only: nobody outside a library sees who they are."""
     patrons = Patron.objects.filter(
@@ -140,7 +140,7 @@ def new_readers(scope: Scope, start: date, end: date, by=None):
     return dict(patrons.values_list(by).annotate(n=Count("id")).order_by())
 
 
-def readers_report(scope: Scope, p: Params, total: dict | None = None) -> list[Table]:
+def readers_report(scope: LoanScope, p: Params, total: dict | None = None) -> list[Table]:
     labels = Labels()
     filters = {k: v for k, v in p.filters.items() if "reader" in DIMENSIONS[k].tables}
     by_month = reader_counts(scope, p.start, p.end, ["month"], filters)
@@ -208,13 +208,13 @@ def readers_report(scope: Scope, p: Params, total: dict | None = None) -> list[T
     return [series, cross, sites]
 
 
-def reader_total(scope: Scope, p: Params) -> dict:
+def reader_total(scope: LoanScope, p: Params) -> dict:
     """Distinct readers, visits and loans of the whole window."""
     filters = {k: v for k, v in p.filters.items() if "reader" in DIMENSIONS[k].tables}
     return reader_counts(scope, p.start, p.end, [], filters).get((), {})
 
 
-def reader_totals(scope: Scope, p: Params, total: dict | None = None) -> dict:
+def reader_totals(scope: LoanScope, p: Params, total: dict | None = None) -> dict:
     if total is None:
         total = reader_total(scope, p)
     return {
@@ -233,7 +233,7 @@ def _item_filters(p):
     }
 
 
-def holdings_report(scope: Scope, p: Params) -> list[Table]:
+def holdings_report(scope: LoanScope, p: Params) -> list[Table]:
     labels = Labels()
     idle_since = timezone.now() - timedelta(days=p.idle_days)
     holdings = Holdings(scope, _item_filters(p), idle_since=idle_since)
@@ -295,7 +295,7 @@ def holdings_report(scope: Scope, p: Params) -> list[Table]:
     return tables
 
 
-def displays_table(scope: Scope, p: Params, labels, holdings=None) -> Table:
+def displays_table(scope: LoanScope, p: Params, labels, holdings=None) -> Table:
     filters = {
         k: v for k, v in p.filters.items() if k in ("library", "site", "site_kind", "consignment")
     }
@@ -336,7 +336,7 @@ def displays_table(scope: Scope, p: Params, labels, holdings=None) -> Table:
     return table
 
 
-def preferences_report(scope: Scope, p: Params) -> list[Table]:
+def preferences_report(scope: LoanScope, p: Params) -> list[Table]:
     """What each reader category and age band borrows by class, against what is held: a class
     whose share of loans outruns its share of the shelf is one to rotate more of."""
     labels = Labels()
@@ -404,7 +404,7 @@ def preferences_report(scope: Scope, p: Params) -> list[Table]:
     return [table, age_table, shortage_table(scope, p, labels, holdings)]
 
 
-def shortage_table(scope: Scope, p: Params, labels, holdings=None) -> Table:
+def shortage_table(scope: LoanScope, p: Params, labels, holdings=None) -> Table:
     """Site × class where the site's demand outruns its shelf: the rotation suggestions."""
     filters = {k: v for k, v in p.filters.items() if k != "clc_top"}
     loans = loan_counts(scope, p.start, p.end, ["site", "clc_top"], filters)
@@ -457,7 +457,7 @@ def shortage_table(scope: Scope, p: Params, labels, holdings=None) -> Table:
 
 
 def _transfers(user_or_scope):
-    if isinstance(user_or_scope, Scope):
+    if isinstance(user_or_scope, LoanScope):
         return Transfer.objects.filter(library_id__in=user_or_scope.library_ids or [])
     return scoped(Transfer.objects.all(), user_or_scope)
 
@@ -574,7 +574,7 @@ def transit_report(user_or_scope, p: Params, now: datetime | None = None) -> lis
     return [table, late, route_table]
 
 
-def compare_report(scope: Scope, p: Params, *, by: str) -> list[Table]:
+def compare_report(scope: LoanScope, p: Params, *, by: str) -> list[Table]:
     """Every county (by="library") or every consignment (by="consignment") side by side."""
     labels = Labels()
     filters = {k: v for k, v in p.filters.items() if k in ("library", "consignment")}

@@ -15,7 +15,7 @@ from accounts.scope import can_manage_library, role_of
 from collections_app.errors import Refused
 from reports.models import PeriodReport, PeriodReportEvent
 from reports.periods import Period
-from reports.queries import Scope, item_counts, loan_counts
+from reports.queries import LoanScope, item_counts, loan_counts
 from reports.selectors import (
     Params,
     holdings_report,
@@ -32,7 +32,7 @@ FIGURES_VERSION = 1
 def period_figures(*, library, consignment, start, end, now=None) -> dict:
     """Every figure of the fixed layout, for one library and consignment, as plain JSON."""
     now = now or timezone.now()
-    scope = Scope.for_library(library)
+    scope = LoanScope.for_library(library)
     filters = {"consignment": consignment.pk}
     grain = "day" if (end - start).days <= 62 else "month"
     p = Params(start=start, end=end, grain=grain, rows="site", filters=filters)

@@ -26,7 +26,7 @@ from reports.exports import csv_response, pdf_response, table_response, xlsx_res
 from reports.filters import ReportFilter, validate
 from reports.forms import NarrativeForm, PrepareForm, ReviewForm, RollupForm
 from reports.models import PeriodReport
-from reports.queries import ReportError, Scope
+from reports.queries import LoanScope, ReportError
 from reports.services import (
     TOTAL_LABELS,
     can_review,
@@ -39,14 +39,14 @@ from reports.services import (
 )
 from reports.tables import Table
 
-# Scope helpers
+# LoanScope helpers
 
 
 def _require_reader(request):
     """Reports are for every staff role; accounts without one see nothing (404)."""
     if role_of(request.user) == "anonymous":
         raise Http404
-    return Scope.for_user(request.user)
+    return LoanScope.for_user(request.user)
 
 
 def _reports_for(user):

@@ -141,7 +141,8 @@ def _find_header(rows: Iterator[tuple[int, list[str]]]):
     return None, None, None
 
 
-def _rows_of_csv(text: str) -> Iterator[tuple[int, list[str]]]:
+def rows_of_csv(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of every non-empty row; the delimiter is read off the first line."""
     first_line = text.split("\n", 1)[0]
     delimiter = max([",", "\t", ";"], key=first_line.count)
     for number, cells in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
@@ -149,7 +150,8 @@ def _rows_of_csv(text: str) -> Iterator[tuple[int, list[str]]]:
             yield number, [cell.strip() for cell in cells]
 
 
-def _rows_of_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:
+def rows_of_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of every non-empty row of the first sheet, cells as text."""
     from openpyxl import load_workbook
 
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -164,11 +166,11 @@ def _rows_of_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:
 
 
 def read_csv(text: str, *, encoding: str, clc: ClcChecker) -> Manifest:
-    return _read(_rows_of_csv(text), Manifest("csv", encoding), clc)
+    return _read(rows_of_csv(text), Manifest("csv", encoding), clc)
 
 
 def read_xlsx(data: bytes, *, clc: ClcChecker) -> Manifest:
-    return _read(_rows_of_xlsx(data), Manifest("xlsx"), clc)
+    return _read(rows_of_xlsx(data), Manifest("xlsx"), clc)
 
 
 def _read(rows: Iterable[tuple[int, list[str]]], manifest: Manifest, clc: ClcChecker):

@@ -15,7 +15,7 @@ from collections_app.models import Item
 from conftest import make_item
 from reports.facts import refresh_report_tables
 from reports.models import LoanDay, LoanMonth, ReaderMonth
-from reports.queries import Scope, item_counts, loan_counts, plan, reader_counts
+from reports.queries import LoanScope, item_counts, loan_counts, plan, reader_counts
 from reports.tests.helpers import lend, make_patron
 
 pytestmark = pytest.mark.django_db
@@ -49,10 +49,10 @@ def test_a_loan_across_a_month_boundary_counts_once_in_the_month_it_was_checked_
     lend(book, reader, sui_central, "2026-05-31 23:30", returned="2026-06-02 10:00")
 
     def check():
-        assert sum(loan_counts(Scope(), *MAY).values()) == 1
-        assert sum(loan_counts(Scope(), *JUNE).values()) == 0
-        assert loan_counts(Scope(), *MAY, ["day"]) == {(date(2026, 5, 31),): 1}
-        assert reader_counts(Scope(), *JUNE, ["month"]) == {}
+        assert sum(loan_counts(LoanScope(), *MAY).values()) == 1
+        assert sum(loan_counts(LoanScope(), *JUNE).values()) == 0
+        assert loan_counts(LoanScope(), *MAY, ["day"]) == {(date(2026, 5, 31),): 1}
+        assert reader_counts(LoanScope(), *JUNE, ["month"]) == {}
 
     both_ways(check)
 
@@ -71,9 +71,9 @@ def test_a_return_at_another_site_leaves_the_loan_at_its_checkout_site(
     )
 
     def check():
-        by_site = loan_counts(Scope(), *JUNE, ["site"])
+        by_site = loan_counts(LoanScope(), *JUNE, ["site"])
         assert by_site == {(xiaolin_site.pk,): 1}
-        assert loan_counts(Scope(), *JUNE, ["clc2", "age_band"]) == {("K81", "7-12"): 1}
+        assert loan_counts(LoanScope(), *JUNE, ["clc2", "age_band"]) == {("K81", "7-12"): 1}
 
     both_ways(check)
 
@@ -92,8 +92,8 @@ def test_a_volume_moved_mid_period_counts_at_each_site_where_it_was_lent(
             (loan.site_id, loan.item.title.clc_top)
             for loan in Loan.objects.filter(item=book).select_related("item__title")
         )
-        assert loan_counts(Scope(), *JUNE, ["site", "clc_top"]) == expected
-        assert item_counts(Scope(), ["site"], {"clc_top": "T"}) == {
+        assert loan_counts(LoanScope(), *JUNE, ["site", "clc_top"]) == expected
+        assert item_counts(LoanScope(), ["site"], {"clc_top": "T"}) == {
             (xiaolin_site.pk,): {"held": 1, "never": 1, "idle": 0}
         }
 
@@ -110,10 +110,10 @@ def test_readers_are_counted_once_over_a_period_however_many_months_they_borrow(
     lend(books[3], county["child"], sui_central, "2026-06-05 10:00")
 
     def check():
-        months = reader_counts(Scope(), date(2026, 5, 1), date(2026, 7, 1), ["month"])
+        months = reader_counts(LoanScope(), date(2026, 5, 1), date(2026, 7, 1), ["month"])
         assert months[(date(2026, 5, 1),)] == {"readers": 1, "visits": 1, "loans": 2}
         assert months[(date(2026, 6, 1),)] == {"readers": 2, "visits": 2, "loans": 2}
-        total = reader_counts(Scope(), date(2026, 5, 1), date(2026, 7, 1))
+        total = reader_counts(LoanScope(), date(2026, 5, 1), date(2026, 7, 1))
         assert total == {(): {"readers": 2, "visits": 3, "loans": 4}}
 
     both_ways(check)
@@ -130,8 +130,8 @@ def test_a_half_summarised_month_adds_the_live_days_to_the_summary(county, sui_c
         ("summary", date(2026, 6, 1), date(2026, 6, 10)),
         ("live", date(2026, 6, 10), date(2026, 7, 1)),
     ]
-    assert sum(loan_counts(Scope(), *JUNE, ["clc_top"]).values()) == 3
-    assert reader_counts(Scope(), *JUNE) == {(): {"readers": 2, "visits": 3, "loans": 3}}
+    assert sum(loan_counts(LoanScope(), *JUNE, ["clc_top"]).values()) == 3
+    assert reader_counts(LoanScope(), *JUNE) == {(): {"readers": 2, "visits": 3, "loans": 3}}
 
 
 def test_refreshing_twice_gives_the_same_tables_and_a_fix_is_picked_up_by_a_period_refresh(
@@ -145,9 +145,9 @@ def test_refreshing_twice_gives_the_same_tables_and_a_fix_is_picked_up_by_a_peri
     assert LoanDay.objects.count() == 1 and ReaderMonth.objects.count() == 1
 
     Loan.objects.filter(pk=loan.pk).update(site=xiaolin_site)  # a data fix in the admin
-    assert loan_counts(Scope(), *MAY, ["site"]) == {(sui_central.pk,): 1}  # summary: stale
+    assert loan_counts(LoanScope(), *MAY, ["site"]) == {(sui_central.pk,): 1}  # summary: stale
     call_command("refresh_report_tables", "--period", "2026-05", stdout=None)
-    assert loan_counts(Scope(), *MAY, ["site"]) == {(xiaolin_site.pk,): 1}
+    assert loan_counts(LoanScope(), *MAY, ["site"]) == {(xiaolin_site.pk,): 1}
 
 
 def test_each_actor_counts_only_the_loans_in_their_scope(
@@ -169,7 +169,7 @@ def test_each_actor_counts_only_the_loans_in_their_scope(
     lend(zengdu_item, zd_reader, zengdu_central, "2026-06-03 10:00")
 
     def total(user):
-        return sum(loan_counts(Scope.for_user(user), *JUNE).values())
+        return sum(loan_counts(LoanScope.for_user(user), *JUNE).values())
 
     def check():
         assert total(sui_librarian) == 2
@@ -193,7 +193,7 @@ def test_figures_on_the_demo_data_match_counts_made_from_the_loans():
         )
         assert len(loans) > 1000
         expected = Counter((loan.item.title.clc_top, loan.site_id) for loan in loans)
-        assert loan_counts(Scope(), start, end, ["clc_top", "site"]) == expected
+        assert loan_counts(LoanScope(), start, end, ["clc_top", "site"]) == expected
 
         def band(loan):
             age = timezone.localtime(loan.checked_out_at).year - loan.patron.birth_year
@@ -213,16 +213,16 @@ def test_figures_on_the_demo_data_match_counts_made_from_the_loans():
             )
 
         expected = Counter((loan.patron.category, band(loan)) for loan in loans)
-        assert loan_counts(Scope(), start, end, ["category", "age_band"]) == expected
+        assert loan_counts(LoanScope(), start, end, ["category", "age_band"]) == expected
 
         by_month: dict = {}
         for loan in loans:
             month = timezone.localtime(loan.checked_out_at).date().replace(day=1)
             by_month.setdefault(month, set()).add(loan.patron_id)
-        readers = reader_counts(Scope(), start, end, ["month"])
+        readers = reader_counts(LoanScope(), start, end, ["month"])
         assert {k[0]: v["readers"] for k, v in readers.items()} == {
             m: len(p) for m, p in by_month.items()
         }
-        assert reader_counts(Scope(), start, end)[()]["readers"] == len(
+        assert reader_counts(LoanScope(), start, end)[()]["readers"] == len(
             {loan.patron_id for loan in loans}
         )

@@ -14,7 +14,7 @@ from circulation.models import Loan, Patron
 from conftest import make_item
 from reports.facts import refresh_report_tables
 from reports.models import LoanMonthPlace, LoanMonthTop, ReaderCount, RefreshState
-from reports.queries import Scope, loan_counts, reader_counts
+from reports.queries import LoanScope, loan_counts, reader_counts
 from reports.tests.helpers import lend, make_patron
 
 pytestmark = pytest.mark.django_db
@@ -94,11 +94,11 @@ def test_reader_counts_match_the_loans_with_the_period_half_summarised(
             checked_out_at__gte=timezone.make_aware(timezone.datetime(*start.timetuple()[:3])),
             checked_out_at__lt=timezone.make_aware(timezone.datetime(*end.timetuple()[:3])),
         ).select_related("item", "patron")
-        counted = reader_counts(Scope(), start, end, dims)
+        counted = reader_counts(LoanScope(), start, end, dims)
         assert counted == expected(loans, key)
         # The general path over ReaderMonth agrees.
         RefreshState.objects.filter(name="readers").delete()
-        assert reader_counts(Scope(), start, end, dims) == counted
+        assert reader_counts(LoanScope(), start, end, dims) == counted
 
 
 def test_a_reader_at_two_sites_counts_once_in_the_total_and_once_at_each_site(
@@ -107,8 +107,8 @@ def test_a_reader_at_two_sites_counts_once_in_the_total_and_once_at_each_site(
     refresh_report_tables(until=date(2026, 7, 1))
     adult = borrowing["adult"].pk
     feb = (date(2026, 2, 1), date(2026, 3, 1))
-    assert reader_counts(Scope(), *feb)[()]["readers"] == 1
-    assert reader_counts(Scope(), *feb, ["site"]) == {
+    assert reader_counts(LoanScope(), *feb)[()]["readers"] == 1
+    assert reader_counts(LoanScope(), *feb, ["site"]) == {
         (sui_central.pk,): {"readers": 1, "visits": 1, "loans": 1},
         (xiaolin_site.pk,): {"readers": 1, "visits": 1, "loans": 1},
     }
@@ -123,7 +123,7 @@ def test_each_actor_reads_the_reader_counts_of_their_scope(
     refresh_report_tables(until=date(2026, 6, 11))
 
     def readers(user):
-        return reader_counts(Scope.for_user(user), *YEAR).get((), {}).get("readers", 0)
+        return reader_counts(LoanScope.for_user(user), *YEAR).get((), {}).get("readers", 0)
 
     with time_machine.travel(timezone.make_aware(timezone.datetime(2026, 6, 12, 20)), tick=False):
         assert readers(sui_librarian) == 3
@@ -135,13 +135,13 @@ def test_each_actor_reads_the_reader_counts_of_their_scope(
 
 def test_reader_counts_are_rebuilt_for_every_period_a_refresh_touches(borrowing, sui_central):
     refresh_report_tables(until=date(2026, 7, 1))
-    before = reader_counts(Scope(), *YEAR)[()]["readers"]
+    before = reader_counts(LoanScope(), *YEAR)[()]["readers"]
     reader = make_patron(borrowing["adult"].library, sui_central, "N1")
     lend(Loan.objects.first().item, reader, sui_central, "2026-03-05 10:00", returned="2026-03-06")
-    assert reader_counts(Scope(), *YEAR)[()]["readers"] == before  # summary: not yet
+    assert reader_counts(LoanScope(), *YEAR)[()]["readers"] == before  # summary: not yet
     refresh_report_tables(until=date(2026, 7, 1), since=date(2026, 3, 1))
-    assert reader_counts(Scope(), *YEAR)[()]["readers"] == before + 1
-    march = reader_counts(Scope(), date(2026, 1, 1), date(2026, 4, 1))  # Q1
+    assert reader_counts(LoanScope(), *YEAR)[()]["readers"] == before + 1
+    march = reader_counts(LoanScope(), date(2026, 1, 1), date(2026, 4, 1))  # Q1
     assert march[()]["readers"] == 2
 
 
@@ -149,20 +149,22 @@ def test_the_narrow_month_cubes_answer_place_and_class_questions(borrowing):
     refresh_report_tables(until=date(2026, 7, 1))
     assert LoanMonthPlace.objects.exists() and LoanMonthTop.objects.exists()
     loans = Loan.objects.select_related("item__title")
-    assert loan_counts(Scope(), *YEAR, ["site"]) == Counter((loan.site_id,) for loan in loans)
-    assert loan_counts(Scope(), *YEAR, ["clc_top"]) == Counter(
+    assert loan_counts(LoanScope(), *YEAR, ["site"]) == Counter((loan.site_id,) for loan in loans)
+    assert loan_counts(LoanScope(), *YEAR, ["clc_top"]) == Counter(
         (loan.item.title.clc_top,) for loan in loans
     )
-    assert loan_counts(Scope(), *YEAR, ["month"]) == Counter((month_of(loan),) for loan in loans)
+    assert loan_counts(LoanScope(), *YEAR, ["month"]) == Counter(
+        (month_of(loan),) for loan in loans
+    )
     assert sum(LoanMonthPlace.objects.values_list("loans", flat=True)) == loans.count()
 
 
 def test_a_period_refresh_counts_every_period_when_reader_counts_are_missing(borrowing):
     refresh_report_tables(until=date(2026, 7, 1))
-    year = reader_counts(Scope(), *YEAR, ["month"])
+    year = reader_counts(LoanScope(), *YEAR, ["month"])
     ReaderCount.objects.all().delete()  # as after installing this version over old tables
     RefreshState.objects.filter(name="readers").delete()
     refresh_report_tables(until=date(2026, 3, 1), since=date(2026, 2, 1))  # a fix of February
     assert RefreshState.objects.get(name="readers").summarised_until == date(2026, 7, 1)
     assert ReaderCount.objects.filter(kind="month", period=date(2026, 6, 1)).exists()
-    assert reader_counts(Scope(), *YEAR, ["month"]) == year
+    assert reader_counts(LoanScope(), *YEAR, ["month"]) == year
