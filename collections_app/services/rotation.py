@@ -72,16 +72,22 @@ def _next_stop(stops: list[RotationStop], stop: RotationStop, cyclical: bool):
 
 
 def _loans_since(items_by_member: dict[int, list[Item]], members, site_of) -> dict[int, int]:
-    """Checkouts of each member's items at its current stop since it arrived there."""
-    counts: dict[int, int] = {}
-    for member in members:
-        ids = [item.pk for item in items_by_member[member.pk]]
-        counts[member.pk] = ItemEvent.objects.filter(
-            item__in=ids,
-            kind=ItemEvent.Kind.CHECKED_OUT,
-            from_site=site_of[member.pk],
-            at__gte=member.arrived_at,
-        ).count()
+    """Checkouts of each member's items at its current stop since it arrived there: one query
+    for the whole plan, counted per member here."""
+    counts = {member.pk: 0 for member in members}
+    if not members:
+        return counts
+    member_of = {item.pk: m.pk for m in members for item in items_by_member[m.pk]}
+    arrived = {member.pk: member.arrived_at for member in members}
+    checkouts = ItemEvent.objects.filter(
+        item__in=list(member_of),
+        kind=ItemEvent.Kind.CHECKED_OUT,
+        at__gte=min(arrived.values()),
+    ).values_list("item_id", "from_site_id", "at")
+    for item_id, site_id, at in checkouts:
+        member = member_of[item_id]
+        if site_id == site_of[member] and at >= arrived[member]:
+            counts[member] += 1
     return counts
 
 
