@@ -25,7 +25,7 @@ from benchdb import make_county  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from collections_app import suggestions as planner  # noqa: E402
+from collections_app import move_planning as planner  # noqa: E402
 from collections_app.models import Item, ItemEvent, Site  # noqa: E402
 
 VOLUMES = 30_000

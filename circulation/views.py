@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.scope import can_manage_library, can_work_at_site, get_scoped_or_404, scoped
-from circulation import reports, selectors
+from circulation import dashboards, selectors
 from circulation.forms import (
     ClosedDaysForm,
     HoldForm,
@@ -27,7 +27,8 @@ from circulation.forms import (
 from circulation.importing import read_patron_rows
 from circulation.models import ClosedDay, Hold, Loan, LoanRule, Patron
 from circulation.scan import MAX_CODE, clean_code
-from circulation.services import calendar, holds, loans, patrons, rules
+from circulation.services import holds, loans, patrons, rules
+from circulation.services.closed_days import closed_day_remove, closed_days_add
 from circulation.services.holds import hold_ready
 from collections_app.errors import Refused
 from collections_app.models import Item, Site, Title, Transfer
@@ -38,7 +39,7 @@ DESK_SITE_KEY = "circulation_desk_site"
 
 @login_required
 def home(request):
-    return render(request, "circulation/home.html", reports.dashboard(request.user))
+    return render(request, "circulation/home.html", dashboards.dashboard(request.user))
 
 
 # Scope helpers
@@ -620,7 +621,7 @@ def closed_days(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            added = calendar.closed_days_add(
+            added = closed_days_add(
                 user=request.user,
                 library=library,
                 site=data["site"],
@@ -652,6 +653,6 @@ def closed_day_delete(request, pk):
     day = ClosedDay.objects.filter(library=library, pk=pk).first()
     if day is None:
         raise Http404
-    calendar.closed_day_remove(user=request.user, day=day)
+    closed_day_remove(user=request.user, day=day)
     messages.success(request, _("已删除 %(date)s 的闭馆日。") % {"date": day.date})
     return redirect("circulation:closed-days")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.scope import can_manage_library, get_scoped_or_404, scoped
-from collections_app import suggestions as planner
+from collections_app import move_planning as planner
 from collections_app.errors import Refused
 from collections_app.forms import RotationPlanForm, rotation_stop_formset
 from collections_app.models import Box, Item, RotationPlan, Site, clc_top_names

@@ -27,7 +27,7 @@ from django.db.models.functions import (
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from circulation.reports import LoanScope
+from accounts.scope import LoanScope
 from collections_app.models import Item
 from reports.facts import (
     MONTH_CUBES,

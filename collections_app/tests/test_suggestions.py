@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from collections_app import suggestions as planner
+from collections_app import move_planning as planner
 from collections_app.models import ItemEvent, Site, Transfer
 from conftest import make_item, make_site
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,63 +10,10 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from accounts.scope import role_of, scoped, site_ids, visible_library_ids
-from circulation.models import Loan, Patron
+from accounts.scope import countable_loans, scoped, site_ids
+from circulation.models import Patron
 from collections_app.models import Consignment, Item, Library, Transfer
 from collections_app.selectors import sites_for
-
-
-@dataclass(frozen=True)
-class LoanScope:
-    """Whose loans a user may count, expressed on columns every loan summary carries (library,
-    owner, site), so that the dashboards here and the report pages apply one rule. None means
-    no restriction."""
-
-    library_ids: frozenset | None = None
-    owner_id: int | None = None
-    site_ids: frozenset | None = None
-
-    @classmethod
-    def for_user(cls, user) -> LoanScope:
-        role = role_of(user)
-        libraries = visible_library_ids(user)
-        if role == "superuser":
-            return cls()
-        return cls(
-            library_ids=libraries,
-            owner_id=user.library_id if role == "lender" else None,
-            site_ids=site_ids(user) if role == "site_staff" else None,
-        )
-
-    @classmethod
-    def for_library(cls, library) -> LoanScope:
-        return cls(library_ids=frozenset({library.pk}))
-
-    def apply(self, queryset, *, library="library_id", owner="owner_id", site="site_id"):
-        if self.library_ids is not None:
-            queryset = queryset.filter(**{f"{library}__in": self.library_ids})
-        if self.owner_id is not None:
-            queryset = queryset.filter(**{owner: self.owner_id})
-        if self.site_ids is not None:
-            queryset = queryset.filter(**{f"{site}__in": self.site_ids})
-        return queryset
-
-    def loans(self, loans):
-        return self.apply(loans, owner="item__owner_id")
-
-    def items(self, items):
-        return self.apply(items, site="current_site_id")
-
-
-def countable_loans(user):
-    """The loans `user` may count in figures: the one way reports reach loans.
-
-    Loans are readers' data (SCOPE_PRIVATE), so `scoped()` shows none to lenders and provincial
-    reviewers, who may still see how much their volumes circulate. Count these rows, never list
-    them: lenders get the loans of the volumes they own, provincial reviewers those of their
-    province's libraries, site staff those made at their sites.
-    """
-    return LoanScope.for_user(user).loans(Loan.objects.all())
 
 
 def month_start(moment, months_back=0):
