@@ -253,3 +253,14 @@ def hold_ready(hold: Hold) -> bool:
         and item.is_available
         and item.current_site_id == hold.pickup_site_id
     )
+
+
+def holds_refuse_extra_receipt(*, items, destination) -> dict[int, str]:
+    """Registered with the transfer receipt (see `CirculationConfig.ready`): a copy trapped for a
+    reader stays at, or travels on its hold transfer to, the pickup site, so another transfer's
+    destination may not take it in as an extra volume."""
+    trapped = Hold.objects.trapped().filter(item__in=[item.pk for item in items])
+    return {
+        item_id: _("已为读者预约留书，须留在取书站点“%(site)s”") % {"site": site}
+        for item_id, site in trapped.values_list("item_id", "pickup_site__name")
+    }

@@ -8,19 +8,20 @@ the item history in the same transaction; bulk work is all or nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.scope import can_manage_library, can_work_at_site
+from accounts.scope import can_manage_library, can_work_at_site, scoped
+from collections_app.barcodes import normalise_barcode
 from collections_app.errors import Problem, Refused
-from collections_app.models import Box, Item, ItemEvent, Site, Transfer, TransferLine
+from collections_app.models import Box, Display, Item, ItemEvent, Site, Transfer, TransferLine
 from collections_app.selectors import transferable_items
 from collections_app.services.arrivals import rotation_arrive
-from collections_app.services.history import item_events_record, item_events_record_many
+from collections_app.services.items import item_transition, item_transition_many
 
 CHUNK = 5000
 
@@ -221,19 +222,16 @@ def transfer_dispatch(*, user, transfer: Transfer) -> Transfer:
                 _("%(count)s 册图书已不能发出，未做任何更改。") % {"count": len(problems)}, problems
             )
         now = timezone.now()
-        item_events_record_many(
+        # A volume in transit stays at its source until it is received; the history row names
+        # the transfer, and through it the destination.
+        item_transition_many(
             item_ids=item_ids,
             kind=ItemEvent.Kind.DISPATCHED,
             to_status=Item.Status.IN_TRANSIT,
-            to_site=transfer.destination or transfer.source,
             transfer=transfer,
             user=user,
             at=now,
         )
-        for chunk in _chunks(item_ids):
-            Item.objects.filter(pk__in=chunk).update(
-                status=Item.Status.IN_TRANSIT, status_changed_at=now
-            )
         transfer.status = Transfer.Status.DISPATCHED
         transfer.dispatched_at = now
         transfer.save(update_fields=["status", "dispatched_at"])
@@ -250,20 +248,13 @@ def transfer_cancel(*, user, transfer: Transfer) -> Transfer:
             raise Refused(_("调拨单 #%(id)s 已完结，不能取消。") % {"id": transfer.pk})
         pending = transfer.lines.filter(state=TransferLine.State.PENDING)
         if transfer.is_dispatched:
-            items = lock_items(pending.values_list("item_id", flat=True))
-            now = timezone.now()
-            item_events_record(
-                items=items,
+            item_transition(
+                items=lock_items(pending.values_list("item_id", flat=True)),
                 kind=ItemEvent.Kind.TRANSFER_CANCELLED,
                 to_status=Item.Status.AVAILABLE,
                 transfer=transfer,
                 user=user,
-                at=now,
             )
-            for chunk in _chunks([item.pk for item in items]):
-                Item.objects.filter(pk__in=chunk).update(
-                    status=Item.Status.AVAILABLE, status_changed_at=now
-                )
         transfer.lines.filter(is_open=True).update(is_open=False)
         transfer.status = Transfer.Status.CANCELLED
         transfer.cancelled_at = timezone.now()
@@ -284,6 +275,20 @@ class Receipt:
     completed: bool = False
 
 
+# Rules that other apps add to the receipt of extra volumes. Circulation depends on this app and
+# not the reverse, so it registers here what only it knows (a copy trapped for a reader must stay
+# where the reader will collect it). A check takes the locked items and the destination and
+# returns {item id: why it cannot arrive}.
+ExtraReceiptCheck = Callable[..., dict[int, str]]
+EXTRA_RECEIPT_CHECKS: list[ExtraReceiptCheck] = []
+
+
+def register_extra_receipt_check(check: ExtraReceiptCheck) -> ExtraReceiptCheck:
+    if check not in EXTRA_RECEIPT_CHECKS:
+        EXTRA_RECEIPT_CHECKS.append(check)
+    return check
+
+
 def transfer_receive(
     *,
     user,
@@ -294,47 +299,94 @@ def transfer_receive(
     finish: bool = False,
 ) -> Receipt:
     """Scan items in at the destination. Lines not yet scanned stay open (a partial receipt)
-    unless `finish`, which records them as missing. Barcodes that are not on the transfer but
-    belong to the library arrive as extra. Scanning the same barcode twice is harmless."""
-    damaged = {code.strip() for code in damaged}
-    barcodes = [code.strip() for code in barcodes if code.strip()]
+    unless `finish`, which records them as missing. A volume of the library that is not on the
+    transfer arrives as extra when the receiver could see it, it is on the shelf and on no other
+    open transfer, no reader is waiting for it elsewhere, and its book box (if any) arrives
+    whole; otherwise the receipt says why not. Scanning the same barcode twice is harmless."""
+    damaged = {normalise_barcode(code) for code in damaged}
+    barcodes = [code for code in map(normalise_barcode, barcodes) if code]
     receipt = Receipt()
     with transaction.atomic():
         transfer = _lock_transfer(transfer)
         _require_receiver(user, transfer, site)
-        barcodes = _open_boxes(transfer, barcodes)
         if not transfer.is_dispatched:
             raise Refused(
                 _("调拨单 #%(id)s 的状态是“%(status)s”，不能接收。")
                 % {"id": transfer.pk, "status": transfer.get_status_display()}
             )
+        barcodes = _open_boxes(transfer, barcodes)
         lines = {
             line.item.barcode: line
             for line in transfer.lines.select_related("item").filter(item__barcode__in=barcodes)
         }
-        extras = {
-            item.barcode: item
-            for item in Item.objects.filter(library=transfer.library, barcode__in=barcodes)
+        extras = dict(
+            Item.objects.filter(library=transfer.library, barcode__in=barcodes)
             .exclude(barcode__in=lines)
-            .select_related("current_site")
-        }
+            .values_list("barcode", "pk")
+        )
+        # A boxed volume arrives with its whole box: lock the rest of the box with it.
+        boxes = set(
+            Item.objects.filter(pk__in=extras.values(), box__isnull=False).values_list(
+                "box_id", flat=True
+            )
+        )
+        box_mates = Item.objects.filter(box__in=boxes).values_list("pk", flat=True)
         items = {
             item.pk: item
             for item in lock_items(
-                [line.item_id for line in lines.values()] + [item.pk for item in extras.values()]
+                [line.item_id for line in lines.values()]
+                + list(extras.values())
+                + (list(box_mates) if boxes else [])
             )
         }
+        refusals = _extra_refusals(user, transfer, [items[pk] for pk in extras.values()])
         now = timezone.now()
+        arrivals: dict[tuple[str, str], list[Item]] = {}
+        settled: dict[str, list[int]] = {}
+        extra_lines = []
         for code in dict.fromkeys(barcodes):
             line = lines.get(code)
             if line is not None:
-                _receive_line(
-                    user, transfer, line, items[line.item_id], code in damaged, now, receipt
-                )
+                item = items[line.item_id]
+                if line.state != TransferLine.State.PENDING:
+                    receipt.already.append(code)
+                    continue
+                is_damaged = code in damaged
+                status = _arrival_status(transfer, is_damaged)
+                arrivals.setdefault((status, ""), []).append(item)
+                state = TransferLine.State.DAMAGED if is_damaged else TransferLine.State.RECEIVED
+                settled.setdefault(state, []).append(line.pk)
+                (receipt.damaged if is_damaged else receipt.received).append(code)
             elif code in extras:
-                _receive_extra(user, transfer, items[extras[code].pk], now, receipt)
+                item = items[extras[code]]
+                if item.pk in refusals:
+                    receipt.problems.append(
+                        Problem(
+                            code,
+                            _("不在本单中，不能作为多出接收：%(reason)s")
+                            % {"reason": refusals[item.pk]},
+                        )
+                    )
+                    continue
+                status = _arrival_status(transfer, code in damaged)
+                arrivals.setdefault((status, _("多出")), []).append(item)
+                extra_lines.append(
+                    TransferLine(
+                        library_id=transfer.library_id,
+                        transfer=transfer,
+                        item=item,
+                        state=TransferLine.State.EXTRA,
+                        is_open=False,
+                    )
+                )
+                receipt.extra.append(code)
             else:
                 receipt.problems.append(Problem(code, _("不是本馆的图书条码")))
+        for state, line_ids in settled.items():
+            TransferLine.objects.filter(pk__in=line_ids).update(state=state, is_open=False)
+        TransferLine.objects.bulk_create(extra_lines, batch_size=CHUNK)
+        for (status, note), arrived in arrivals.items():
+            _arrive(user, transfer, arrived, status, now, note)
         if finish:
             _record_missing(user, transfer, now, receipt)
         arrived = receipt.received + receipt.damaged + receipt.extra
@@ -354,7 +406,9 @@ def transfer_receive(
 
 
 def _open_boxes(transfer: Transfer, barcodes: list[str]) -> list[str]:
-    """A box label scanned at receipt stands for every item of the box on this transfer."""
+    """A box label scanned at receipt stands for every item of the box on this transfer; a box
+    with nothing on this transfer stands for all its items, which may arrive together as
+    extra."""
     boxes = dict(
         Box.objects.filter(library=transfer.library, code__in=barcodes).values_list("code", "pk")
     )
@@ -365,10 +419,75 @@ def _open_boxes(transfer: Transfer, barcodes: list[str]) -> list[str]:
         "item__box", "item__barcode"
     ):
         contents.setdefault(box_id, []).append(barcode)
+    elsewhere = [pk for pk in boxes.values() if pk not in contents]
+    for box_id, barcode in Item.objects.filter(box__in=elsewhere).values_list("box", "barcode"):
+        contents.setdefault(box_id, []).append(barcode)
     expanded = []
     for code in barcodes:
         expanded.extend(sorted(contents.get(boxes[code], [])) if code in boxes else [code])
     return expanded
+
+
+def _extra_refusals(user, transfer: Transfer, extras: list[Item]) -> dict[int, str]:
+    """Why each of `extras` (locked: scanned at the destination, not on the transfer) may not
+    arrive as extra, by item id. Every reason is checked on locked rows, so a checkout or
+    another transfer that wins the race is seen here."""
+    if not extras:
+        return {}
+    if transfer.destination is None:
+        return {item.pk: _("归还国图的调拨单不接收单外的图书") for item in extras}
+    ids = [item.pk for item in extras]
+    # Scope first: a volume the receiver may not see is not described any further.
+    visible = set(scoped(Item.objects.filter(pk__in=ids), user).values_list("pk", flat=True))
+    elsewhere = dict(
+        TransferLine.objects.filter(item__in=ids, is_open=True)
+        .exclude(transfer=transfer)
+        .values_list("item_id", "transfer_id")
+    )
+    refusals: dict[int, str] = {}
+    for item in extras:
+        if item.pk not in visible:
+            refusals[item.pk] = _("您无权查看这册图书（不在您工作的站点），请交县馆馆员处理")
+        elif item.pk in elsewhere:
+            refusals[item.pk] = _("已在调拨单 #%(id)s 中，请按该调拨单接收，或先从该单中移出") % {
+                "id": elsewhere[item.pk]
+            }
+        elif item.is_on_loan:
+            refusals[item.pk] = _("处于借出状态，请先办理归还")
+        elif not item.is_available:
+            refusals[item.pk] = _("状态为“%(status)s”") % {"status": item.get_status_display()}
+    for check in EXTRA_RECEIPT_CHECKS:
+        candidates = [item for item in extras if item.pk not in refusals]
+        if candidates:
+            for pk, reason in check(items=candidates, destination=transfer.destination).items():
+                refusals.setdefault(pk, reason)
+    _refuse_split_boxes(transfer, extras, refusals)
+    return refusals
+
+
+def _refuse_split_boxes(transfer: Transfer, extras: list[Item], refusals: dict[int, str]) -> None:
+    """A book box stands at one site: a boxed volume arrives as extra only when every other
+    volume of its box arrives too, in this receipt or on this transfer."""
+    boxes = {item.box_id for item in extras if item.box_id and item.pk not in refusals}
+    if not boxes:
+        return
+    arriving = {item.pk for item in extras if item.pk not in refusals}
+    arriving |= set(
+        transfer.lines.filter(item__box__in=boxes)
+        .exclude(state=TransferLine.State.MISSING)
+        .values_list("item_id", flat=True)
+    )
+    contents: dict[int, set[int]] = {}
+    for pk, box_id in Item.objects.filter(box__in=boxes).values_list("pk", "box_id"):
+        contents.setdefault(box_id, set()).add(pk)
+    codes = dict(Box.objects.filter(pk__in=boxes).values_list("pk", "code"))
+    for item in extras:
+        if item.box_id in boxes and item.pk not in refusals:
+            left = contents[item.box_id] - arriving
+            if left:
+                refusals[item.pk] = _(
+                    "在流动书箱 %(box)s 中，须整箱接收（同箱还有 %(n)s 册未到或不能接收）"
+                ) % {"box": codes[item.box_id], "n": len(left)}
 
 
 def _require_receiver(user, transfer: Transfer, site: Site | None) -> None:
@@ -384,73 +503,46 @@ def _require_receiver(user, transfer: Transfer, site: Site | None) -> None:
         raise Refused(_("您不能在“%(site)s”接收图书。") % {"site": site.name})
 
 
-def _arrival(transfer: Transfer, item: Item, damaged: bool) -> dict:
+def _arrival_status(transfer: Transfer, damaged: bool) -> str:
     if transfer.destination is None:
-        return {"status": Item.Status.RETURNED_TO_LENDER, "site": transfer.source}
-    status = Item.Status.DAMAGED if damaged else Item.Status.AVAILABLE
-    return {"status": status, "site": transfer.destination}
+        return Item.Status.RETURNED_TO_LENDER
+    return Item.Status.DAMAGED if damaged else Item.Status.AVAILABLE
 
 
-def _move(user, transfer, item: Item, status: str, site: Site, now, note="") -> None:
-    item_events_record(
-        items=[item],
-        kind=ItemEvent.Kind.ARRIVED,
-        to_status=status,
-        to_site=site,
-        transfer=transfer,
-        user=user,
-        at=now,
-        note=note,
-    )
-    item.status = status
-    item.current_site = site
-    item.status_changed_at = now
-    fields = ["status", "current_site", "status_changed_at"]
+def _arrive(user, transfer: Transfer, items: list[Item], status: str, now, note: str) -> None:
+    """The volumes reach the destination (or, returned to the lender, leave the library from
+    their source): one transition per change, so a display left behind is cleared too."""
+    site = transfer.destination or transfer.source
+    fields = {}
     if transfer.reason in REHOMING_REASONS and transfer.destination is not None:
-        item.home_site = site
-        fields.append("home_site")
-    if item.display_id and item.display.site_id != site.pk:
-        item.display = None
-        fields.append("display")
-    item.save(update_fields=fields)
-
-
-def _receive_line(user, transfer, line, item, is_damaged, now, receipt: Receipt) -> None:
-    if line.state != TransferLine.State.PENDING:
-        receipt.already.append(item.barcode)
-        return
-    arrival = _arrival(transfer, item, is_damaged)
-    _move(user, transfer, item, arrival["status"], arrival["site"], now)
-    line.state = TransferLine.State.DAMAGED if is_damaged else TransferLine.State.RECEIVED
-    line.save(update_fields=["state"])
-    (receipt.damaged if is_damaged else receipt.received).append(item.barcode)
-
-
-def _receive_extra(user, transfer, item, now, receipt: Receipt) -> None:
-    if transfer.lines.filter(item=item).exists():
-        receipt.already.append(item.barcode)
-        return
-    if transfer.destination is None or not item.is_available:
-        reason = item_refusal(item, item.current_site) or _("不在本单中")
-        receipt.problems.append(
-            Problem(item.barcode, _("不在本单中，且%(reason)s") % {"reason": reason})
-        )
-        return
-    TransferLine.objects.create(
-        library_id=transfer.library_id,
-        transfer=transfer,
-        item=item,
-        state=TransferLine.State.EXTRA,
-        is_open=False,
+        fields["home_site"] = site
+    display_sites = dict(
+        Display.objects.filter(
+            pk__in={item.display_id for item in items if item.display_id}
+        ).values_list("pk", "site_id")
     )
-    _move(user, transfer, item, Item.Status.AVAILABLE, transfer.destination, now, note=_("多出"))
-    receipt.extra.append(item.barcode)
+    behind = {pk for pk, display_site in display_sites.items() if display_site != site.pk}
+    left_behind = [item for item in items if item.display_id in behind]
+    staying = [item for item in items if item.display_id not in behind]
+    for group, extra_fields in ((staying, {}), (left_behind, {"display": None})):
+        item_transition(
+            items=group,
+            kind=ItemEvent.Kind.ARRIVED,
+            to_status=status,
+            to_site=site,
+            transfer=transfer,
+            user=user,
+            at=now,
+            note=note,
+            **fields,
+            **extra_fields,
+        )
 
 
 def _record_missing(user, transfer, now, receipt: Receipt) -> None:
     pending = transfer.lines.filter(state=TransferLine.State.PENDING)
     items = lock_items(pending.values_list("item_id", flat=True))
-    item_events_record(
+    item_transition(
         items=items,
         kind=ItemEvent.Kind.STATUS_CHANGED,
         to_status=Item.Status.MISSING,
@@ -459,7 +551,5 @@ def _record_missing(user, transfer, now, receipt: Receipt) -> None:
         at=now,
         note=_("调拨接收时缺失"),
     )
-    for chunk in _chunks([item.pk for item in items]):
-        Item.objects.filter(pk__in=chunk).update(status=Item.Status.MISSING, status_changed_at=now)
-    pending.update(state=TransferLine.State.MISSING)
+    pending.update(state=TransferLine.State.MISSING, is_open=False)
     receipt.missing = [item.barcode for item in items]
