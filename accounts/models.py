@@ -64,3 +64,26 @@ class User(AbstractUser):
         if self.is_superuser:
             return _("平台管理员")
         return self.get_role_display()
+
+
+class FormSubmission(models.Model):
+    """A create form sent once. The page renders a fresh key into the form; the first submission
+    claims it in the same transaction as the row it creates, so a second one (a double click, a
+    resend after a slow answer, two tabs) finds the key taken and is sent to what the first one
+    made. The unique constraint decides, even when both arrive at the same moment."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    form = models.CharField(max_length=50)
+    result_url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("表单提交")
+        verbose_name_plural = _("表单提交")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="form_submitted_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.form} {self.key}"

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from accounts.scope import can_work_at_site, scoped
 from circulation.models import Loan, Patron
 from circulation.services import loans
+from collections_app.barcodes import normalise_barcode
 from collections_app.errors import Refused
 from collections_app.models import Site
 
@@ -98,7 +99,10 @@ class CirculationViewSet(viewsets.ViewSet):
         data, site = self._input(request)
         patron = (
             scoped(Patron.objects.all(), request.user)
-            .filter(library=site.library, card_number=data.get("card_number", ""))
+            .filter(
+                library=site.library,
+                card_number=normalise_barcode(data.get("card_number", "")),
+            )
             .first()
         )
         if patron is None:

@@ -8,6 +8,7 @@ from django.http import Http404
 from rest_framework import serializers, viewsets
 
 from accounts.scope import scoped
+from collections_app.barcodes import normalise_barcode
 from collections_app.models import (
     Consignment,
     Item,
@@ -148,6 +149,11 @@ class ItemViewSet(ScopedReadOnlyViewSet):
         "title__clc_top": ["exact"],
         "title__isbn": ["exact"],
     }
+
+    def get_object(self):
+        # The same cleaning as every scan: a full-width or padded barcode finds its item.
+        self.kwargs["barcode"] = normalise_barcode(self.kwargs["barcode"])
+        return super().get_object()
 
 
 class ItemEventSerializer(serializers.ModelSerializer):

@@ -7,13 +7,13 @@ from decimal import Decimal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from collections_app.barcodes import is_barcode, normalise_barcode
+
 # Non-sorting markers around leading articles or ignored words: the C1 controls NSB/NSE as
 # written by MARC systems (U+0088/U+0089, U+0098/U+009C), and the "<<…>>" convention.
 _NON_FILING = re.compile("[\u0088\u0089\u0098\u009c]|<<|>>")
 # Bidirectional marks that MARC21 880 fields carry around right-to-left text.
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-BARCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-]{2,31}$")
-_BARCODE_SEPARATORS = re.compile(r"[\s,;，；、|]+")
 _PRICE_STRICT = re.compile(r"(?:CNY|RMB|¥|\$)?\s*赠?\s*(\d+(?:\.\d{1,2})?)\s*元?", re.I)
 # Catalogue prices: CNY (or no currency) only; "W3800" (won) or "Rs10.00" are not yuan.
 _PRICE_LENIENT = re.compile(r"^(?:CNY|RMB|¥)?\s*赠?\s*(\d+(?:\.\d{1,2})?)", re.I)
@@ -37,13 +37,9 @@ def clean_name(raw) -> str:
     return clean_text(raw).rstrip(" /:;,=／：；，、،").strip()
 
 
-def split_barcodes(raw) -> list[str]:
-    return [code for code in _BARCODE_SEPARATORS.split(str(raw or "").strip()) if code]
-
-
 def check_barcode(code: str) -> str:
-    code = unicodedata.normalize("NFKC", code).strip()
-    if not BARCODE.match(code):
+    code = normalise_barcode(code)
+    if not is_barcode(code):
         raise ValueError(_("条码号只能由字母、数字和连字符组成，3 到 32 位"))
     return code
 

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from collections_app.barcodes import split_barcodes
 from collections_app.importing.clc import ClcChecker
 from collections_app.importing.fields import (
     check_barcode,
@@ -22,7 +23,6 @@ from collections_app.importing.fields import (
     parse_copies,
     parse_price,
     parse_year,
-    split_barcodes,
 )
 from collections_app.importing.isbn import normalise_isbn
 from collections_app.importing.manifest import Manifest, ManifestCopy, ManifestTitle
