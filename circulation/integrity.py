@@ -21,9 +21,10 @@ What is proved, and why each rule holds when every write goes through the servic
 - no reader holds more open loans than the loan rules allowed: each loan was lent under the rule
   for the reader's category at the lending site's kind (else the rule for every kind), and the
   last checkout was refused at the limit, so the open loans never exceed the largest of those;
-- every item has history, and its latest row (by time, then id) leaves it in its current status
-  and at its current site; a volume in transit may name its destination instead, as dispatch
-  records where it is going;
+- an item's latest history row (by time, then id) leaves it in its current status and at its
+  current site; a volume in transit may name its destination instead, as dispatch records where
+  it is going. An item without any history must still be as it was created, on the shelf at its
+  home site: anything else moved it without a record;
 - items, loans, transfers and their lines stay inside one library: the sites, readers,
   consignment and items they point at belong to the same library;
 - no consignment past "announced" is empty: an import that failed must not leave one behind
@@ -260,7 +261,10 @@ CHECKS = [
     ),
     Check(
         "item_history_matches_item",
-        _("每册图书都有流转记录，最后一条记录的新状态和新站点就是它现在的状态和站点（图书 id）"),
+        _(
+            "图书最后一条流转记录的新状态和新站点就是它现在的状态和站点；"
+            "没有流转记录的图书仍在所属站点在架（图书 id）"
+        ),
         lambda only: (
             f"""
             SELECT i.id FROM {T["item"]} i
@@ -279,7 +283,8 @@ CHECKS = [
                 WHERE tl.is_open AND t.status = 'dispatched'
             ) o ON o.item_id = i.id AND i.status = 'in_transit'
             WHERE {only("i")}
-              AND (e.item_id IS NULL
+              AND ((e.item_id IS NULL
+                    AND NOT (i.status = 'available' AND i.current_site_id = i.home_site_id))
                    OR e.to_status <> i.status
                    OR NOT (COALESCE(e.to_site_id, 0) = i.current_site_id
                            OR COALESCE(e.to_site_id, 0) = COALESCE(o.destination_id, 0)))
