@@ -1,7 +1,6 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.admin_scope import ScopedAdminMixin
+from collections_app.admin import ScopedHistoryAdmin
 from reports.models import PeriodReport, PeriodReportEvent
 
 
@@ -16,12 +15,32 @@ class PeriodReportEventInline(admin.TabularInline):
 
 
 @admin.register(PeriodReport)
-class PeriodReportAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+class PeriodReportAdmin(ScopedHistoryAdmin):
     """Reports are prepared and reviewed in the pages; here a superuser can read them and fix a
     narrative, never the frozen figures of a submitted report."""
 
     list_display = ["library", "consignment", "kind", "period", "status"]
     list_filter = ["status", "kind", "library"]
     search_fields = ["period", "library__name", "consignment__reference", "narrative"]
-    readonly_fields = ["figures"]
+    # Prepared, submitted and reviewed through reports.services; the period and its figures
+    # are what the province reviewed.
+    service_fields = (
+        "consignment",
+        "kind",
+        "period",
+        "starts_on",
+        "ends_on",
+        "status",
+        "figures",
+        "created_by",
+        "created_at",
+        "submitted_by",
+        "submitted_at",
+        "reviewed_by",
+        "reviewed_at",
+        "review_comment",
+    )
     inlines = [PeriodReportEventInline]
+
+    def has_add_permission(self, request):
+        return False

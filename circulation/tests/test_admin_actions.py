@@ -1,0 +1,95 @@
+"""Loans and holds in the admin: read-only records, returned or cancelled by actions that call
+the desk's services."""
+
+from django.urls import reverse
+
+from circulation.models import Hold, Loan
+from circulation.services.holds import hold_place
+from circulation.services.loans import loan_checkout
+from collections_app.models import Item, ItemEvent
+
+
+def run_action(client, model, action, objects):
+    url = reverse(f"admin:circulation_{model}_changelist")
+    data = {"action": action, "_selected_action": [obj.pk for obj in objects]}
+    response = client.post(url, data, follow=True)  # the list page shows (and uses up) messages
+    assert response.redirect_chain == [(url, 302)]
+    return [(message.level_tag, message.message) for message in response.context["messages"]]
+
+
+def test_a_loan_is_returned_in_the_admin_at_its_site(
+    client, superuser, sui_librarian, sui_central, sui_item, wang
+):
+    loan = loan_checkout(
+        user=sui_librarian, site=sui_central, barcode=sui_item.barcode, patron=wang
+    ).loan
+    client.force_login(superuser)
+    assert run_action(client, "loan", "return_loans", [loan]) == [("success", "已归还 1 笔借阅。")]
+    loan.refresh_from_db()
+    assert (loan.returned_at is not None, loan.return_site) == (True, sui_central)
+    assert Item.objects.get(pk=sui_item.pk).status == "available"
+    assert ItemEvent.objects.filter(item=sui_item, kind="returned", user=superuser).exists()
+
+
+def test_a_returned_loan_is_not_returned_again(
+    client, superuser, sui_librarian, sui_central, sui_item, wang, li
+):
+    first = loan_checkout(
+        user=sui_librarian, site=sui_central, barcode=sui_item.barcode, patron=wang
+    ).loan
+    client.force_login(superuser)
+    run_action(client, "loan", "return_loans", [first])
+    second = loan_checkout(
+        user=sui_librarian, site=sui_central, barcode=sui_item.barcode, patron=li
+    ).loan
+    [(level, text)] = run_action(client, "loan", "return_loans", [first])
+    assert level == "error" and "已经归还" in text
+    second.refresh_from_db()
+    assert second.is_open
+
+
+def test_loans_cannot_be_edited_in_the_admin(
+    client, superuser, sui_librarian, sui_central, sui_item, wang
+):
+    loan = loan_checkout(
+        user=sui_librarian, site=sui_central, barcode=sui_item.barcode, patron=wang
+    ).loan
+    client.force_login(superuser)
+    url = reverse("admin:circulation_loan_change", args=[loan.pk])
+    assert client.post(url, {"returned_at_0": "2026-11-01"}).status_code == 403
+    assert Loan.objects.get(pk=loan.pk).is_open
+
+
+def test_a_hold_is_cancelled_in_the_admin_and_a_second_time_refused(
+    client, superuser, sui_librarian, sui_central, sui_item, wang
+):
+    hold = hold_place(
+        user=sui_librarian, patron=wang, title=sui_item.title, pickup_site=sui_central
+    )
+    client.force_login(superuser)
+    assert run_action(client, "hold", "cancel_holds", [hold]) == [("success", "已取消 1 条预约。")]
+    assert Hold.objects.get(pk=hold.pk).status == "cancelled"
+    [(level, _text)] = run_action(client, "hold", "cancel_holds", [hold])
+    assert level == "error"
+
+
+def test_a_hold_status_is_read_only_in_the_admin(
+    client, superuser, sui_librarian, sui_central, sui_item, wang
+):
+    hold = hold_place(
+        user=sui_librarian, patron=wang, title=sui_item.title, pickup_site=sui_central
+    )
+    client.force_login(superuser)
+    url = reverse("admin:circulation_hold_change", args=[hold.pk])
+    response = client.post(
+        url,
+        {
+            "status": "fulfilled",
+            "expires_at_0": "2030-01-01",
+            "expires_at_1": "10:00:00",
+        },
+    )
+    assert response.status_code == 302
+    hold.refresh_from_db()
+    assert hold.status == "trapped"
+    assert hold.expires_at.year == 2030
