@@ -6,11 +6,14 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.submissions import SubmissionKeyField
 from circulation.models import LoanRule, Patron
 from collections_app.models import Site
 
 
 class PatronForm(forms.ModelForm):
+    submission = SubmissionKeyField()
+
     class Meta:
         model = Patron
         fields = ["card_number", "name", "category", "home_site", "phone", "birth_year"]

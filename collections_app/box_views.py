@@ -10,13 +10,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.scope import can_manage_library, can_work_at_site, get_scoped_or_404, scoped
+from accounts.scope import (
+    can_manage_library,
+    can_move_volumes,
+    can_work_at_site,
+    get_scoped_or_404,
+    scoped,
+)
+from accounts.submissions import AlreadySubmitted, submitted_once
 from collections_app.errors import Refused
 from collections_app.forms import BoxForm, BoxSendForm, DisplayForm, ScanForm
 from collections_app.models import Box, Display, Item
-from collections_app.scanning import refusal_text, scan_answer
-from collections_app.services.boxes import box_pack, box_send, box_unpack
-from collections_app.services.displays import display_place, display_remove
+from collections_app.scanning import refusal_text, scan_answer, scan_form_error
+from collections_app.services.boxes import box_create, box_pack, box_send, box_unpack
+from collections_app.services.displays import display_create, display_place, display_remove
 
 
 def _get_box_for_user(request, code):
@@ -26,9 +33,7 @@ def _get_box_for_user(request, code):
 def _require_box_work(request, box):
     """Packing, unpacking and sending are for the box's library staff; read-only roles get 403
     (the services still check the sites)."""
-    if not (request.user.is_librarian or request.user.is_site_staff or request.user.is_superuser):
-        raise PermissionDenied
-    if request.user.library_id not in (None, box.library_id):
+    if not can_move_volumes(request.user) or request.user.library_id != box.library_id:
         raise PermissionDenied
 
 
@@ -47,10 +52,28 @@ def box_list(request):
     if request.user.library_id and can_manage_library(request.user, request.user.library):
         form = BoxForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            box = form.save(commit=False)
-            box.library = request.user.library
-            box.save()
-            return redirect("collections:box-detail", code=box.code)
+            data = form.cleaned_data
+            try:
+                with submitted_once(
+                    request.user,
+                    data["submission"],
+                    "box",
+                    fallback=reverse("collections:box-list"),
+                ) as claim:
+                    box = box_create(
+                        user=request.user,
+                        library=request.user.library,
+                        code=data["code"],
+                        name=data["name"],
+                    )
+                    claim.done(reverse("collections:box-detail", args=[box.code]))
+            except AlreadySubmitted as first:
+                messages.info(request, first.message)
+                return redirect(first.url)
+            except Refused as refused:
+                form.add_error(None, refused.message)
+            else:
+                return redirect("collections:box-detail", code=box.code)
     return render(request, "collections_app/boxes/list.html", {"boxes": boxes, "form": form})
 
 
@@ -84,7 +107,10 @@ def box_pack_scan(request, code):
     box = _get_box_for_user(request, code)
     _require_box_work(request, box)
     form = ScanForm(request.POST)
-    barcode = form.cleaned_data["barcode"] if form.is_valid() else ""
+    if not form.is_valid():
+        payload = {"ok": False, "message": scan_form_error(form)}
+        return scan_answer(request, payload, reverse("collections:box-detail", args=[box.code]))
+    barcode = form.cleaned_data["barcode"]
     item = Item.objects.filter(library=box.library, barcode=barcode).first()
     if item is None:
         payload = {"ok": False, "message": _("%(code)s：不是本馆的图书条码") % {"code": barcode}}
@@ -139,9 +165,7 @@ def box_send_view(request, code):
 
 @login_required
 def display_new(request):
-    if request.user.library_id is None or not (
-        request.user.is_librarian or request.user.is_site_staff
-    ):
+    if not can_move_volumes(request.user):
         raise PermissionDenied
     form = DisplayForm(
         request.POST or None,
@@ -150,11 +174,32 @@ def display_new(request):
         initial={"site": request.GET.get("site"), "starts_on": timezone.localdate()},
     )
     if request.method == "POST" and form.is_valid():
-        display = form.save(commit=False)
-        display.library = request.user.library
-        display.save()
-        messages.success(request, _("专架已创建，扫描图书条码上架。"))
-        return redirect("collections:display-detail", pk=display.pk)
+        data = form.cleaned_data
+        try:
+            with submitted_once(
+                request.user,
+                data["submission"],
+                "display",
+                fallback=reverse("collections:box-list"),
+            ) as claim:
+                display = display_create(
+                    user=request.user,
+                    library=request.user.library,
+                    site=data["site"],
+                    name=data["name"],
+                    kind=data["kind"],
+                    starts_on=data["starts_on"],
+                    ends_on=data["ends_on"],
+                )
+                claim.done(reverse("collections:display-detail", args=[display.pk]))
+        except AlreadySubmitted as first:
+            messages.info(request, first.message)
+            return redirect(first.url)
+        except Refused as refused:
+            form.add_error(None, refused.message)
+        else:
+            messages.success(request, _("专架已创建，扫描图书条码上架。"))
+            return redirect("collections:display-detail", pk=display.pk)
     return render(request, "collections_app/boxes/display_new.html", {"form": form})
 
 
@@ -179,8 +224,11 @@ def display_scan(request, pk):
     display = _get_display_for_user(request, pk)
     if not can_work_at_site(request.user, display.site):
         raise PermissionDenied
+    back = reverse("collections:display-detail", args=[display.pk])
     form = ScanForm(request.POST)
-    barcode = form.cleaned_data["barcode"] if form.is_valid() else ""
+    if not form.is_valid():
+        return scan_answer(request, {"ok": False, "message": scan_form_error(form)}, back)
+    barcode = form.cleaned_data["barcode"]
     item = Item.objects.filter(library=display.library, barcode=barcode).first()
     try:
         if item is None:
@@ -195,4 +243,4 @@ def display_scan(request, pk):
     except Refused as refused:
         payload = {"ok": False, "message": refusal_text(refused)}
     payload["counts"] = {"volumes": display.items.count()}
-    return scan_answer(request, payload, reverse("collections:display-detail", args=[display.pk]))
+    return scan_answer(request, payload, back)

@@ -4,6 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scope import can_work_at_site, scoped
+from accounts.submissions import SubmissionKeyField
+from collections_app.barcodes import BarcodeField, BarcodeListField
 from collections_app.models import (
     Box,
     ClcClass,
@@ -37,6 +39,7 @@ class TransferCreateForm(forms.Form):
     )
     reason = forms.ChoiceField(label=_("原因"), choices=Transfer.Reason.choices)
     note = forms.CharField(label=_("备注"), max_length=200, required=False)
+    submission = SubmissionKeyField()
 
     def __init__(self, *args, user, library, **kwargs):
         super().__init__(*args, **kwargs)
@@ -97,12 +100,13 @@ class TransferFillForm(forms.Form):
 
 
 class ScanForm(forms.Form):
-    barcode = forms.CharField(label=_("条码"), max_length=64, strip=True)
+    barcode = BarcodeField(label=_("条码"))
     damaged = forms.BooleanField(label=_("损坏"), required=False)
 
 
 class DisplayForm(forms.ModelForm):
     site = SiteField(label=_("站点"), queryset=Site.objects.none())
+    submission = SubmissionKeyField()
 
     class Meta:
         model = Display
@@ -127,9 +131,24 @@ class DisplayForm(forms.ModelForm):
 
 
 class BoxForm(forms.ModelForm):
+    code = BarcodeField(label=_("书箱条码"))
+    submission = SubmissionKeyField()
+
     class Meta:
         model = Box
         fields = ["code", "name"]
+
+    def validate_unique(self):
+        # The service says when a box code is taken, the same way for a page and a race.
+        pass
+
+
+class RotationAddForm(forms.Form):
+    """Volumes or boxes pasted into a plan, one barcode a line."""
+
+    barcodes = BarcodeListField(
+        label=_("图书或书箱条码"), help_text=_("每行一个，可直接粘贴扫描结果。")
+    )
 
 
 class BoxSendForm(forms.Form):
@@ -143,6 +162,8 @@ class BoxSendForm(forms.Form):
 
 
 class RotationPlanForm(forms.ModelForm):
+    submission = SubmissionKeyField()
+
     class Meta:
         model = RotationPlan
         fields = ["name", "is_cyclical", "demand_loans", "is_active"]

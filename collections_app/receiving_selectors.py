@@ -1,7 +1,7 @@
 """Reads for the receiving pages: the reconciliation of a consignment and the lists sent back
 to the lender. Callers fetch the consignment through `accounts.scope` first."""
 
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,23 +40,38 @@ def recent_scans(consignment: Consignment, limit: int = 12):
 
 
 def reconciliation(consignment: Consignment) -> dict:
-    entries = consignment.receipt.all()
-    received = entries.filter(outcome__in=RECEIVED).values("item").distinct().count()
-    damaged = entries.filter(outcome=ReceiptEntry.Outcome.DAMAGED).values("item").distinct().count()
+    """Every figure of a consignment's receipt, for its page, its scan page (also after each
+    scan) and its sign-off page alike, so that they always agree.
+
+    `received` counts the volumes scanned in (damaged ones included), once each. Before sign-off
+    `waiting` and `missing` are both the volumes not scanned yet (what sign-off will record as
+    missing); after it `waiting` is 0 and `missing` the volumes recorded missing. Either way
+    received + missing = manifest_items (= expected)."""
+    items = Item.objects.filter(consignment=consignment).aggregate(
+        total=Count("id"), waiting=Count("id", filter=Q(status=Item.Status.EXPECTED))
+    )
+    scans = ReceiptEntry.objects.filter(consignment=consignment).aggregate(
+        received=Count("item", distinct=True, filter=Q(outcome__in=RECEIVED)),
+        damaged=Count("item", distinct=True, filter=Q(outcome=ReceiptEntry.Outcome.DAMAGED)),
+        missing=Count("item", distinct=True, filter=Q(outcome=ReceiptEntry.Outcome.MISSING)),
+        extra=Count("barcode", distinct=True, filter=Q(outcome=ReceiptEntry.Outcome.EXTRA)),
+        already=Count("id", filter=Q(outcome=ReceiptEntry.Outcome.ALREADY)),
+        invalid=Count("id", filter=Q(outcome=ReceiptEntry.Outcome.INVALID)),
+    )
     awaiting = AwaitingBarcodes.objects.filter(consignment=consignment).aggregate(
         copies=Sum("copies"), titles=Count("id")
     )
-    outcome_counts = dict(
-        entries.values("outcome").annotate(n=Count("id")).order_by().values_list("outcome", "n")
-    )
+    signed_off = consignment.signed_off_at is not None
     return {
-        "manifest_items": consignment.items.count(),
-        "received": received,
-        "damaged": damaged,
-        "missing": missing_items(consignment).count(),
-        "extra": extra_scans(consignment).count(),
-        "already": outcome_counts.get(ReceiptEntry.Outcome.ALREADY, 0),
-        "invalid": outcome_counts.get(ReceiptEntry.Outcome.INVALID, 0),
+        "manifest_items": items["total"],
+        "expected": items["total"],
+        "received": scans["received"],
+        "waiting": 0 if signed_off else items["waiting"],
+        "missing": scans["missing"] if signed_off else items["waiting"],
+        "damaged": scans["damaged"],
+        "extra": scans["extra"],
+        "already": scans["already"],
+        "invalid": scans["invalid"],
         "awaiting_copies": awaiting["copies"] or 0,
         "awaiting_titles": awaiting["titles"],
     }

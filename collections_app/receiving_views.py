@@ -18,17 +18,27 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.scope import can_manage_library, can_work_at_site, get_scoped_or_404, scoped
+from accounts.scope import (
+    can_announce_consignment,
+    can_manage_library,
+    can_see_staff_names,
+    can_work_at_site,
+    get_scoped_or_404,
+    scoped,
+)
+from accounts.submissions import AlreadySubmitted, SubmissionKeyField, submitted_once
 from collections_app import labels, receiving_selectors
+from collections_app.barcodes import BarcodeListField
 from collections_app.errors import Refused
+from collections_app.exports import csv_response, xlsx_response
 from collections_app.importing import ImportOptions
-from collections_app.importing.csv_safe import csv_bytes, xlsx_bytes
 from collections_app.importing.limits import TooLarge, check_upload_size
 from collections_app.importing.marc import HOLDINGS_CHOICES
 from collections_app.importing.tabular import COLUMNS, EXAMPLE_ROWS
@@ -42,6 +52,7 @@ from collections_app.services.receiving import (
     consignment_start_receiving,
     receipt_counts,
 )
+from sharedloan.negotiation import wants_json
 
 # Scope helpers ----------------------------------------------------------------------------
 
@@ -80,11 +91,9 @@ def _can_scan(user, consignment) -> bool:
     return site is not None and can_work_at_site(user, site)
 
 
-def _wants_json(request) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
 # Forms ------------------------------------------------------------------------------------
+
+MAX_LISTED_LABELS = 2000
 
 
 class AnnounceForm(forms.Form):
@@ -114,6 +123,7 @@ class AnnounceForm(forms.Form):
     note = forms.CharField(
         label=gettext_lazy("备注"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    submission = SubmissionKeyField()
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -186,9 +196,10 @@ class LabelForm(forms.Form):
     ]
     kind = forms.ChoiceField(label=gettext_lazy("标签"), choices=KINDS, initial="both")
     status = forms.ChoiceField(label=gettext_lazy("图书"), choices=STATUSES, required=False)
-    barcodes = forms.CharField(
+    barcodes = BarcodeListField(
         label=gettext_lazy("指定条码"),
         required=False,
+        limit=MAX_LISTED_LABELS,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("每行一个；留空则按上面的范围。"),
     )
@@ -218,30 +229,39 @@ def consignment_list(request):
     )
     page = Paginator(consignments, 50).get_page(request.GET.get("page"))
     user = request.user
-    can_announce = user.is_superuser or (user.is_librarian and user.library is not None)
-    ctx = {"page": page, "can_announce": can_announce}
+    ctx = {"page": page, "can_announce": can_announce_consignment(user)}
     return render(request, "collections_app/receiving/consignment_list.html", ctx)
 
 
 @login_required
 def consignment_announce_view(request):
     user = request.user
-    if not (user.is_superuser or (user.is_librarian and user.library is not None)):
+    if not can_announce_consignment(user):
         raise PermissionDenied
     form = AnnounceForm(request.POST or None, user=user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            consignment = consignment_announce(
-                user=user,
-                library=form.receiving_library(),
-                lender=data["lender"],
-                reference=data["reference"],
-                agreement_date=data["agreement_date"],
-                term_ends_on=data["term_ends_on"],
-                expected_count=data["expected_count"] or 0,
-                note=data["note"],
-            )
+            with submitted_once(
+                user,
+                data["submission"],
+                "consignment",
+                fallback=reverse("collections:consignment-list"),
+            ) as claim:
+                consignment = consignment_announce(
+                    user=user,
+                    library=form.receiving_library(),
+                    lender=data["lender"],
+                    reference=data["reference"],
+                    agreement_date=data["agreement_date"],
+                    term_ends_on=data["term_ends_on"],
+                    expected_count=data["expected_count"] or 0,
+                    note=data["note"],
+                )
+                claim.done(reverse("collections:consignment-detail", args=[consignment.pk]))
+        except AlreadySubmitted as first:
+            messages.info(request, first.message)
+            return redirect(first.url)
         except Refused as refused:
             form.add_error(None, refused.message)
         else:
@@ -260,13 +280,14 @@ def consignment_detail(request, pk):
         "counts": receiving_selectors.reconciliation(consignment),
         "imports": consignment.imports.select_related("created_by"),
         "import_form": ImportForm(),
+        "shows_staff": can_see_staff_names(request.user, consignment.library),
     }
     return render(request, "collections_app/receiving/consignment_detail.html", ctx)
 
 
 def _staging_dir() -> Path:
     folder = Path(
-        getattr(settings, "CONSIGNMENT_IMPORT_STAGING_DIR", "")
+        settings.CONSIGNMENT_IMPORT_STAGING_DIR
         or Path(tempfile.gettempdir()) / "sharedloan-manifests"
     )
     folder.mkdir(parents=True, exist_ok=True)
@@ -391,11 +412,11 @@ def consignment_scan_view(request, pk):
                 damaged=request.POST.get("damaged") == "on",
             )
         except Refused as refused:
-            if _wants_json(request):
+            if wants_json(request):
                 return JsonResponse({"error": str(refused.message)}, status=409)
             messages.error(request, refused.message)
         else:
-            if _wants_json(request):
+            if wants_json(request):
                 return JsonResponse(last.as_json())
     ctx = {
         "consignment": consignment,
@@ -431,6 +452,7 @@ def consignment_sign_off_view(request, pk):
         "counts": receiving_selectors.reconciliation(consignment),
         "missing": missing[:200],
         "extra": receiving_selectors.extra_scans(consignment)[:200],
+        "shows_staff": can_see_staff_names(request.user, consignment.library),
     }
     return render(request, "collections_app/receiving/sign_off.html", ctx)
 
@@ -449,12 +471,6 @@ EXPORTS = {
 }
 
 
-def _download(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    return response
-
-
 @login_required
 def consignment_export(request, pk, which, fmt):
     consignment = _get_consignment_volumes(request, pk)
@@ -463,27 +479,32 @@ def consignment_export(request, pk, which, fmt):
     headers, rows, sheet = EXPORTS[which]
     name = f"{consignment.reference}-{which}.{fmt}"
     if fmt == "csv":
-        return _download(csv_bytes(headers, rows(consignment)), name, "text/csv; charset=utf-8")
-    content = xlsx_bytes(headers, rows(consignment), title=str(sheet))
-    return _download(
-        content, name, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+        return csv_response(name, headers, rows(consignment))
+    return xlsx_response(name, [(sheet, headers, rows(consignment))])
 
 
 @login_required
 def manifest_template(request, fmt):
     headers = [header for header, _note, _aliases in COLUMNS.values()]
     if fmt == "csv":
-        return _download(
-            csv_bytes(headers, EXAMPLE_ROWS), "manifest-template.csv", "text/csv; charset=utf-8"
-        )
+        return csv_response("manifest-template.csv", headers, EXAMPLE_ROWS)
     if fmt == "xlsx":
-        return _download(
-            xlsx_bytes(headers, EXAMPLE_ROWS, title="清单"),
-            "manifest-template.xlsx",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
+        return xlsx_response("manifest-template.xlsx", [(_("清单"), headers, EXAMPLE_ROWS)])
     raise Http404
+
+
+def _check_listed(form, listed, found: set[str]) -> None:
+    """Every pasted line that is not a barcode of this consignment, with its line number."""
+    wrong = [
+        _("第 %(line)s 行：%(code)s 条码格式不符") % {"line": bad.line, "code": bad.code}
+        for bad in listed.invalid
+    ] + [
+        _("第 %(line)s 行：%(code)s 不是本批次的图书") % {"line": entry.line, "code": entry.code}
+        for entry in listed.codes
+        if entry.code not in found
+    ]
+    for message in wrong[:20]:
+        form.add_error("barcodes", message)
 
 
 @login_required
@@ -494,9 +515,11 @@ def consignment_labels(request, pk):
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         items = scoped(consignment.items.all(), request.user).select_related("title")
-        codes = [code.strip() for code in data["barcodes"].split() if code.strip()]
-        if codes:
+        listed = data["barcodes"]
+        codes = listed.values
+        if codes or listed.invalid:
             items = items.filter(barcode__in=codes)
+            _check_listed(form, listed, set(items.values_list("barcode", flat=True)))
         elif data["status"]:
             items = items.filter(status=data["status"])
         count = items.count()
@@ -508,7 +531,7 @@ def consignment_labels(request, pk):
                 _("一次最多打印 %(max)s 册的标签，这次选了 %(n)s 册；请用“指定条码”分批打印。")
                 % {"max": labels.MAX_LABELS, "n": count},
             )
-        else:
+        if not form.errors:
             layout = labels.Layout(
                 columns=data["columns"],
                 rows=data["rows"],

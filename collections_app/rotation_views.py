@@ -6,14 +6,17 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, ProtectedError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.scope import can_manage_library, get_scoped_or_404, scoped
+from accounts.scope import can_manage_library, can_plan_rotations, get_scoped_or_404, scoped
+from accounts.submissions import AlreadySubmitted, new_key, submitted_once
 from collections_app import move_planning as planner
 from collections_app.errors import Refused
-from collections_app.forms import RotationPlanForm, rotation_stop_formset
+from collections_app.forms import RotationAddForm, RotationPlanForm, rotation_stop_formset
 from collections_app.models import Box, Item, RotationPlan, Site, clc_top_names
+from collections_app.scanning import refusal_text
 from collections_app.services.rotation import (
     Action,
     rotation_add,
@@ -27,7 +30,7 @@ MIN_LISTED_MOVE = 5
 
 def _plans_for(user):
     # A plan lists volumes at every stop: county staff's view, not a service point's.
-    if user.is_site_staff:
+    if not can_plan_rotations(user):
         return RotationPlan.objects.none()
     return scoped(RotationPlan.objects.select_related("library"), user)
 
@@ -55,8 +58,17 @@ def rotation_edit(request, pk=None):
     form = RotationPlanForm(request.POST or None, instance=plan)
     stops = rotation_stop_formset(library, request.POST or None, instance=plan, prefix="stops")
     if request.method == "POST" and form.is_valid() and stops.is_valid():
+        # Saving a plan again changes nothing; creating one twice would make two plans.
+        key = form.cleaned_data["submission"] if pk is None else ""
         try:
-            plan = _save_plan(form, stops, library)
+            with submitted_once(
+                request.user, key, "rotation-plan", fallback=reverse("collections:rotation-list")
+            ) as claim:
+                plan = _save_plan(form, stops, library)
+                claim.done(reverse("collections:rotation-detail", args=[plan.pk]))
+        except AlreadySubmitted as first:
+            messages.info(request, first.message)
+            return redirect(first.url)
         except ProtectedError:
             form.add_error(None, _("要删除的站点上还有轮换中的图书，不能删除。"))
         else:
@@ -135,19 +147,37 @@ def rotation_add_items(request, pk):
     plan = _get_plan_for_user(request, pk)
     if not can_manage_library(request.user, plan.library):
         raise PermissionDenied
-    codes = request.POST.get("barcodes", "").split()
+    form = RotationAddForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("请扫描或粘贴图书或书箱条码，每行一个。"))
+        return redirect("collections:rotation-detail", pk=plan.pk)
+    listed = form.cleaned_data["barcodes"]
+    codes = listed.values
     boxes = list(Box.objects.filter(library=plan.library, code__in=codes))
     items = list(Item.objects.filter(library=plan.library, barcode__in=codes))
-    unknown = sorted(set(codes) - {item.barcode for item in items} - {box.code for box in boxes})
-    if unknown:
-        messages.error(
-            request, _("不是本馆的图书或书箱条码：%(codes)s") % {"codes": "、".join(unknown[:20])}
-        )
+    known = {item.barcode for item in items} | {box.code for box in boxes}
+    # One bad line is reported with its line number; the rest of the list still goes in.
+    problems = [
+        _("第 %(line)s 行：%(code)s 条码格式不符") % {"line": bad.line, "code": bad.code}
+        for bad in listed.invalid
+    ] + [
+        _("第 %(line)s 行：%(code)s 不是本馆的图书或书箱条码")
+        % {"line": entry.line, "code": entry.code}
+        for entry in listed.codes
+        if entry.code not in known
+    ]
+    if problems:
+        shown = "；".join(str(problem) for problem in problems[:20])
+        more = len(problems) - 20
+        if more > 0:
+            shown += _("；另有 %(n)s 条") % {"n": more}
+        messages.error(request, shown)
+    if not (items or boxes):
         return redirect("collections:rotation-detail", pk=plan.pk)
     try:
         added = rotation_add(plan=plan, items=items, boxes=boxes)
     except Refused as refused:
-        messages.error(request, refused.message)
+        messages.error(request, refusal_text(refused))
     else:
         messages.success(request, _("已加入 %(n)s 项。") % {"n": added})
     return redirect("collections:rotation-detail", pk=plan.pk)
@@ -177,6 +207,7 @@ def suggestion_list(request):
             "min_listed": MIN_LISTED_MOVE,
             "idle_days": idle_days,
             "window_days": window_days,
+            "submission": new_key(),
         },
     )
 
@@ -197,7 +228,17 @@ def suggestion_accept(request):
             messages.error(request, _("建议已失效，请刷新后重试。"))
             return redirect("collections:suggestions")
     try:
-        transfers = suggestions_accept(user=request.user, moves=moves)
+        with submitted_once(
+            request.user,
+            request.POST.get("submission", ""),
+            "suggestions",
+            fallback=reverse("collections:transfer-list"),
+        ) as claim:
+            transfers = suggestions_accept(user=request.user, moves=moves)
+            claim.done(reverse("collections:transfer-list"))
+    except AlreadySubmitted as first:
+        messages.info(request, first.message)
+        return redirect(first.url)
     except Refused as refused:
         messages.error(request, str(refused))
         return redirect("collections:suggestions")

@@ -7,14 +7,21 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from collections_app.errors import Refused
+from sharedloan.negotiation import wants_json
 
 
 def scan_answer(request, payload: dict, back_to: str):
-    if request.headers.get("X-Requested-With") == "fetch":
+    if wants_json(request):
         return JsonResponse(payload)
     level = messages.SUCCESS if payload["ok"] else messages.ERROR
     messages.add_message(request, level, payload["message"])
     return redirect(back_to)
+
+
+def scan_form_error(form) -> str:
+    """What to say when a scan form does not validate: the barcode's own error if any."""
+    errors = form.errors.get("barcode")
+    return str(errors[0]) if errors else _("请扫描或输入条码。")
 
 
 def refusal_text(refused: Refused, limit: int = 20) -> str:

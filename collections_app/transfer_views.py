@@ -9,17 +9,25 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.scope import can_work_at_site, get_scoped_or_404, scoped
+from accounts.scope import (
+    can_move_volumes,
+    can_see_staff_names,
+    can_work_at_site,
+    get_scoped_or_404,
+    scoped,
+)
+from accounts.submissions import AlreadySubmitted, submitted_once
 from collections_app import selectors
 from collections_app.errors import Refused
 from collections_app.forms import ScanForm, TransferCreateForm, TransferFillForm
 from collections_app.models import Item, Transfer, TransferLine
-from collections_app.scanning import refusal_text, scan_answer
+from collections_app.scanning import refusal_text, scan_answer, scan_form_error
 from collections_app.services import transfers as services
 
 
@@ -33,13 +41,17 @@ def _get_transfer_for_user(request, pk):
 
 def _working_library(user):
     """The library a user moves volumes in; read-only roles have none."""
-    if user.library_id is None or not (user.is_librarian or user.is_site_staff):
+    if not can_move_volumes(user):
         raise PermissionDenied
     return user.library
 
 
 def _detail(transfer):
     return reverse("collections:transfer-detail", args=[transfer.pk])
+
+
+def _list_url():
+    return reverse("collections:transfer-list")
 
 
 def _receive_url(transfer):
@@ -74,8 +86,15 @@ def transfer_new(request):
     library = _working_library(request.user)
     form = TransferCreateForm(request.POST or None, user=request.user, library=library)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        key = data.pop("submission")
         try:
-            transfer = services.transfer_create(user=request.user, **form.cleaned_data)
+            with submitted_once(request.user, key, "transfer", fallback=_list_url()) as claim:
+                transfer = services.transfer_create(user=request.user, **data)
+                claim.done(_detail(transfer))
+        except AlreadySubmitted as first:
+            messages.info(request, first.message)
+            return redirect(first.url)
         except Refused as refused:
             form.add_error(None, refused.message)
         else:
@@ -102,6 +121,7 @@ def transfer_detail(request, pk):
         else None,
         "scan_form": ScanForm(),
         "overdue_days": selectors.transit_overdue_days(),
+        "shows_staff": can_see_staff_names(request.user, transfer.library),
     }
     return render(request, "collections_app/transfers/detail.html", ctx)
 
@@ -113,9 +133,8 @@ def transfer_add_scan(request, pk):
     _require_sender(request.user, transfer)
     form = ScanForm(request.POST)
     if not form.is_valid():
-        return scan_answer(
-            request, {"ok": False, "message": _("请扫描或输入条码。")}, _detail(transfer)
-        )
+        payload = {"ok": False, "message": scan_form_error(form)}
+        return scan_answer(request, payload, _detail(transfer))
     barcode = form.cleaned_data["barcode"]
     item = Item.objects.filter(library=transfer.library, barcode=barcode).first()
     if item is None:
@@ -136,8 +155,20 @@ def transfer_add_scan(request, pk):
             "barcode": barcode,
             "message": message % {"code": barcode, "title": item.title.title},
         }
+        if added:
+            payload["line"] = _line_row(request, transfer, item)
     payload["counts"] = selectors.line_counts(transfer)
     return scan_answer(request, payload, _detail(transfer))
+
+
+def _line_row(request, transfer, item) -> str:
+    """The new line as the list renders it, so the page's list grows with its counts."""
+    line = transfer.lines.select_related("item__title").get(item=item)
+    return render_to_string(
+        "collections_app/transfers/_line_row.html",
+        {"transfer": transfer, "line": line, "can_send": True},
+        request=request,
+    )
 
 
 @login_required
@@ -263,7 +294,7 @@ def _receive_scan(request, transfer):
         return redirect("collections:transfer-detail", pk=transfer.pk)
     form = ScanForm(request.POST)
     if not form.is_valid():
-        payload = {"ok": False, "message": _("请扫描或输入条码。")}
+        payload = {"ok": False, "message": scan_form_error(form)}
         return scan_answer(request, payload, _receive_url(transfer))
     barcode = form.cleaned_data["barcode"]
     damaged = [barcode] if form.cleaned_data["damaged"] else []

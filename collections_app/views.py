@@ -2,7 +2,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from accounts.scope import get_scoped_or_404, visible_library_ids
+from accounts.scope import (
+    can_move_volumes,
+    can_see_staff_names,
+    can_work_at_site,
+    get_scoped_or_404,
+    visible_library_ids,
+)
 from collections_app import selectors
 from collections_app.filters import ItemFilter
 from collections_app.models import Item, Site
@@ -63,6 +69,8 @@ def site_detail(request, library_code, site_code):
         "total": sum(row["count"] for row in statuses),
         "displays": selectors.site_displays(request.user, site),
         "children": selectors.sites_for(request.user).filter(parent=site),
+        # A display is made by the staff who work at the site.
+        "can_work_here": can_move_volumes(request.user) and can_work_at_site(request.user, site),
     }
     return render(request, "collections_app/site_detail.html", ctx)
 
@@ -94,5 +102,6 @@ def item_detail(request, barcode):
         "loan_count": loan_count,
         # Lenders and provincial reviewers see how often an item circulates, never who read it.
         "shows_readers": not (request.user.is_lender or request.user.is_provincial),
+        "shows_staff": can_see_staff_names(request.user, item.library),
     }
     return render(request, "collections_app/item_detail.html", ctx)

@@ -2,22 +2,26 @@
 
 from datetime import date, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.scope import can_manage_library
 from circulation.models import ClosedDay
 from collections_app.errors import Refused
+from collections_app.models import Library
 
 
 def closed_days_add(*, user, library, site, first: date, last: date, reason: str = "") -> int:
-    """Mark every day from `first` to `last` closed; days already marked are left as they are."""
+    """Mark every day from `first` to `last` closed; days already marked are left as they are,
+    so sending the same form twice marks them once. The library row is locked while the days
+    are read and written, so two librarians adding the same days at once never collide."""
     if not can_manage_library(user, library):
         raise Refused(_("只有县馆馆员可以登记闭馆日。"))
     if site is not None and site.library_id != library.pk:
         raise Refused(_("只能为本馆的站点登记闭馆日。"))
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     with transaction.atomic():
+        Library.objects.select_for_update().filter(pk=library.pk).first()
         known = set(
             ClosedDay.objects.filter(library=library, site=site, date__in=days).values_list(
                 "date", flat=True
@@ -28,7 +32,12 @@ def closed_days_add(*, user, library, site, first: date, last: date, reason: str
             for day in days
             if day not in known
         ]
-        ClosedDay.objects.bulk_create(rows)
+        try:
+            with transaction.atomic():
+                ClosedDay.objects.bulk_create(rows)
+        except IntegrityError:
+            # The unique constraints are the last word if anything slips past the lock.
+            raise Refused(_("有闭馆日刚被登记过，请刷新页面后再试。")) from None
     return len(rows)
 
 
