@@ -141,6 +141,7 @@ def without_check_constraint():
             if connection.vendor == "sqlite":
                 cursor.execute("PRAGMA ignore_check_constraints = ON")
             else:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending trigger events
                 cursor.execute(f'ALTER TABLE {model._meta.db_table} DROP CONSTRAINT "{name}"')
         dropped.append(name)
 
