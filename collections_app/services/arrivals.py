@@ -13,7 +13,8 @@ def rotation_arrive(*, items: list[Item], site, now) -> int:
     for member in members.distinct().select_related("stop"):
         if member.stop.site_id == site.pk:
             continue
-        # A plan may pass the same site twice: prefer the first such stop after the current one.
+        # Plans saved through `rotation_plan_save` pass each site once; one saved before that
+        # rule may pass a site twice: prefer the first such stop after the current one.
         candidates = list(RotationStop.objects.filter(plan=member.plan_id, site=site))
         if not candidates:
             continue

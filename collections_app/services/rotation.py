@@ -5,26 +5,38 @@ is over; it is in demand so it stays one more period; it is on loan or on the wa
 its stop holds more than the plan allows there). `rotation_execute` turns the moves into draft
 transfers, one per (from, to) pair, for the librarian to print and dispatch. A member reaches
 its next stop when the transfer is received there (see `rotation_arrive`).
+
+A volume on an open transfer (a draft not yet dispatched, or on its way) counts at the
+transfer's destination and no longer at its source, so a second run before anything is received
+plans nothing new and never sends a capped stop more than its cap. `rotation_run` locks the plan
+row, so two runs of one plan at the same moment take turns and the second sees the first's
+transfers. Plans are saved through `rotation_plan_save` (at least one stop, no site twice) and
+members added through `rotation_add` (volumes in service only, a boxed volume only with its box).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from collections_app.errors import Refused
+from accounts.scope import can_manage_library
+from collections_app.errors import Problem, Refused
 from collections_app.models import (
+    Box,
     Item,
     ItemEvent,
     RotationMember,
     RotationPlan,
     RotationStop,
+    Site,
     Transfer,
     TransferLine,
 )
@@ -102,13 +114,14 @@ def rotation_review(*, plan: RotationPlan, now=None) -> list[Decision]:
     items_by_member = _member_items(members)
     site_of = {member.pk: member.stop.site_id for member in members}
     loans = _loans_since(items_by_member, members, site_of)
-    on_open_transfer = set(
+    heading_to = dict(
         TransferLine.objects.filter(
             is_open=True,
             item__in=[item.pk for items in items_by_member.values() for item in items],
-        ).values_list("item_id", flat=True)
+        ).values_list("item_id", "transfer__destination_id")
     )
-    load = _volumes_per_stop(members, items_by_member)
+    on_open_transfer = set(heading_to)
+    load = _volumes_per_stop(stops, members, items_by_member, heading_to)
     decisions = []
     for member in sorted(members, key=lambda m: (m.stop.position, m.arrived_at, m.pk)):
         items = items_by_member[member.pk]
@@ -176,24 +189,48 @@ def _member_items(members) -> dict[int, list[Item]]:
     return by_member
 
 
-def _volumes_per_stop(members, items_by_member) -> dict[int, int]:
+def _volumes_per_stop(stops, members, items_by_member, heading_to) -> dict[int, int]:
+    """The plan's volumes per stop: where each stands, or, when it is on an open transfer, the
+    stop at the transfer's destination (none when the plan does not stop there)."""
+    stop_at: dict[int, int] = {}
+    for stop in stops:
+        stop_at.setdefault(stop.site_id, stop.pk)
     load: dict[int, int] = defaultdict(int)
     for member in members:
-        load[member.stop_id] += len(items_by_member[member.pk])
+        for item in items_by_member[member.pk]:
+            if item.pk not in heading_to:
+                load[member.stop_id] += 1
+            elif heading_to[item.pk] in stop_at:
+                load[stop_at[heading_to[item.pk]]] += 1
     return load
 
 
-def rotation_execute(*, user, plan: RotationPlan, now=None) -> list[Transfer]:
-    """Draft transfers for every member due to move on; nothing else changes until receipt."""
-    decisions = rotation_review(plan=plan, now=now)
-    extended = [d.member.pk for d in decisions if d.action == Action.STAY_IN_DEMAND]
-    groups: dict[tuple, list[Item]] = defaultdict(list)
-    for decision in decisions:
-        if decision.action == Action.MOVE:
-            key = (decision.member.stop.site, decision.next_stop.site)
-            groups[key].extend(decision.items)
-    transfers = []
+@dataclass
+class RotationRun:
+    decisions: list[Decision]
+    transfers: list[Transfer]
+
+    @property
+    def moving(self) -> int:
+        return sum(len(d.items) for d in self.decisions if d.action == Action.MOVE)
+
+
+def rotation_run(*, user, plan: RotationPlan, now=None) -> RotationRun:
+    """Review the plan and draft a transfer for every (from, to) pair of members due to move
+    on; nothing else changes until receipt. The review runs after the plan row is locked, so a
+    second run at the same moment waits and then finds those members already on their way."""
     with transaction.atomic():
+        plan = RotationPlan.objects.select_for_update().get(pk=plan.pk)
+        if not can_manage_library(user, plan.library):
+            raise Refused(_("只有县馆馆员可以执行轮换计划。"))
+        decisions = rotation_review(plan=plan, now=now)
+        extended = [d.member.pk for d in decisions if d.action == Action.STAY_IN_DEMAND]
+        groups: dict[tuple, list[Item]] = defaultdict(list)
+        for decision in decisions:
+            if decision.action == Action.MOVE:
+                key = (decision.member.stop.site, decision.next_stop.site)
+                groups[key].extend(decision.items)
+        transfers = []
         RotationMember.objects.filter(pk__in=extended).update(extended=1)
         for (source, destination), items in sorted(
             groups.items(), key=lambda group: (group[0][0].pk, group[0][1].pk)
@@ -207,28 +244,200 @@ def rotation_execute(*, user, plan: RotationPlan, now=None) -> list[Transfer]:
             )
             transfer_add_items(user=user, transfer=transfer, items=items)
             transfers.append(transfer)
-    return transfers
+    return RotationRun(decisions, transfers)
+
+
+def rotation_execute(*, user, plan: RotationPlan, now=None) -> list[Transfer]:
+    """Draft transfers for every member due to move on (see `rotation_run`)."""
+    return rotation_run(user=user, plan=plan, now=now).transfers
+
+
+@dataclass(frozen=True)
+class StopSpec:
+    """One stop of a plan as the librarian lists it; `stop` is the saved stop it edits."""
+
+    site: Site
+    stay_days: int | None = None
+    stay_loans: int | None = None
+    capacity: int | None = None
+    stop: RotationStop | None = None
+
+
+def rotation_plan_save(*, user, plan: RotationPlan, stops: Sequence[StopSpec]) -> RotationPlan:
+    """Create or change a plan and its stops, in the order given (renumbered 1..n). Saved stops
+    left out of `stops` are deleted, unless volumes of the plan are at them. A plan needs at
+    least one stop, each with a stay, at an active site of the plan's library, and no site
+    twice: a volume arriving at a site must know which stop it reached."""
+    if not can_manage_library(user, plan.library):
+        raise Refused(_("只有县馆馆员可以编辑轮换计划。"))
+    problems = []
+    seen: dict[int, int] = {}
+    for position, spec in enumerate(stops, start=1):
+        where = _("第 %(n)s 站") % {"n": position}
+        if spec.site.library_id != plan.library_id:
+            problems.append(Problem(where, _("不是本馆的站点")))
+        elif spec.site.pk in seen:
+            problems.append(
+                Problem(
+                    where,
+                    _("“%(site)s”已是第 %(n)s 站，同一站点不能出现两次")
+                    % {"site": spec.site.name, "n": seen[spec.site.pk]},
+                )
+            )
+        elif not spec.site.is_active and (spec.stop is None or spec.stop.site_id != spec.site.pk):
+            problems.append(Problem(where, _("站点“%(site)s”已停用") % {"site": spec.site.name}))
+        if spec.stay_days is None and spec.stay_loans is None:
+            problems.append(Problem(where, _("请填写停留天数或停留至借出次数")))
+        if spec.stop is not None and spec.stop.plan_id != plan.pk:
+            problems.append(Problem(where, _("不是本计划的站点")))
+        seen.setdefault(spec.site.pk, position)
+    if not stops:
+        raise Refused(_("轮换计划至少要有一个站点。"))
+    if problems:
+        raise Refused(_("轮换计划有 %(n)s 处问题，未保存。") % {"n": len(problems)}, problems)
+    with transaction.atomic():
+        if plan.pk:
+            RotationPlan.objects.select_for_update().filter(pk=plan.pk).first()
+        plan.save()
+        kept = {spec.stop.pk for spec in stops if spec.stop is not None}
+        try:
+            with transaction.atomic():
+                plan.stops.exclude(pk__in=kept).delete()
+        except ProtectedError:
+            raise Refused(_("要删除的站点上还有轮换中的图书，不能删除。")) from None
+        # Move the old numbers out of the way first: (plan, position) is unique.
+        plan.stops.update(position=F("position") + 1000)
+        for position, spec in enumerate(stops, start=1):
+            stop = spec.stop or RotationStop(library_id=plan.library_id, plan=plan)
+            stop.site = spec.site
+            stop.position = position
+            stop.stay_days = spec.stay_days
+            stop.stay_loans = spec.stay_loans
+            stop.capacity = spec.capacity
+            stop.save()
+    return plan
 
 
 def rotation_add(
-    *, plan: RotationPlan, items=(), boxes=(), stop: RotationStop | None = None
+    *,
+    plan: RotationPlan,
+    items: Iterable[Item] = (),
+    boxes: Iterable[Box] = (),
+    stop: RotationStop | None = None,
+    user=None,
 ) -> int:
-    """Put items or boxes on a plan, at the stop where they are now (or the first stop)."""
-    stops = list(plan.stops.order_by("position"))
-    if not stops:
-        raise Refused(_("轮换计划还没有站点。"))
-    by_site = {s.site_id: s for s in stops}
-    members = []
+    """Put items or boxes on a plan, at the stop where they are now (or the first stop): all of
+    them, or none with every refusal listed. A volume that is lost, withdrawn, damaged, back
+    with the lender or not yet received cannot rotate; a volume in a book box rotates with its
+    box; nothing is on two plans, or on one plan twice."""
+    if user is not None and not can_manage_library(user, plan.library):
+        raise Refused(_("只有县馆馆员可以编辑轮换计划。"))
+    items, boxes = list(items), list(boxes)
+    with transaction.atomic():
+        plan = RotationPlan.objects.select_for_update().get(pk=plan.pk)
+        stops = list(plan.stops.order_by("position"))
+        if not stops:
+            raise Refused(_("轮换计划还没有站点。"))
+        # As they are now, not as the page that listed them saw them.
+        items = list(Item.objects.filter(pk__in=[item.pk for item in items]).order_by("pk"))
+        problems = _member_problems(plan, items, boxes)
+        if problems:
+            raise Refused(
+                _("%(n)s 项不能加入轮换计划，未做任何更改。") % {"n": len(problems)}, problems
+            )
+        by_site: dict[int, RotationStop] = {}
+        for candidate in stops:
+            by_site.setdefault(candidate.site_id, candidate)
+        members = []
+        for item in items:
+            at = stop or by_site.get(item.current_site_id, stops[0])
+            members.append(
+                RotationMember(library_id=plan.library_id, plan=plan, item=item, stop=at)
+            )
+        for box in boxes:
+            site_id = box.items.values_list("current_site", flat=True).first()
+            at = stop or by_site.get(site_id, stops[0])
+            members.append(RotationMember(library_id=plan.library_id, plan=plan, box=box, stop=at))
+        try:
+            with transaction.atomic():
+                RotationMember.objects.bulk_create(members)
+        except IntegrityError:
+            # Another librarian put one of them on a plan a moment ago.
+            raise Refused(_("有图书或书箱已在某个轮换计划中。")) from None
+        return len(members)
+
+
+def _member_problems(plan: RotationPlan, items: list[Item], boxes: list[Box]) -> list[Problem]:
+    item_ids = [item.pk for item in items]
+    box_ids = [box.pk for box in boxes]
+    planned_items = dict(
+        RotationMember.objects.filter(item__in=item_ids).values_list("item_id", "plan__name")
+    )
+    planned_boxes = dict(
+        RotationMember.objects.filter(box__in=box_ids).values_list("box_id", "plan__name")
+    )
+    # Volumes already on a plan on their own may not also ride in a box on a plan.
+    planned_in_box = dict(
+        RotationMember.objects.filter(item__box__in=box_ids).values_list(
+            "item__box_id", "item__barcode"
+        )
+    )
+    box_codes = dict(
+        Box.objects.filter(pk__in={i.box_id for i in items if i.box_id}).values_list("pk", "code")
+    )
+    problems = []
     for item in items:
-        at = stop or by_site.get(item.current_site_id, stops[0])
-        members.append(RotationMember(library_id=plan.library_id, plan=plan, item=item, stop=at))
+        if item.library_id != plan.library_id:
+            problems.append(Problem(item.barcode, _("不是本馆的图书")))
+        elif item.is_out_of_service:
+            problems.append(
+                Problem(
+                    item.barcode,
+                    _("状态为“%(status)s”，不能参加轮换") % {"status": item.get_status_display()},
+                )
+            )
+        elif item.box_id:
+            problems.append(
+                Problem(
+                    item.barcode,
+                    _("在流动书箱 %(box)s 中，请把整个书箱加入计划")
+                    % {"box": box_codes[item.box_id]},
+                )
+            )
+        elif item.pk in planned_items:
+            problems.append(
+                Problem(
+                    item.barcode,
+                    _("已在轮换计划“%(plan)s”中") % {"plan": planned_items[item.pk]},
+                )
+            )
+    lost = defaultdict(list)
+    for box_id, barcode, status in Item.objects.filter(
+        box__in=box_ids, status__in=Item.OUT_OF_SERVICE
+    ).values_list("box_id", "barcode", "status"):
+        lost[box_id].append(f"{barcode}（{Item.Status(status).label}）")
     for box in boxes:
-        site_id = box.items.values_list("current_site", flat=True).first()
-        at = stop or by_site.get(site_id, stops[0])
-        members.append(RotationMember(library_id=plan.library_id, plan=plan, box=box, stop=at))
-    taken = RotationMember.objects.filter(item__in=[m.item_id for m in members if m.item_id])
-    taken_boxes = RotationMember.objects.filter(box__in=[m.box_id for m in members if m.box_id])
-    if taken.exists() or taken_boxes.exists():
-        raise Refused(_("有图书或书箱已在某个轮换计划中。"))
-    RotationMember.objects.bulk_create(members)
-    return len(members)
+        if box.library_id != plan.library_id:
+            problems.append(Problem(box.code, _("不是本馆的书箱")))
+        elif not box.items.exists():
+            problems.append(Problem(box.code, _("书箱是空的")))
+        elif lost.get(box.pk):
+            problems.append(
+                Problem(
+                    box.code,
+                    _("书箱中有不能流通的图书：%(items)s") % {"items": "、".join(lost[box.pk])},
+                )
+            )
+        elif box.pk in planned_boxes:
+            problems.append(
+                Problem(box.code, _("已在轮换计划“%(plan)s”中") % {"plan": planned_boxes[box.pk]})
+            )
+        elif box.pk in planned_in_box:
+            problems.append(
+                Problem(
+                    box.code,
+                    _("箱中图书 %(barcode)s 已单独在轮换计划中")
+                    % {"barcode": planned_in_box[box.pk]},
+                )
+            )
+    return problems

@@ -7,18 +7,24 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
+from collections_app.errors import Refused
 from collections_app.models import (
+    Box,
     Item,
     ItemEvent,
     RotationMember,
     RotationPlan,
     RotationStop,
     Transfer,
+    TransferLine,
 )
+from collections_app.services.boxes import box_pack
 from collections_app.services.rotation import (
     Action,
+    StopSpec,
     rotation_add,
     rotation_execute,
+    rotation_plan_save,
     rotation_review,
 )
 from collections_app.services.transfers import transfer_dispatch, transfer_receive
@@ -132,3 +138,121 @@ def test_run_rotation_is_a_dry_run_unless_told_to_execute(plan, books, sui_libra
         assert not Transfer.objects.exists()
         call_command("run_rotation", "--library", "SUIXIAN", "--execute")
         assert Transfer.objects.count() == 1
+
+
+@pytest.fixture
+def crowd(sui_consignment, xiaolin_site):
+    """Eight volumes at 小林一中, more than 神农部落 may hold."""
+    return [make_item(sui_consignment, xiaolin_site, f"NL4100000{n}") for n in range(8)]
+
+
+def test_running_again_before_anything_is_received_plans_nothing(
+    plan, crowd, sui_librarian, shennong, capsys
+):
+    """神农部落 is capped at 4 volumes of the plan. The first run sends 4; a second run before
+    they are received used to count them still at 小林一中 and sent 4 more (8 to a stop of 4)."""
+    plan.stops.filter(site=shennong).update(capacity=4)
+    with time_machine.travel(START):
+        rotation_add(plan=plan, items=crowd)
+    with time_machine.travel(START + timedelta(days=31)):
+        call_command("run_rotation", "--library", "SUIXIAN", "--execute")
+        first = capsys.readouterr().out
+        assert "4 册图书，生成 1 张调拨单" in first
+        call_command("run_rotation", "--library", "SUIXIAN", "--execute")
+        second = capsys.readouterr().out
+        assert "0 册图书，生成 0 张调拨单" in second
+        assert "前往下一站" not in second
+        actions = sorted(d.action for d in rotation_review(plan=plan))
+    assert actions == sorted([Action.WAIT_IN_TRANSIT] * 4 + [Action.WAIT_FULL] * 4)
+    heading = TransferLine.objects.filter(transfer__destination=shennong, is_open=True)
+    assert heading.count() == 4
+
+
+def test_a_volume_on_its_way_counts_at_its_destination(
+    plan, crowd, sui_librarian, shennong, xiaolin_site
+):
+    plan.stops.filter(site=shennong).update(capacity=4)
+    with time_machine.travel(START):
+        rotation_add(plan=plan, items=crowd[:4])
+    with time_machine.travel(START + timedelta(days=31)):
+        (transfer,) = rotation_execute(user=sui_librarian, plan=plan)
+        transfer_dispatch(user=sui_librarian, transfer=transfer)
+        # Four more arrive at 小林一中 later and are due in turn: 神农部落 is already full.
+        with time_machine.travel(START):
+            rotation_add(plan=plan, items=crowd[4:])
+        assert rotation_execute(user=sui_librarian, plan=plan) == []
+        transfer_receive(
+            user=sui_librarian,
+            transfer=transfer,
+            site=shennong,
+            barcodes=[b.barcode for b in crowd[:4]],
+        )
+    assert Item.objects.filter(current_site=shennong).count() == 4
+    assert Item.objects.filter(current_site=xiaolin_site).count() == 4
+
+
+@pytest.mark.parametrize("status", ["missing", "withdrawn", "damaged", "returned_to_lender"])
+def test_a_plan_refuses_volumes_out_of_service(plan, books, status):
+    Item.objects.filter(pk=books[1].pk).update(status=status)
+    with pytest.raises(Refused) as refused:
+        rotation_add(plan=plan, items=books[:3])
+    assert [p.where for p in refused.value.problems] == [books[1].barcode]
+    assert not RotationMember.objects.exists()
+
+
+def test_a_plan_takes_a_boxed_volume_only_with_its_box(plan, books, sui_librarian, suixian):
+    box = Box.objects.create(library=suixian, code="BX0401", name="小林书箱")
+    box_pack(user=sui_librarian, box=box, items=books[:2])
+    with pytest.raises(Refused) as refused:
+        rotation_add(plan=plan, items=[books[0]])
+    assert "BX0401" in str(refused.value.problems[0])
+    assert rotation_add(plan=plan, boxes=[box]) == 1
+    with pytest.raises(Refused):
+        rotation_add(plan=plan, boxes=[box])
+
+
+def test_a_plan_needs_a_stop_and_no_site_twice(suixian, sui_librarian, xiaolin_site, shennong):
+    draft = RotationPlan(library=suixian, name="新计划")
+    with pytest.raises(Refused):
+        rotation_plan_save(user=sui_librarian, plan=draft, stops=[])
+    twice = [
+        StopSpec(site=xiaolin_site, stay_days=30),
+        StopSpec(site=shennong, stay_days=30),
+        StopSpec(site=xiaolin_site, stay_days=10),
+    ]
+    with pytest.raises(Refused) as refused:
+        rotation_plan_save(user=sui_librarian, plan=draft, stops=twice)
+    assert [p.where for p in refused.value.problems] == ["第 3 站"]
+    assert not RotationPlan.objects.exists()
+
+    saved = rotation_plan_save(user=sui_librarian, plan=draft, stops=twice[:2])
+    assert list(saved.stops.order_by("position").values_list("site", flat=True)) == [
+        xiaolin_site.pk,
+        shennong.pk,
+    ]
+    first, second = saved.stops.order_by("position")
+    # Reordered and edited: renumbered 1..n in the order given.
+    rotation_plan_save(
+        user=sui_librarian,
+        plan=saved,
+        stops=[
+            StopSpec(site=shennong, stay_days=20, capacity=5, stop=second),
+            StopSpec(site=xiaolin_site, stay_loans=3, stop=first),
+        ],
+    )
+    assert list(saved.stops.order_by("position").values_list("site", "position")) == [
+        (shennong.pk, 1),
+        (xiaolin_site.pk, 2),
+    ]
+
+
+def test_only_a_librarian_of_the_library_saves_a_plan(
+    suixian, zengdu_librarian, xiaolin_volunteer, xiaolin_site
+):
+    for user in (zengdu_librarian, xiaolin_volunteer):
+        with pytest.raises(Refused):
+            rotation_plan_save(
+                user=user,
+                plan=RotationPlan(library=suixian, name="越权"),
+                stops=[StopSpec(site=xiaolin_site, stay_days=30)],
+            )

@@ -2,15 +2,18 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from collections_app.errors import Refused
 from collections_app.models import Library, RotationPlan
-from collections_app.services.rotation import Action, rotation_execute, rotation_review
+from collections_app.services.rotation import Action, rotation_review, rotation_run
 
 
 class Command(BaseCommand):
     help = (
         "Review every active rotation plan: list what is due to move on and why (due, in "
         "demand so staying, over capacity, on loan so waiting). A dry run unless --execute, "
-        "which creates the draft transfers. For a scheduler, e.g. nightly."
+        "which creates the draft transfers. Volumes already on an open transfer count at its "
+        "destination, so running it again before anything is received creates nothing new. "
+        "For a scheduler, e.g. nightly."
     )
 
     def add_arguments(self, parser):
@@ -32,9 +35,21 @@ class Command(BaseCommand):
         if plan:
             plans = plans.filter(pk=plan)
         moving = created = 0
+        refused = 0
         for rotation_plan in plans.order_by("library__code", "name"):
-            decisions = rotation_review(plan=rotation_plan)
             self.stdout.write(f"== {rotation_plan.library.name} · {rotation_plan.name}")
+            if execute:
+                # What is announced is what the run did, reviewed under the plan's lock.
+                actor = self._actor(rotation_plan.library, user)
+                try:
+                    run = rotation_run(user=actor, plan=rotation_plan)
+                except Refused as refusal:
+                    self.stderr.write(str(refusal))
+                    refused += 1
+                    continue
+                decisions, created = run.decisions, created + len(run.transfers)
+            else:
+                decisions = rotation_review(plan=rotation_plan)
             for decision in decisions:
                 if decision.action == Action.NOT_DUE:
                     continue
@@ -48,13 +63,12 @@ class Command(BaseCommand):
                 route = f"{member.stop.site.name} → {target}"
                 self.stdout.write(f"{what}\t{route}\t{decision.label}\t{decision.reason}")
             moving += sum(len(d.items) for d in decisions if d.action == Action.MOVE)
-            if execute:
-                actor = self._actor(rotation_plan.library, user)
-                created += len(rotation_execute(user=actor, plan=rotation_plan))
         if execute:
             self.stdout.write(
                 _("%(n)s 册图书，生成 %(t)s 张调拨单。") % {"n": moving, "t": created}
             )
+            if refused:
+                raise CommandError(_("%(n)s 个计划未能执行。") % {"n": refused})
         else:
             self.stdout.write(
                 _("%(n)s 册图书到期待调（试运行，未生成调拨单；加 --execute 执行）。")
