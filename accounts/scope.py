@@ -1,8 +1,11 @@
 """What a staff account may see and change: the one scoping mechanism of the platform.
 
 Every view, API endpoint, export and admin page reads through `scoped(queryset, user)`, and
-every write checks `can_manage_library` or `can_work_at_site`. Models describe how their rows
-hang on a library with a few class attributes:
+every right to act is a `can_…` predicate below: services refuse with them, views answer 403
+with them, and templates and the navigation show an action only when its predicate allows it
+(the `can` context of accounts.context_processors). Nothing else compares role names.
+
+Models describe how their rows hang on a library with a few class attributes:
 
 - `SCOPE_LIBRARY`: path to the tenant library (default "library"; "pk" for Library itself);
 - `SCOPE_SITES`: paths to sites; site staff see a row when any of them is one of their sites;
@@ -171,6 +174,115 @@ def can_work_at_site(user, site) -> bool:
     if can_manage_library(user, site.library):
         return True
     return role_of(user) == "site_staff" and site.pk in site_ids(user)
+
+
+def can_circulate(user) -> bool:
+    """The desk, readers and overdue lists: staff who lend at some site of a library."""
+    return role_of(user) in ("superuser", "librarian", "site_staff")
+
+
+def can_move_volumes(user) -> bool:
+    """Transfers, displays and boxes of one's own library: its librarians and site staff (the
+    superuser fixes through the admin; read-only roles only look)."""
+    return role_of(user) in ("librarian", "site_staff") and user.library_id is not None
+
+
+def can_announce_consignment(user) -> bool:
+    """Announcing a consignment and importing its manifest: county librarians (for their
+    library) and the platform administrator (for any)."""
+    role = role_of(user)
+    return role == "superuser" or (role == "librarian" and user.library_id is not None)
+
+
+def can_plan_rotations(user) -> bool:
+    """Rotation plans list volumes at every stop of a county: the county's view, not a
+    service point's."""
+    return role_of(user) in ("superuser", "librarian", "lender", "provincial")
+
+
+def can_prepare_period_report(user, library=None) -> bool:
+    """The period report is the county librarian's to write and submit, for their library."""
+    if role_of(user) != "librarian":
+        return False
+    return library is None or user.library_id == library.pk
+
+
+def can_review_period_report(user, report=None) -> bool:
+    """The provincial library reviews the reports of its member libraries."""
+    if role_of(user) != "provincial":
+        return False
+    return report is None or report.library.province_id == user.library_id
+
+
+def can_read_rollups(user) -> bool:
+    """Roll-ups over many libraries' period reports: the lender, the province, the platform."""
+    return role_of(user) in ("lender", "provincial", "superuser")
+
+
+def can_use_admin(user) -> bool:
+    return role_of(user) == "superuser"
+
+
+def can_see_readers(user, library) -> bool:
+    """Who borrowed what is seen inside the reader's own library only: lenders and provincial
+    reviewers see how often a volume circulates, never who read it."""
+    return role_of(user) == "superuser" or user.library_id == library.pk
+
+
+def has_staff_role(user) -> bool:
+    """An active account with a role (or the superuser): it may read inside its scope."""
+    return role_of(user) != "anonymous"
+
+
+def can_read_reports(user) -> bool:
+    """Loan figures are for every staff role, each over its own scope."""
+    return has_staff_role(user)
+
+
+def is_lender_staff(user) -> bool:
+    """Staff of the lending library (the NLC): their figures follow the volumes they lent."""
+    return role_of(user) == "lender"
+
+
+def is_site_bound(user) -> bool:
+    """Site staff see and act only at their own sites (see `scoped`)."""
+    return role_of(user) == "site_staff"
+
+
+def work_sites(queryset: QuerySet, user) -> QuerySet:
+    """The sites of `queryset` where `user` may lend, take returns and receive: the rule of
+    `can_work_at_site`, as a filter."""
+    role = role_of(user)
+    if role == "superuser":
+        return queryset
+    if role == "librarian":
+        return queryset.filter(library_id=user.library_id)
+    if role == "site_staff":
+        return queryset.filter(pk__in=site_ids(user))
+    return queryset.none()
+
+
+def period_reports_visible(queryset: QuerySet, user) -> QuerySet:
+    """Period reports: a county sees its own from the first draft, the province those submitted
+    to it, the lender those accepted; a service point none."""
+    queryset = scoped(queryset, user)
+    role = role_of(user)
+    if role == "site_staff":
+        return queryset.none()
+    if role == "lender":
+        return queryset.filter(status="accepted")
+    if role == "provincial":
+        return queryset.exclude(status="draft")
+    return queryset
+
+
+def can_see_staff_names(user, library) -> bool:
+    """Who did what (item history, transfers, manifest imports, sign-off) is seen inside the
+    library only: the lender and the province see that it was done, not by whom."""
+    role = role_of(user)
+    if role == "superuser":
+        return True
+    return role in ("librarian", "site_staff") and user.library_id == library.pk
 
 
 def require_manage_library(user, library) -> None:

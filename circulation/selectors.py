@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.scope import can_manage_library, role_of, scoped, site_ids
+from accounts.scope import is_site_bound, scoped, site_ids, work_sites
 from circulation.models import Hold, Loan, Patron
 from collections_app.models import Site, Transfer
 from collections_app.selectors import sites_for
@@ -30,15 +30,7 @@ def patron_search(user, query: str):
 
 def desk_sites(user):
     """The sites where `user` may lend and take returns."""
-    sites = sites_for(user).filter(is_active=True)
-    role = role_of(user)
-    if role == "superuser":
-        return sites
-    if role == "librarian":
-        return sites.filter(library_id=user.library_id)
-    if role == "site_staff":
-        return sites.filter(pk__in=site_ids(user))
-    return sites.none()
+    return work_sites(sites_for(user).filter(is_active=True), user)
 
 
 def open_loans(patron):
@@ -77,7 +69,7 @@ def patron_holds(patron):
 def overdue_loans(user, site: Site | None = None, now=None):
     now = now or timezone.now()
     loans = scoped(Loan.objects.overdue(now), user)
-    if role_of(user) == "site_staff":
+    if is_site_bound(user):
         loans = loans.filter(site_id__in=site_ids(user))
     if site is not None:
         loans = loans.filter(site=site)
@@ -111,11 +103,3 @@ def hold_shelf(site: Site):
         .select_related("patron", "title", "item__current_site")
         .order_by("trapped_at")
     )
-
-
-def can_see_history(user, patron) -> bool:
-    return role_of(user) == "superuser" or user.library_id == patron.library_id
-
-
-def manages(user, library) -> bool:
-    return can_manage_library(user, library)

@@ -9,11 +9,19 @@ from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.scope import can_manage_library, can_work_at_site, get_scoped_or_404, scoped
+from accounts.scope import (
+    can_manage_library,
+    can_see_readers,
+    can_work_at_site,
+    get_scoped_or_404,
+    scoped,
+)
+from accounts.submissions import AlreadySubmitted, submitted_once
 from circulation import dashboards, selectors
 from circulation.forms import (
     ClosedDaysForm,
@@ -26,13 +34,14 @@ from circulation.forms import (
 )
 from circulation.importing import read_patron_rows
 from circulation.models import ClosedDay, Hold, Loan, LoanRule, Patron
-from circulation.scan import MAX_CODE, clean_code
 from circulation.services import holds, loans, patrons, rules
 from circulation.services.closed_days import closed_day_remove, closed_days_add
 from circulation.services.holds import hold_ready
+from collections_app.barcodes import MAX_LENGTH, normalise_barcode
 from collections_app.errors import Refused
 from collections_app.models import Item, Site, Title, Transfer
 from collections_app.services.transfers import transfer_dispatch
+from sharedloan.negotiation import wants_json
 
 DESK_SITE_KEY = "circulation_desk_site"
 
@@ -112,7 +121,7 @@ def _desk_context(request, site, card="", mode="checkout", entry=None):
         ),
         "hold_shelf": selectors.hold_shelf(site),
         "other_sites": len(selectors.desk_sites(request.user)[:2]) > 1,
-        "max_code": MAX_CODE,
+        "max_code": MAX_LENGTH,
     }
 
 
@@ -133,7 +142,7 @@ def desk_site(request, library_code, site_code):
     mode = request.GET.get("mode", "checkout")
     if mode not in ("checkout", "return", "renew"):
         mode = "checkout"
-    card = clean_code(request.GET.get("card", ""))[:MAX_CODE]
+    card = normalise_barcode(request.GET.get("card", ""))[:MAX_LENGTH]
     return render(request, "circulation/desk.html", _desk_context(request, site, card, mode))
 
 
@@ -151,7 +160,7 @@ def _entry(tone, message, *, item=None, instruction="", action="", loan=None, ki
 
 
 def _find_card(site, code):
-    if not code or len(code) > MAX_CODE:
+    if not code or len(code) > MAX_LENGTH:
         return None
     return (
         Patron.objects.select_related("home_site")
@@ -165,7 +174,7 @@ def _scan(request, site, mode, card, code):
     a Patron, True to look it up by card, or False when the reader panel stays as it is)."""
     if not code:
         return _entry("warn", _("没有读到条码，请重新扫描。")), card, False
-    if len(code) > MAX_CODE:
+    if len(code) > MAX_LENGTH:
         return _entry("error", _("条码太长，请检查后重新扫描。")), card, False
     if mode == "return":
         try:
@@ -260,13 +269,12 @@ def desk_scan(request, library_code, site_code):
     mode = request.POST.get("mode", "checkout")
     if mode not in ("checkout", "return", "renew"):
         mode = "checkout"
-    card = clean_code(request.POST.get("card", ""))[: MAX_CODE + 1]
-    code = clean_code(request.POST.get("code", ""))
-    if card and len(card) > MAX_CODE:
+    card = normalise_barcode(request.POST.get("card", ""))[: MAX_LENGTH + 1]
+    code = normalise_barcode(request.POST.get("code", ""))
+    if card and len(card) > MAX_LENGTH:
         card = ""
     entry, card, reader_changed = _scan(request, site, mode, card, code)
-    wants_json = "application/json" in request.headers.get("Accept", "")
-    if not wants_json:
+    if not wants_json(request):
         return render(
             request, "circulation/desk.html", _desk_context(request, site, card, mode, entry)
         )
@@ -351,11 +359,17 @@ def patron_create(request):
         raise Http404
     form = PatronForm(request.POST or None, sites=sites)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+        data = dict(form.cleaned_data)
+        key = data.pop("submission")
         try:
-            patron = patrons.patron_register(
-                user=request.user, library=data["home_site"].library, **data
-            )
+            with submitted_once(request.user, key, "patron") as claim:
+                patron = patrons.patron_register(
+                    user=request.user, library=data["home_site"].library, **data
+                )
+                claim.done(reverse("circulation:patron-detail", args=[patron.pk]))
+        except AlreadySubmitted as first:
+            messages.info(request, first.message)
+            return redirect(first.url)
         except Refused as refused:
             form.add_error(None, refused.message)
         else:
@@ -375,9 +389,9 @@ def patron_detail(request, pk):
     ctx = {
         "patron": patron,
         "loans": reader["loans"],
-        "history": selectors.past_loans(patron)
-        if selectors.can_see_history(request.user, patron)
-        else None,
+        "history": (
+            selectors.past_loans(patron) if can_see_readers(request.user, patron.library) else None
+        ),
         "holds": hold_rows,
         "hold_form": HoldForm(sites=sites, initial={"pickup_site": patron.home_site_id}),
         "suspend_form": SuspendForm(),
@@ -481,7 +495,7 @@ def loan_renew(request, pk):
 
 
 def _title_for_code(library, code):
-    code = clean_code(code)
+    code = normalise_barcode(code)
     item = Item.objects.select_related("title").filter(library=library, barcode=code).first()
     if item is not None:
         return item.title

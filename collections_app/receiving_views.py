@@ -31,6 +31,7 @@ from accounts.scope import (
     can_see_staff_names,
     can_work_at_site,
     get_scoped_or_404,
+    is_site_bound,
     scoped,
 )
 from accounts.submissions import AlreadySubmitted, SubmissionKeyField, submitted_once
@@ -69,7 +70,7 @@ def _get_consignment_volumes(request, pk) -> Consignment:
     """A consignment whose volumes a page lists: site staff only where they receive (the central
     library is one of their sites); anyone else in scope as for the consignment itself."""
     consignment = _get_consignment(request, pk)
-    if request.user.is_site_staff and not _can_scan(request.user, consignment):
+    if is_site_bound(request.user) and not _can_scan(request.user, consignment):
         raise Http404
     return consignment
 

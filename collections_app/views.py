@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from accounts.scope import (
     can_move_volumes,
+    can_see_readers,
     can_see_staff_names,
     can_work_at_site,
     get_scoped_or_404,
@@ -101,7 +102,7 @@ def item_detail(request, barcode):
         "loans": loans,
         "loan_count": loan_count,
         # Lenders and provincial reviewers see how often an item circulates, never who read it.
-        "shows_readers": not (request.user.is_lender or request.user.is_provincial),
+        "shows_readers": can_see_readers(request.user, item.library),
         "shows_staff": can_see_staff_names(request.user, item.library),
     }
     return render(request, "collections_app/item_detail.html", ctx)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.scope import can_manage_library, role_of
+from accounts.scope import can_prepare_period_report, can_review_period_report
 from collections_app.errors import Refused
 from reports.models import PeriodReport, PeriodReportEvent
 from reports.periods import Period
@@ -91,7 +91,7 @@ TOTAL_LABELS = {
 
 
 def _require_preparer(user, library):
-    if not can_manage_library(user, library) or role_of(user) == "superuser":
+    if not can_prepare_period_report(user, library):
         raise PermissionDenied
 
 
@@ -158,12 +158,8 @@ def period_report_submit(*, user, report, narrative: str, now=None) -> PeriodRep
     return report
 
 
-def can_review(user, report) -> bool:
-    return role_of(user) == "provincial" and report.library.province_id == user.library_id
-
-
 def period_report_review(*, user, report, accept: bool, comment: str, now=None) -> PeriodReport:
-    if not can_review(user, report):
+    if not can_review_period_report(user, report):
         raise PermissionDenied
     now = now or timezone.now()
     comment = comment.strip()

@@ -18,18 +18,26 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.scope import get_scoped_or_404, role_of, scoped
+from accounts.scope import (
+    can_prepare_period_report,
+    can_read_reports,
+    can_read_rollups,
+    can_review_period_report,
+    get_scoped_or_404,
+    is_lender_staff,
+    period_reports_visible,
+    scoped,
+)
 from collections_app.errors import Refused
+from collections_app.exports import csv_response, pdf_response, table_response, xlsx_response
 from collections_app.models import Consignment, Item
 from reports import selectors
-from reports.exports import csv_response, pdf_response, table_response, xlsx_response
 from reports.filters import ReportFilter, validate
 from reports.forms import NarrativeForm, PrepareForm, ReviewForm, RollupForm
 from reports.models import PeriodReport
 from reports.queries import LoanScope, ReportError
 from reports.services import (
     TOTAL_LABELS,
-    can_review,
     period_figures,
     period_report_prepare,
     period_report_review,
@@ -44,21 +52,15 @@ from reports.tables import Table
 
 def _require_reader(request):
     """Reports are for every staff role; accounts without one see nothing (404)."""
-    if role_of(request.user) == "anonymous":
+    if not can_read_reports(request.user):
         raise Http404
     return LoanScope.for_user(request.user)
 
 
 def _reports_for(user):
-    reports = scoped(PeriodReport.objects.select_related("library", "consignment"), user)
-    role = role_of(user)
-    if role == "site_staff":
-        return reports.none()
-    if role == "lender":
-        return reports.accepted()
-    if role == "provincial":
-        return reports.exclude(status=PeriodReport.Status.DRAFT)
-    return reports
+    return period_reports_visible(
+        PeriodReport.objects.select_related("library", "consignment"), user
+    )
 
 
 def _get_report_for_user(request, pk):
@@ -133,7 +135,8 @@ def _build(name, request, scope, params) -> list[Table]:
         return selectors.preferences_report(scope, params)
     if name == "transit":
         return selectors.transit_report(request.user, params)
-    by = "consignment" if role_of(request.user) == "lender" else "library"
+    # The lender compares the libraries it lends to by consignment; the province by library.
+    by = "consignment" if is_lender_staff(request.user) else "library"
     return selectors.compare_report(scope, params, by=by)
 
 
@@ -276,15 +279,14 @@ def period_list(request):
     _require_reader(request)
     user = request.user
     reports = _reports_for(user).order_by("-starts_on", "library__code", "consignment__reference")
-    role = role_of(user)
     prepare = None
-    if role == "librarian":
+    if can_prepare_period_report(user):
         prepare = PrepareForm(
             consignments=Consignment.objects.filter(library=user.library),
             initial={"period": _last_month_text()},
         )
     rollup_form = (
-        RollupForm(initial={"period": _last_month_text()}) if role != "librarian" else None
+        RollupForm(initial={"period": _last_month_text()}) if can_read_rollups(user) else None
     )
     return render(
         request,
@@ -307,7 +309,7 @@ def _last_month_text():
 @require_POST
 def period_create(request):
     _require_reader(request)
-    if role_of(request.user) != "librarian":
+    if not can_prepare_period_report(request.user):
         raise PermissionDenied
     form = PrepareForm(
         request.POST, consignments=Consignment.objects.filter(library=request.user.library)
@@ -359,10 +361,11 @@ def period_detail(request, pk):
     report = _get_report_for_user(request, pk)
     context = _detail_context(request, report)
     user = request.user
-    can_edit = report.is_editable and role_of(user) == "librarian"
+    can_edit = report.is_editable and can_prepare_period_report(user, report.library)
+    can_review = report.is_submitted and can_review_period_report(user, report)
     context.update(
         narrative_form=NarrativeForm(initial={"narrative": report.narrative}) if can_edit else None,
-        review_form=ReviewForm() if report.is_submitted and can_review(user, report) else None,
+        review_form=ReviewForm() if can_review else None,
         pages=PAGES.values(),
         can_submit=can_edit and report.ends_on < timezone.localdate(),
     )
@@ -440,7 +443,7 @@ def period_download(request, pk, fmt):
 @login_required
 def period_rollup(request, fmt):
     _require_reader(request)
-    if role_of(request.user) not in ("lender", "provincial", "superuser"):
+    if not can_read_rollups(request.user):
         raise Http404
     form = RollupForm(request.GET)
     if not form.is_valid() or fmt not in ("xlsx", "pdf"):

@@ -49,7 +49,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
-    "django_htmx",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -71,7 +70,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -174,6 +172,14 @@ SPECTACULAR_SETTINGS = {
 
 # Days after which a dispatched transfer counts as overdue on the dashboards.
 TRANSIT_OVERDUE_DAYS = env.int("SHAREDLOAN_TRANSIT_OVERDUE_DAYS", default=7)
+
+# Manifest uploads: the largest file accepted, and how far an XLSX (a zip) may inflate.
+CONSIGNMENT_IMPORT_MAX_BYTES = env.int("SHAREDLOAN_IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
+CONSIGNMENT_IMPORT_MAX_XLSX_BYTES = env.int(
+    "SHAREDLOAN_IMPORT_MAX_XLSX_BYTES", default=200 * 1024 * 1024
+)
+# Where a previewed manifest waits for its commit; empty means the system's temporary folder.
+CONSIGNMENT_IMPORT_STAGING_DIR = env.str("SHAREDLOAN_IMPORT_STAGING_DIR", default="")
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,5 +1,7 @@
 """Size limits checked before any parsing: an upload too large, and an XLSX file (a zip) whose
-members would inflate past a cap (a "zip bomb"). Settings may lower or raise the defaults."""
+members would inflate past a cap (a "zip bomb"). The caps are settings
+(`CONSIGNMENT_IMPORT_MAX_BYTES`, `CONSIGNMENT_IMPORT_MAX_XLSX_BYTES`), read at each upload so
+that a test or a deployment can change them."""
 
 import io
 import zipfile
@@ -8,16 +10,14 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-MAX_UPLOAD_BYTES = 30 * 1024 * 1024
-MAX_XLSX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
 
 
 def max_upload_bytes() -> int:
-    return getattr(settings, "CONSIGNMENT_IMPORT_MAX_BYTES", MAX_UPLOAD_BYTES)
+    return settings.CONSIGNMENT_IMPORT_MAX_BYTES
 
 
 def max_xlsx_bytes() -> int:
-    return getattr(settings, "CONSIGNMENT_IMPORT_MAX_XLSX_BYTES", MAX_XLSX_UNCOMPRESSED_BYTES)
+    return settings.CONSIGNMENT_IMPORT_MAX_XLSX_BYTES
 
 
 class TooLarge(ValueError):

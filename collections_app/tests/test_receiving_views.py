@@ -198,7 +198,7 @@ def test_the_missing_and_extra_lists_export_as_csv_and_xlsx(client_for, sui_libr
     client.post(url("sign-off", receiving))
     missing = client.get(url("export", receiving, "missing", "csv"))
     assert missing["Content-Type"].startswith("text/csv")
-    lines = missing.content.decode("utf-8-sig").splitlines()
+    lines = b"".join(missing.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0].startswith("条码号,题名")
     assert len(lines) == 1 + 9
     book = load_workbook(io.BytesIO(client.get(url("export", receiving, "extra", "xlsx")).content))
@@ -210,7 +210,7 @@ def test_the_missing_and_extra_lists_export_as_csv_and_xlsx(client_for, sui_libr
 def test_the_manifest_template_downloads_in_both_formats(client_for, sui_librarian):
     client = client_for(sui_librarian)
     response = client.get(reverse("collections:consignment-manifest-template", args=["csv"]))
-    assert response.content.decode("utf-8-sig").startswith("条码号,ISBN,题名")
+    assert b"".join(response.streaming_content).decode("utf-8-sig").startswith("条码号,ISBN,题名")
     xlsx = client.get(reverse("collections:consignment-manifest-template", args=["xlsx"]))
     assert xlsx.content.startswith(b"PK")
 

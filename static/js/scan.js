@@ -26,6 +26,16 @@
     });
   }
 
+  // A line added by a scan joins the page's list, so the list and its counts agree.
+  function addLine(html) {
+    var table = document.querySelector("[data-lines]");
+    if (!table) return;
+    table.tBodies[0].insertAdjacentHTML("afterbegin", html);
+    table.hidden = false;
+    document.querySelectorAll("[data-lines-empty]").forEach(function (node) { node.remove(); });
+    document.querySelectorAll("[data-needs-lines]").forEach(function (node) { node.disabled = false; });
+  }
+
   function attach(form) {
     var input = form.querySelector("input[name=barcode]");
     var log = form.querySelector(".scan-log");
@@ -40,7 +50,7 @@
       fetch(form.action || window.location.href, {
         method: "POST",
         body: body,
-        headers: { "X-Requested-With": "fetch", "X-CSRFToken": csrfToken(form) },
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
         credentials: "same-origin"
       })
         .then(function (response) {
@@ -50,6 +60,7 @@
         .then(function (payload) {
           logLine(log, payload);
           updateCounts(payload.counts);
+          if (payload.line) addLine(payload.line);
           (payload.barcodes || []).forEach(function (barcode) {
             var row = document.querySelector('[data-pending="' + CSS.escape(barcode) + '"]');
             if (row) row.remove();

@@ -1,7 +1,11 @@
-"""Report tables as files: CSV (streamed, UTF-8 with a BOM so that Excel on a Chinese Windows
-opens it), XLSX (openpyxl, write-only, every cell text or number, never a formula) and PDF
-(WeasyPrint with the WenQuanYi Zen Hei font embedded). Text cells go through csv_safe, which
-neutralises a leading = + - @ tab or CR (formula injection)."""
+"""Every file the platform hands out — report tables, missing and extra lists, manifest
+templates: CSV (streamed, UTF-8 with a BOM so that Excel on a Chinese Windows opens it), XLSX
+(openpyxl, write-only, every cell a number or text, never a formula, sheet titles Excel accepts)
+and PDF (WeasyPrint with the WenQuanYi Zen Hei font embedded).
+
+A text cell starting with =, +, -, @, a tab or a carriage return is a formula to Excel and
+LibreOffice (CSV injection), so it is written with a leading apostrophe. Numbers stay numbers, so
+that a spreadsheet can add them up; a barcode or an ISBN is text and stays text."""
 
 import csv
 import io
@@ -13,13 +17,17 @@ from django.template.loader import render_to_string
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-from collections_app.importing.csv_safe import safe_cell
-
 FONT_FILES = [
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
 ]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _disposition(filename: str) -> str:
@@ -47,7 +55,11 @@ def csv_lines(headers, rows, *, batch=500):
 
 
 def _csv_value(value):
-    return value if isinstance(value, int | float) else safe_cell(value)
+    return (
+        value
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else safe_cell(value)
+    )
 
 
 def csv_response(filename, headers, rows) -> StreamingHttpResponse:
