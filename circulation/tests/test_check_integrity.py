@@ -335,6 +335,14 @@ def test_it_names_an_item_never_recorded_that_is_no_longer_as_created(
     assert_broken("item_history_matches_item", fresh.pk)
 
 
+def test_it_names_an_item_in_transit_whose_history_puts_it_at_the_destination(county):
+    book = county.books[1]
+    last = ItemEvent.objects.filter(item=book).order_by("-at", "-id").first()
+    assert (last.to_status, last.to_site) == (Item.Status.IN_TRANSIT, county.moving.source)
+    ItemEvent.objects.filter(pk=last.pk).update(to_site=county.moving.destination)
+    assert_broken("item_history_matches_item", book.pk)
+
+
 def test_history_is_read_in_time_then_id_order(county, sui_branch):
     book = county.books[5]
     last = ItemEvent.objects.filter(item=book).order_by("-at", "-id").first()
