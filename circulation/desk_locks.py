@@ -1,12 +1,19 @@
-"""The two row locks every checkout takes, as hand-written statements.
+"""The row locks every checkout takes, as hand-written statements.
 
 A checkout is the hottest path of the platform: a desk scans a book every few seconds, a county
-many times a second at peak. Built with the ORM, these two reads (the reader with their loan
-counts, the item with its title, site, display and whether a hold or an open transfer concerns
-it) cost more Python time to compile and to turn into model instances than everything else in a
-checkout together. Here each is one fixed SQL string; the rows become the same model instances
-the rest of the service uses, with the few related fields it reads attached, the others loading
-on access as with `only()`.
+many times a second at peak. Built with the ORM, these reads (the reader, the item with its
+title, site and display, then the reader's loan counts and whether a hold or an open transfer
+concerns the item) cost more Python time to compile and to turn into model instances than
+everything else in a checkout together. Here each is one fixed SQL string; the rows become the
+same model instances the rest of the service uses, with the few related fields it reads
+attached, the others loading on access as with `only()`.
+
+Lock first, count after. Under READ COMMITTED, PostgreSQL takes a statement's snapshot before
+the statement waits for a row lock: a count or an EXISTS read in the same statement as the
+`FOR UPDATE` sees the database as it was before the lock was granted, so ten checkouts of one
+reader queued behind each other would each count the loans made before the queue formed. The
+counts are therefore a statement of their own (`count_for_checkout`), run once both rows are
+locked: a new statement, a new snapshot, every loan committed by whoever held the locks before.
 """
 
 from django.db import connection
@@ -46,56 +53,46 @@ def _for_update(table_alias: str) -> str:
     return " FOR UPDATE"
 
 
-def lock_patron(*, patron_id=None, library_id=None, card_number=None, now):
-    """The reader, locked, with `loans_out` and `loans_overdue` counted in the same statement."""
-    loans = Loan._meta.db_table
+def lock_patron(*, patron_id=None, library_id=None, card_number=None):
+    """The reader, locked; their loans are counted by `count_for_checkout` once the item is
+    locked too."""
     where, params = (
         ("p.id = %s", [patron_id])
         if patron_id is not None
         else ("p.library_id = %s AND p.card_number = %s", [library_id, card_number])
     )
     sql = (
-        f"SELECT {', '.join('p.' + f for f in PATRON_FIELDS)}, "
-        f"(SELECT count(*) FROM {loans} l WHERE l.patron_id = p.id "
-        "AND l.returned_at IS NULL) AS loans_out, "
-        f"(SELECT count(*) FROM {loans} l WHERE l.patron_id = p.id "
-        "AND l.returned_at IS NULL AND l.due_at < %s) AS loans_overdue "
+        f"SELECT {', '.join('p.' + f for f in PATRON_FIELDS)} "
         f"FROM {Patron._meta.db_table} p WHERE {where}{_for_update('p')}"
     )
-    rows = _fetch(sql, [now, *params])
+    rows = _fetch(sql, params)
     if not rows:
         return None
-    values = rows[0]
-    patron = Patron.from_db(connection.alias, PATRON_FIELDS, values[: len(PATRON_FIELDS)])
-    patron.loans_out, patron.loans_overdue = values[len(PATRON_FIELDS) :]
-    return patron
+    return Patron.from_db(connection.alias, PATRON_FIELDS, rows[0])
 
 
-def lock_item_for_checkout(barcode: str, patron_id: int):
-    """The item, locked, with its title text, current site name and display site attached, and
-    `has_hold` / `on_transfer` telling whether a hold or an open transfer line concerns it, so
-    that the common case (neither) costs no further query."""
-    holds, lines = Hold._meta.db_table, TransferLine._meta.db_table
-    open_statuses = ", ".join(["%s"] * len(Hold.OPEN))
+def lock_item_for_checkout(barcode: str):
+    """The item, locked, with its title text, current site name and display site attached."""
     sql = (
-        f"SELECT {', '.join('i.' + f for f in ITEM_FIELDS)}, t.title, s.name, d.site_id, "
-        f"EXISTS (SELECT 1 FROM {holds} h WHERE (h.item_id = i.id AND h.status = %s) "
-        f"OR (h.patron_id = %s AND h.title_id = i.title_id AND h.status IN ({open_statuses}))), "
-        f"EXISTS (SELECT 1 FROM {lines} tl WHERE tl.item_id = i.id AND tl.is_open) "
+        f"SELECT {', '.join('i.' + f for f in ITEM_FIELDS)}, t.title, s.name, d.site_id "
         f"FROM {Item._meta.db_table} i "
         f"JOIN {Title._meta.db_table} t ON t.id = i.title_id "
         f"JOIN {Site._meta.db_table} s ON s.id = i.current_site_id "
         f"LEFT JOIN {Display._meta.db_table} d ON d.id = i.display_id "
         f"WHERE i.barcode = %s{_for_update('i')}"
     )
-    params = [Hold.Status.TRAPPED.value, patron_id, *(s.value for s in Hold.OPEN), barcode]
-    rows = _fetch(sql, params)
+    rows = _fetch(sql, [barcode])
+    if not rows:
+        # When the item moved to another site while this statement waited for its lock,
+        # PostgreSQL re-checks the join against the site row it read before the wait, finds no
+        # match and drops the item. Asked again, a new snapshot sees where it is now.
+        rows = _fetch(sql, [barcode])
     if not rows:
         return None
     values = rows[0]
     n = len(ITEM_FIELDS)
     item = Item.from_db(connection.alias, ITEM_FIELDS, values[:n])
-    title_text, site_name, display_site_id, has_hold, on_transfer = values[n:]
+    title_text, site_name, display_site_id = values[n:]
     cache = item._state.fields_cache
     cache["title"] = Title.from_db(connection.alias, ("id", "title"), (item.title_id, title_text))
     cache["current_site"] = Site.from_db(
@@ -106,8 +103,38 @@ def lock_item_for_checkout(barcode: str, patron_id: int):
         if item.display_id
         else None
     )
-    item.has_hold, item.on_transfer = bool(has_hold), bool(on_transfer)
     return item
+
+
+def count_for_checkout(*, patron: Patron, item: Item, now) -> None:
+    """With both rows locked, one statement: the reader's `loans_out` and `loans_overdue`, and
+    `has_hold` / `on_transfer` telling whether a hold or an open transfer line concerns the
+    item, so that the common case (neither) costs no further query."""
+    loans, holds, lines = Loan._meta.db_table, Hold._meta.db_table, TransferLine._meta.db_table
+    open_statuses = ", ".join(["%s"] * len(Hold.OPEN))
+    sql = (
+        f"SELECT (SELECT count(*) FROM {loans} l WHERE l.patron_id = %s "
+        "AND l.returned_at IS NULL), "
+        f"(SELECT count(*) FROM {loans} l WHERE l.patron_id = %s "
+        "AND l.returned_at IS NULL AND l.due_at < %s), "
+        f"EXISTS (SELECT 1 FROM {holds} h WHERE (h.item_id = %s AND h.status = %s) "
+        f"OR (h.patron_id = %s AND h.title_id = %s AND h.status IN ({open_statuses}))), "
+        f"EXISTS (SELECT 1 FROM {lines} tl WHERE tl.item_id = %s AND tl.is_open)"
+    )
+    params = [
+        patron.pk,
+        patron.pk,
+        now,
+        item.pk,
+        Hold.Status.TRAPPED.value,
+        patron.pk,
+        item.title_id,
+        *(s.value for s in Hold.OPEN),
+        item.pk,
+    ]
+    loans_out, loans_overdue, has_hold, on_transfer = _fetch(sql, params)[0]
+    patron.loans_out, patron.loans_overdue = loans_out, loans_overdue
+    item.has_hold, item.on_transfer = bool(has_hold), bool(on_transfer)
 
 
 def _fetch(sql, params):

@@ -1,9 +1,15 @@
 """Checkout, return anywhere, renewal.
 
-Each locks the item row first (SELECT … FOR UPDATE), re-checks its state, and writes the loan,
-the item's status and its history row in one transaction. The partial unique index
-`one_open_loan_per_item` is the last word if anything slips past: two desks scanning the same
-book at once meet at the item lock, and the second one is told the book is already on loan.
+Each locks the item row first (SELECT … FOR UPDATE; a checkout locks the reader before it),
+re-checks its state, and writes the loan and the item's transition (status and history row, by
+`item_transition`) in one transaction. The partial unique index `one_open_loan_per_item` is the
+last word if anything slips past: two desks scanning the same book at once meet at the item
+lock, and the second one is told the book is already on loan.
+
+The time of a loan, a return or a renewal is read once the locks are held, never before: a
+return that waited for a checkout of the same book must not close the loan before it began, and
+an item's history must stay in the order things happened. Every refusal of the desk lives here,
+so that the API and every other entry point refuse the same things.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ from accounts.scope import can_work_at_site
 from circulation import desk_locks
 from circulation.due_dates import due_at
 from circulation.models import Hold, Loan, Patron
-from circulation.scan import MAX_CODE, clean_code
 from circulation.services.holds import hold_trap_on_return
 from circulation.services.routing import (
     DESK_REASONS,
@@ -30,9 +35,10 @@ from circulation.services.routing import (
     route_on_shelf,
 )
 from circulation.services.rules import loan_rule_for
+from collections_app.barcodes import MAX_LENGTH, normalise_barcode
 from collections_app.errors import Refused
 from collections_app.models import Item, ItemEvent, Site, Transfer, TransferLine
-from collections_app.services.history import item_events_record
+from collections_app.services.items import item_transition
 
 
 @dataclass
@@ -54,6 +60,8 @@ class Return:
 def _require_desk(user, site: Site) -> None:
     if not can_work_at_site(user, site):
         raise Refused(_("您不能在“%(site)s”办理借还。") % {"site": site.name})
+    if not site.is_active:
+        raise Refused(_("站点“%(site)s”已停用，不能办理借还。") % {"site": site.name})
 
 
 def _day(moment) -> str:
@@ -61,11 +69,11 @@ def _day(moment) -> str:
 
 
 def _code(raw) -> str:
-    code = clean_code(raw)
+    code = normalise_barcode(raw)
     if not code:
         raise Refused(_("请扫描或输入图书条码。"))
-    if len(code) > MAX_CODE:
-        raise Refused(_("条码太长（最多 %(n)s 位），请检查后重新扫描。") % {"n": MAX_CODE})
+    if len(code) > MAX_LENGTH:
+        raise Refused(_("条码太长（最多 %(n)s 位），请检查后重新扫描。") % {"n": MAX_LENGTH})
     return code
 
 
@@ -75,8 +83,11 @@ def _items_locked():
     )
 
 
-def _lock_item(barcode: str) -> Item | None:
-    return _items_locked().filter(barcode=barcode).first()
+def _lock_item(items) -> Item | None:
+    """The one item of `items` (a locking queryset), locked. When it moved to another site
+    while the lock was awaited, PostgreSQL re-checks the joins of select_related against the
+    site rows read before the wait and drops the item; asked again, it is found where it is."""
+    return items.first() or items.first()
 
 
 def _not_found(library_id: int, code: str) -> Refused:
@@ -128,18 +139,17 @@ def loan_checkout(
     _require_desk(user, site)
     if patron is not None and patron.library_id != site.library_id:
         raise Refused(_("这位读者不是本馆的读者。"))
-    now = now or timezone.now()
     with transaction.atomic():
         if patron is not None:
-            reader = desk_locks.lock_patron(patron_id=patron.pk, now=now)
+            reader = desk_locks.lock_patron(patron_id=patron.pk)
         else:
             reader = desk_locks.lock_patron(
-                library_id=site.library_id, card_number=clean_code(card_number), now=now
+                library_id=site.library_id, card_number=normalise_barcode(card_number)
             )
             if reader is None:
                 raise Refused(_("找不到这位读者，请重新扫描读者证。"))
         patron = reader
-        item = desk_locks.lock_item_for_checkout(code, patron.pk)
+        item = desk_locks.lock_item_for_checkout(code)
         if item is None:
             raise _not_found(site.library_id, code)
         if item.library_id != site.library_id:
@@ -153,6 +163,8 @@ def loan_checkout(
                 _("《%(title)s》已借给其他读者，应还日期 %(due)s。")
                 % {"title": item.title.title, "due": _day(loan.due_at) if loan else "—"}
             )
+        now = now or timezone.now()
+        desk_locks.count_for_checkout(patron=patron, item=item, now=now)
         if patron.is_suspended:
             raise Refused(
                 _("读者证已暂停，不能借书。%(reason)s") % {"reason": patron.suspended_reason}
@@ -227,18 +239,14 @@ def loan_checkout(
         # bulk_create: one INSERT, no simple-history row; the item history (ItemEvent) is the
         # record of a checkout, and later edits of the loan in the admin keep their history.
         Loan.objects.bulk_create([loan])
-        item_events_record(
+        item_transition(
             items=[item],
             kind=ItemEvent.Kind.CHECKED_OUT,
             to_status=Item.Status.ON_LOAN,
-            to_site=site,
             user=user,
             at=now,
+            last_loan_at=now,
         )
-        Item.objects.filter(pk=item.pk).update(
-            status=Item.Status.ON_LOAN, status_changed_at=now, last_loan_at=now
-        )
-        item.status = Item.Status.ON_LOAN
         filled = [hold.pk for hold in holds if hold.patron_id == patron.pk]
         if filled:
             Hold.objects.filter(pk__in=filled).update(status=Hold.Status.FULFILLED, closed_at=now)
@@ -253,9 +261,8 @@ def loan_return(*, user, site: Site, barcode: str, now=None) -> Return:
     """Take a volume back at any site of its library and say where it goes next."""
     code = _code(barcode)
     _require_desk(user, site)
-    now = now or timezone.now()
     with transaction.atomic():
-        item = (
+        item = _lock_item(
             _items_locked()
             .filter(barcode=code)
             .annotate(
@@ -267,33 +274,21 @@ def loan_return(*, user, site: Site, barcode: str, now=None) -> Return:
                     )
                 )
             )
-            .first()
         )
         if item is None:
             raise _not_found(site.library_id, code)
         if item.library_id != site.library_id:
             raise _foreign(item)
         if not item.is_on_loan:
-            if item.is_available and item.current_site_id == site.pk:
-                last = (
-                    Loan.objects.filter(item=item, returned_at__isnull=False)
-                    .order_by("-returned_at")
-                    .first()
-                )
-                return Return(
-                    item=item, routing=current_routing(item, site), loan=last, already=True
-                )
-            raise Refused(
-                _shelf_refusal(item, site)
-                or _("《%(title)s》没有借出，不需要归还。") % {"title": item.title.title}
-            )
+            return _not_lent(item, site)
+        now = now or timezone.now()
         # The item lock guards its open loan: every service that changes a loan locks the
         # item first.
         loan = Loan.objects.get(item=item, returned_at__isnull=True)
         Loan.objects.filter(pk=loan.pk).update(returned_at=now, return_site=site)
         loan.returned_at = now
         loan.return_site = site
-        item_events_record(
+        item_transition(
             items=[item],
             kind=ItemEvent.Kind.RETURNED,
             to_status=Item.Status.AVAILABLE,
@@ -301,12 +296,6 @@ def loan_return(*, user, site: Site, barcode: str, now=None) -> Return:
             user=user,
             at=now,
         )
-        Item.objects.filter(pk=item.pk).update(
-            status=Item.Status.AVAILABLE, current_site=site, status_changed_at=now
-        )
-        item.status = Item.Status.AVAILABLE
-        item.current_site = site
-        item.status_changed_at = now
         routing = None
         if item.awaited:
             routing = hold_trap_on_return(user=user, item=item, site=site, now=now)
@@ -315,13 +304,39 @@ def loan_return(*, user, site: Site, barcode: str, now=None) -> Return:
         return Return(item=item, routing=routing, loan=loan)
 
 
+def _not_lent(item: Item, site: Site) -> Return:
+    """A return scan of a book that is not on loan: the same scan again here (or a second desk
+    that raced the first) hears the routing again; elsewhere the desk is told where it was
+    returned, or why it cannot be."""
+    last = (
+        Loan.objects.filter(item=item, returned_at__isnull=False)
+        .select_related("return_site")
+        .order_by("-returned_at")
+        .first()
+    )
+    if item.is_available and item.current_site_id == site.pk:
+        return Return(item=item, routing=current_routing(item, site), loan=last, already=True)
+    if item.is_available and last is not None and last.return_site_id == item.current_site_id:
+        raise Refused(
+            _("《%(title)s》已于 %(when)s 在“%(site)s”归还，不需要再还。")
+            % {
+                "title": item.title.title,
+                "when": date_format(timezone.localtime(last.returned_at), "Y-m-d H:i"),
+                "site": last.return_site.name,
+            }
+        )
+    raise Refused(
+        _shelf_refusal(item, site)
+        or _("《%(title)s》没有借出，不需要归还。") % {"title": item.title.title}
+    )
+
+
 def loan_renew(*, user, site: Site, barcode: str, now=None) -> Loan:
     """Extend a loan from today, unless the rule's renewals are used up or a reader waits."""
     code = _code(barcode)
     _require_desk(user, site)
-    now = now or timezone.now()
     with transaction.atomic():
-        item = _lock_item(code)
+        item = _lock_item(_items_locked().filter(barcode=code))
         if item is None:
             raise _not_found(site.library_id, code)
         if item.library_id != site.library_id:
@@ -335,6 +350,7 @@ def loan_renew(*, user, site: Site, barcode: str, now=None) -> Loan:
         )
         if loan is None:
             raise Refused(_("《%(title)s》没有借出，不能续借。") % {"title": item.title.title})
+        now = now or timezone.now()
         patron = loan.patron
         if patron.is_suspended:
             raise Refused(_("读者证已暂停，不能续借。"))
@@ -364,10 +380,9 @@ def loan_renew(*, user, site: Site, barcode: str, now=None) -> Loan:
         loan.due_at = new_due
         loan.renewals += 1
         loan.save(update_fields=["due_at", "renewals"])
-        item_events_record(
+        item_transition(
             items=[item],
             kind=ItemEvent.Kind.RENEWED,
-            to_status=Item.Status.ON_LOAN,
             user=user,
             at=now,
             note=_("续借至 %(due)s") % {"due": _day(new_due)},
