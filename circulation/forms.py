@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.submissions import SubmissionKeyField
 from circulation.models import LoanRule, Patron
+from collections_app.barcodes import normalise_barcode
 from collections_app.models import Site
 
 
@@ -33,7 +34,8 @@ class PatronForm(forms.ModelForm):
         self.fields["card_number"].widget.attrs["maxlength"] = 32
 
     def clean_card_number(self):
-        value = "".join(self.cleaned_data["card_number"].split())
+        # A card is scanned like a barcode: the same cleaning as at the desk.
+        value = normalise_barcode(self.cleaned_data["card_number"])
         if not value:
             raise forms.ValidationError(_("请填写读者证号。"))
         return value
