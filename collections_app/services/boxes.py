@@ -2,12 +2,14 @@
 
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.scope import can_work_at_site
+from accounts.scope import can_manage_library, can_work_at_site
+from collections_app.barcodes import is_barcode, normalise_barcode
 from collections_app.errors import Problem, Refused
-from collections_app.models import Box, Item, Site, Transfer
+from collections_app.models import Box, Item, ItemEvent, Library, Site, Transfer, TransferLine
+from collections_app.services.items import item_transition
 from collections_app.services.transfers import (
     item_refusal,
     lock_items,
@@ -17,13 +19,38 @@ from collections_app.services.transfers import (
 )
 
 
+def box_create(*, user, library: Library, code: str, name: str) -> Box:
+    """A new box with its label code; a code already in use is refused, also in a race."""
+    if not can_manage_library(user, library):
+        raise Refused(_("只有县馆馆员可以登记流动书箱。"))
+    code = normalise_barcode(code)
+    if not is_barcode(code):
+        raise Refused(_("书箱条码只能由字母、数字和连字符组成，3 到 32 位。"))
+    try:
+        with transaction.atomic():
+            return Box.objects.create(library=library, code=code, name=name.strip())
+    except IntegrityError:
+        raise Refused(_("书箱条码“%(code)s”已被使用。") % {"code": code}) from None
+
+
 def box_pack(*, user, box: Box, items: Iterable[Item]) -> int:
-    """Put items in a box: all of them at one site the user works at, none in another box."""
+    """Put items in a box: all of them on the shelf at the one site where the box stands (and
+    the user works), on no transfer, none in another box. A box stands on one site and travels
+    whole, so nothing is packed into a box that is on its way."""
     with transaction.atomic():
-        held_at = Site.objects.filter(pk__in=box.items.values("current_site"))
+        box = Box.objects.select_for_update().get(pk=box.pk)
+        held_at = list(Site.objects.filter(pk__in=box.items.values("current_site")))
         if any(not can_work_at_site(user, site) for site in held_at):
             raise Refused(_("书箱“%(box)s”不在您的站点，不能往里装书。") % {"box": box.name})
+        if TransferLine.objects.filter(item__box=box, is_open=True).exists():
+            raise Refused(_("书箱“%(box)s”在调拨单上，到达后才能装书。") % {"box": box.name})
         locked = lock_items(item.pk for item in items)
+        busy = set(
+            TransferLine.objects.filter(
+                item__in=[item.pk for item in locked], is_open=True
+            ).values_list("item_id", flat=True)
+        )
+        box_site = held_at[0].pk if held_at else None
         problems = []
         for item in locked:
             if item.library_id != box.library_id:
@@ -32,17 +59,58 @@ def box_pack(*, user, box: Box, items: Iterable[Item]) -> int:
                 problems.append(Problem(item.barcode, _("已在另一个书箱中")))
             elif not can_work_at_site(user, item.current_site):
                 problems.append(Problem(item.barcode, _("不在您的站点")))
+            elif not item.is_available:
+                problems.append(
+                    Problem(
+                        item.barcode,
+                        _("状态为“%(status)s”") % {"status": item.get_status_display()},
+                    )
+                )
+            elif item.pk in busy:
+                problems.append(Problem(item.barcode, _("已在调拨单上")))
+            elif box_site is not None and item.current_site_id != box_site:
+                problems.append(
+                    Problem(
+                        item.barcode,
+                        _("与书箱不在同一站点（书箱在“%(site)s”）") % {"site": held_at[0].name},
+                    )
+                )
+        if not problems:
+            sites = {item.current_site_id for item in locked}
+            if box_site is None and len(sites) > 1:
+                problems = [
+                    Problem(item.barcode, _("要装箱的图书分散在多个站点")) for item in locked
+                ]
         if problems:
             raise Refused(_("有图书不能装箱，未做任何更改。"), problems)
-        return Item.objects.filter(pk__in=[item.pk for item in locked]).update(box=box)
+        item_transition(
+            items=[item for item in locked if item.box_id != box.pk],
+            kind=ItemEvent.Kind.STATUS_CHANGED,
+            user=user,
+            note=_("装入流动书箱 %(code)s") % {"code": box.code},
+            box=box,
+        )
+        return len(locked)
 
 
 def box_unpack(*, user, box: Box, items: Iterable[Item] | None = None) -> int:
-    contents = box.items.all() if items is None else box.items.filter(pk__in=[i.pk for i in items])
-    sites = Site.objects.filter(pk__in=contents.values("current_site"))
-    if any(not can_work_at_site(user, site) for site in sites):
-        raise Refused(_("书箱不在您的站点，不能拆箱。"))
-    return contents.update(box=None)
+    with transaction.atomic():
+        box = Box.objects.select_for_update().get(pk=box.pk)
+        contents = box.items.all()
+        if items is not None:
+            contents = contents.filter(pk__in=[item.pk for item in items])
+        sites = Site.objects.filter(pk__in=contents.values("current_site"))
+        if any(not can_work_at_site(user, site) for site in sites):
+            raise Refused(_("书箱不在您的站点，不能拆箱。"))
+        if TransferLine.objects.filter(item__box=box, is_open=True).exists():
+            raise Refused(_("书箱“%(box)s”在调拨单上，到达后才能拆箱。") % {"box": box.name})
+        return item_transition(
+            items=lock_items(contents.values_list("pk", flat=True)),
+            kind=ItemEvent.Kind.STATUS_CHANGED,
+            user=user,
+            note=_("从流动书箱 %(code)s 取出") % {"code": box.code},
+            box=None,
+        )
 
 
 def box_send(*, user, box: Box, destination: Site, reason=Transfer.Reason.ROTATION) -> Transfer:

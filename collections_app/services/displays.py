@@ -9,8 +9,20 @@ from django.utils.translation import gettext as _
 from accounts.scope import can_work_at_site
 from collections_app.errors import Problem, Refused
 from collections_app.models import Display, Item, ItemEvent
-from collections_app.services.history import item_events_record
+from collections_app.services.items import item_transition
 from collections_app.services.transfers import lock_items
+
+
+def display_create(
+    *, user, library, site, name: str, kind: str, starts_on, ends_on=None
+) -> Display:
+    if site.library_id != library.pk or not can_work_at_site(user, site):
+        raise Refused(_("您不能管理“%(site)s”的专架。") % {"site": site.name})
+    if ends_on is not None and ends_on < starts_on:
+        raise Refused(_("结束日期不能早于开始日期。"))
+    return Display.objects.create(
+        library=library, site=site, name=name, kind=kind, starts_on=starts_on, ends_on=ends_on
+    )
 
 
 def display_place(*, user, display: Display, items: Iterable[Item]) -> int:
@@ -32,9 +44,14 @@ def display_place(*, user, display: Display, items: Iterable[Item]) -> int:
                 problems.append(Problem(item.barcode, item.get_status_display()))
         if problems:
             raise Refused(_("有图书不能上架，未做任何更改。"), problems)
-        fresh = [item for item in locked if item.display_id != display.pk]
-        _record(user, fresh, ItemEvent.Kind.DISPLAYED, display)
-        return Item.objects.filter(pk__in=[item.pk for item in fresh]).update(display=display)
+        # A display changes where a volume stands on the site, not its status.
+        return item_transition(
+            items=[item for item in locked if item.display_id != display.pk],
+            kind=ItemEvent.Kind.DISPLAYED,
+            user=user,
+            note=display.name,
+            display=display,
+        )
 
 
 def display_remove(*, user, display: Display, items: Iterable[Item] | None = None) -> int:
@@ -44,18 +61,10 @@ def display_remove(*, user, display: Display, items: Iterable[Item] | None = Non
         on_display = display.items.all()
         if items is not None:
             on_display = on_display.filter(pk__in=[item.pk for item in items])
-        locked = lock_items(on_display.values_list("pk", flat=True))
-        _record(user, locked, ItemEvent.Kind.UNDISPLAYED, display)
-        return Item.objects.filter(pk__in=[item.pk for item in locked]).update(display=None)
-
-
-def _record(user, items: list[Item], kind: str, display: Display) -> None:
-    """History rows that keep each item's status: a display changes only where it stands."""
-    for status in {item.status for item in items}:
-        item_events_record(
-            items=[item for item in items if item.status == status],
-            kind=kind,
-            to_status=status,
+        return item_transition(
+            items=lock_items(on_display.values_list("pk", flat=True)),
+            kind=ItemEvent.Kind.UNDISPLAYED,
             user=user,
             note=display.name,
+            display=None,
         )

@@ -11,20 +11,19 @@ one consignment never interleave; bulk work is all or nothing, written set-based
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.scope import can_manage_library, can_work_at_site
+from collections_app.barcodes import BARCODE, normalise_barcode
 from collections_app.errors import Refused
 from collections_app.importing import ImportOptions, Manifest, read_manifest
-from collections_app.importing.fields import BARCODE
 from collections_app.models import (
     AwaitingBarcodes,
     Consignment,
@@ -36,7 +35,8 @@ from collections_app.models import (
     Site,
     Title,
 )
-from collections_app.services.history import item_events_record
+from collections_app.receiving_selectors import reconciliation
+from collections_app.services.items import item_transition, item_transition_many
 
 BATCH = 2000
 IMPORTABLE = (Consignment.Status.ANNOUNCED, Consignment.Status.RECEIVING)
@@ -394,7 +394,7 @@ class ScanResult:
 
 def normalise_scan(raw: str) -> str:
     # Full-width digits and letters come from a scanner on a Chinese input method.
-    return unicodedata.normalize("NFKC", raw or "").strip()
+    return normalise_barcode(raw)
 
 
 def consignment_scan(
@@ -451,21 +451,17 @@ def _receive(user, item: Item, site: Site, damaged: bool, now) -> ScanResult:
     result = ScanResult(item.barcode, "", "", item.title.title, item.call_number)
     if item.is_expected:
         status = Item.Status.DAMAGED if damaged else Item.Status.AVAILABLE
-        item_events_record(
+        item_transition(
             items=[item], kind=ItemEvent.Kind.RECEIVED, to_status=status, to_site=site,
-            user=user, at=now, note=_("验收时标记损坏") if damaged else "",
+            user=user, at=now, note=_("验收时标记损坏") if damaged else "", home_site=site,
         )  # fmt: skip
-        Item.objects.filter(pk=item.pk).update(
-            status=status, current_site=site, home_site=site, status_changed_at=now
-        )
         result.outcome = ReceiptEntry.Outcome.DAMAGED if damaged else ReceiptEntry.Outcome.RECEIVED
         result.message = _("已验收，标记为损坏。") if damaged else _("已验收。")
     elif damaged and item.is_available and item.current_site_id == site.pk:
-        item_events_record(
+        item_transition(
             items=[item], kind=ItemEvent.Kind.STATUS_CHANGED, to_status=Item.Status.DAMAGED,
             user=user, at=now, note=_("验收时标记损坏"),
         )  # fmt: skip
-        Item.objects.filter(pk=item.pk).update(status=Item.Status.DAMAGED, status_changed_at=now)
         result.outcome = ReceiptEntry.Outcome.DAMAGED
         result.message = _("已扫描过，现标记为损坏。")
     else:
@@ -477,25 +473,8 @@ def _receive(user, item: Item, site: Site, damaged: bool, now) -> ScanResult:
 
 
 def receipt_counts(consignment: Consignment) -> dict:
-    """The running counts of the scan page: one aggregate over the items, one over the scans."""
-    items = Item.objects.filter(consignment=consignment).aggregate(
-        total=Count("id"),
-        waiting=Count("id", filter=Q(status=Item.Status.EXPECTED)),
-        damaged=Count("id", filter=Q(status=Item.Status.DAMAGED)),
-    )
-    extra = (
-        ReceiptEntry.objects.filter(consignment=consignment, outcome=ReceiptEntry.Outcome.EXTRA)
-        .values("barcode")
-        .distinct()
-        .count()
-    )
-    return {
-        "expected": items["total"],
-        "received": items["total"] - items["waiting"],
-        "waiting": items["waiting"],
-        "damaged": items["damaged"],
-        "extra": extra,
-    }
+    """The running counts of the scan page: the same figures as the consignment's page."""
+    return reconciliation(consignment)
 
 
 @dataclass
@@ -529,18 +508,14 @@ def consignment_sign_off(*, user, consignment: Consignment) -> SignOff:
                 .filter(pk__in=ids[start : start + BATCH], status=Item.Status.EXPECTED)
                 .order_by("pk")
             )
-        item_events_record(
-            items=missing,
+        item_transition_many(
+            item_ids=[item.pk for item in missing],
             kind=ItemEvent.Kind.STATUS_CHANGED,
             to_status=Item.Status.MISSING,
             user=user,
             at=now,
             note=_("批次验收时缺失"),
         )
-        for start in range(0, len(missing), BATCH):
-            Item.objects.filter(pk__in=[item.pk for item in missing[start : start + BATCH]]).update(
-                status=Item.Status.MISSING, status_changed_at=now
-            )
         ReceiptEntry.objects.bulk_create(
             [
                 ReceiptEntry(

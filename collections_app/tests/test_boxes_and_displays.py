@@ -1,13 +1,22 @@
 """Book boxes travel as one; displays keep volumes at their site."""
 
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 
+from circulation.integrity import find_violations
+from collections_app import services
 from collections_app.errors import Refused
 from collections_app.models import Box, Display, Item, ItemEvent
-from collections_app.services.boxes import box_pack, box_send
+from collections_app.services.boxes import box_pack, box_send, box_unpack
 from collections_app.services.displays import display_place, display_remove
-from collections_app.services.transfers import transfer_receive
+from collections_app.services.items import item_transition
+from collections_app.services.transfers import (
+    transfer_add_items,
+    transfer_create,
+    transfer_receive,
+)
 from conftest import make_item
 
 FETCH = {"HTTP_X_REQUESTED_WITH": "fetch"}
@@ -140,3 +149,77 @@ def test_a_volunteer_cannot_open_a_display_at_the_central_library(
         {"site": sui_central.pk, "name": "专架", "kind": "shelf", "starts_on": "2026-05-01"},
     )
     assert not Display.objects.exists()
+
+
+def recorded(*items):
+    for item in items:
+        item_transition(items=[item], kind=ItemEvent.Kind.RECEIVED)
+    return items
+
+
+def test_packing_and_unpacking_write_each_volume_history(sui_librarian, box, books):
+    recorded(*books)
+    assert box_pack(user=sui_librarian, box=box, items=books) == 3
+    packed = ItemEvent.objects.filter(note__contains=box.code, kind="status_changed")
+    assert packed.count() == 3
+    assert {(e.from_status, e.to_status) for e in packed} == {("available", "available")}
+    box_unpack(user=sui_librarian, box=box, items=books[:1])
+    assert Item.objects.filter(box=box).count() == 2
+    unpacked = ItemEvent.objects.filter(item=books[0]).order_by("-at", "-id").first()
+    assert box.code in unpacked.note and unpacked.to_status == "available"
+    assert find_violations() == []
+
+
+def test_a_box_stands_on_one_site(sui_librarian, box, books, sui_consignment, xiaolin_site):
+    """A librarian works at every site, so packing a 小林一中 volume into a box at the central
+    library used to split the box across two sites."""
+    box_pack(user=sui_librarian, box=box, items=books[:2])
+    (far,) = recorded(make_item(sui_consignment, xiaolin_site, "NL58888888"))
+    with pytest.raises(Refused) as refused:
+        box_pack(user=sui_librarian, box=box, items=[far])
+    assert "同一站点" in refused.value.problems[0].message
+    assert far.pk not in Item.objects.filter(box=box).values_list("pk", flat=True)
+
+
+def test_a_volume_on_a_transfer_or_a_box_on_its_way_is_not_packed(
+    sui_librarian, suixian, box, books, sui_central, xiaolin_site
+):
+    draft = transfer_create(
+        user=sui_librarian, source=sui_central, destination=xiaolin_site, reason="allocation"
+    )
+    transfer_add_items(user=sui_librarian, transfer=draft, items=books[:1])
+    with pytest.raises(Refused) as refused:
+        box_pack(user=sui_librarian, box=box, items=books[:1])
+    assert "调拨单" in refused.value.problems[0].message
+    box_pack(user=sui_librarian, box=box, items=books[1:2])
+    box_send(user=sui_librarian, box=box, destination=xiaolin_site)
+    with pytest.raises(Refused):
+        box_pack(user=sui_librarian, box=box, items=books[2:])
+    with pytest.raises(Refused):
+        box_unpack(user=sui_librarian, box=box)
+
+
+def test_a_display_place_and_removal_leave_history_that_adds_up(
+    sui_librarian, shelf_display, books
+):
+    recorded(*books)
+    display_place(user=sui_librarian, display=shelf_display, items=books)
+    display_remove(user=sui_librarian, display=shelf_display)
+    kinds = list(
+        ItemEvent.objects.filter(item=books[0]).order_by("at", "id").values_list("kind", flat=True)
+    )
+    assert kinds == ["received", "displayed", "undisplayed"]
+    assert not Item.objects.filter(display=shelf_display).exists()
+    assert find_violations() == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["transfers", "receiving", "displays", "boxes", "rotation", "arrivals", "suggestions"],
+)
+def test_moves_are_written_through_item_transition_only(module):
+    source = (Path(services.__file__).parent / f"{module}.py").read_text(encoding="utf-8")
+    assert "services.history" not in source
+    assert "item_events_record" not in source
+    assert ".update(status" not in source and ".update(box" not in source
+    assert ".update(display" not in source

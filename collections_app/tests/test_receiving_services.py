@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from django.db.models import Count
 
+from circulation.integrity import find_violations
 from collections_app.errors import Refused
 from collections_app.models import Consignment, Item, ItemEvent, ReceiptEntry
 from collections_app.services.receiving import (
@@ -146,3 +147,29 @@ def test_the_marc_sample_goes_through_receipt(sui_librarian, nlc, suixian, sui_c
         "'94中国发展报告",
         "F124/26",
     )
+
+
+def test_each_scan_and_the_sign_off_leave_every_volume_history_matching_it(
+    sui_librarian, receiving, sui_central
+):
+    consignment_scan(user=sui_librarian, consignment=receiving, barcode="NL2100000001")
+    consignment_scan(
+        user=sui_librarian, consignment=receiving, barcode="NL2100000002", damaged=True
+    )
+    consignment_scan(user=sui_librarian, consignment=receiving, barcode="NL2100000001")
+    consignment_scan(
+        user=sui_librarian, consignment=receiving, barcode="NL2100000001", damaged=True
+    )
+    consignment_sign_off(user=sui_librarian, consignment=receiving)
+    trail = list(
+        ItemEvent.objects.filter(item__barcode="NL2100000001")
+        .order_by("at", "id")
+        .values_list("kind", "from_status", "to_status")
+    )
+    assert trail == [
+        ("imported", "", "expected"),
+        ("received", "expected", "available"),
+        ("status_changed", "available", "damaged"),
+    ]
+    assert Item.objects.get(barcode="NL2100000001").home_site == sui_central
+    assert find_violations() == []
