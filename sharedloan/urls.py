@@ -3,6 +3,11 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+handler400 = "sharedloan.errors.bad_request"
+handler403 = "sharedloan.errors.permission_denied"
+handler404 = "sharedloan.errors.page_not_found"
+handler500 = "sharedloan.errors.server_error"
+
 urlpatterns = [
     path("", include("circulation.urls")),
     path("accounts/", include("accounts.urls")),
