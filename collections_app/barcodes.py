@@ -100,6 +100,7 @@ class BarcodeField(forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("条码"))
         kwargs.setdefault("max_length", MAX_LENGTH)
+        kwargs.setdefault("error_messages", {"required": _("请扫描或输入条码。")})
         super().__init__(**kwargs)
         # The browser must accept what a scanner types before cleaning (padding, full width).
         self.widget.attrs["maxlength"] = str(_MAX_RAW)

@@ -139,3 +139,19 @@ def test_a_form_without_a_key_still_works(librarian, sui_central, xiaolin_site):
     data = {"source": sui_central.pk, "destination": xiaolin_site.pk, "reason": "allocation"}
     librarian.post(reverse("collections:transfer-new"), data)
     assert Transfer.objects.count() == 1
+
+
+def test_suggestions_accepted_twice_make_one_transfer(
+    librarian, sui_consignment, sui_central, xiaolin_site
+):
+    from conftest import make_item
+
+    for n in range(4):
+        make_item(sui_consignment, sui_central, f"NL6300000{n}")
+    move = f"{sui_central.pk}:{xiaolin_site.pk}:C:2:1"
+    data = {"move": [move], "submission": "f" * 32}
+    url = reverse("collections:suggestions-accept")
+    assert librarian.post(url, data).status_code == 302
+    second = librarian.post(url, data, follow=True)
+    assert "已经提交过了" in second.content.decode()
+    assert Transfer.objects.count() == 1 and Transfer.objects.get().lines.count() == 2
