@@ -58,8 +58,11 @@ def history_baseline(row) -> bool:
 
     Imports, bulk writes and the services' set-based updates write no history record, so the
     first admin fix of such a row would have nothing to compare with. Called with the row locked
-    just before the fix is saved, this costs one small query per admin edit and nothing on the
-    bulk paths (which stay as fast as COPY). Returns whether a record was written."""
+    just before the fix is saved, this costs one indexed query per admin edit and nothing on the
+    bulk paths. Writing history on the bulk paths instead (simple_history's
+    bulk_create_with_history) took 2.6–3.1 times as long as the plain bulk insert of 30,000
+    titles on PostgreSQL, and would not cover the services' UPDATEs. Returns whether a record
+    was written."""
     manager = get_history_manager_for_model(type(row))
     latest = manager.filter(**{row._meta.pk.attname: row.pk}).first()
     tracked = manager.model.tracked_fields

@@ -1,12 +1,18 @@
 """Loans and holds in the admin: read-only records, returned or cancelled by actions that call
 the desk's services."""
 
+from django.contrib import admin
 from django.urls import reverse
 
 from circulation.models import Hold, Loan
 from circulation.services.holds import hold_place
 from circulation.services.loans import loan_checkout
 from collections_app.models import Item, ItemEvent
+from collections_app.services.transfers import (
+    transfer_add_items,
+    transfer_create,
+    transfer_dispatch,
+)
 
 
 def run_action(client, model, action, objects):
@@ -93,3 +99,34 @@ def test_a_hold_status_is_read_only_in_the_admin(
     hold.refresh_from_db()
     assert hold.status == "trapped"
     assert hold.expires_at.year == 2030
+
+
+def test_every_change_page_opens_with_its_read_only_fields(
+    client, superuser, sui_librarian, sui_central, xiaolin_site, sui_item, xiaolin_item, wang
+):
+    loan_checkout(user=sui_librarian, site=sui_central, barcode=sui_item.barcode, patron=wang)
+    hold_place(user=sui_librarian, patron=wang, title=xiaolin_item.title, pickup_site=sui_central)
+    transfer = transfer_create(
+        user=sui_librarian, source=xiaolin_site, destination=sui_central, reason="hold"
+    )
+    transfer_add_items(user=sui_librarian, transfer=transfer, items=[xiaolin_item])
+    transfer_dispatch(user=sui_librarian, transfer=transfer)
+    client.force_login(superuser)
+    opened = []
+    for model in admin.site._registry:
+        obj = model._default_manager.order_by("pk").first()
+        if obj is None:
+            continue
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        assert client.get(url).status_code == 200, opts.label
+        opened.append(opts.label)
+    assert {
+        "collections_app.Item",
+        "collections_app.Transfer",
+        "collections_app.TransferLine",
+        "collections_app.Consignment",
+        "circulation.Loan",
+        "circulation.Hold",
+        "circulation.Patron",
+    } <= set(opened)
