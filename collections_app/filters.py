@@ -8,6 +8,7 @@ from stdnum import isbn as stdnum_isbn
 from stdnum.exceptions import ValidationError as StdnumError
 
 from accounts.scope import scoped, visible_library_ids
+from collections_app.barcodes import normalise_barcode
 from collections_app.models import ClcClass, Consignment, Item
 from collections_app.selectors import sites_for
 
@@ -61,7 +62,7 @@ def _consignments(request):
 
 
 class ItemFilter(django_filters.FilterSet):
-    barcode = django_filters.CharFilter(label=_("条码号"), field_name="barcode")
+    barcode = django_filters.CharFilter(label=_("条码号"), method="filter_barcode")
     isbn = IsbnFilter(label=_("ISBN"), field_name="title__isbn")
     title = django_filters.CharFilter(
         label=_("题名"), field_name="title__title", lookup_expr="icontains"
@@ -82,6 +83,10 @@ class ItemFilter(django_filters.FilterSet):
     class Meta:
         model = Item
         fields = []
+
+    def filter_barcode(self, queryset, name, value):
+        # Typed or scanned into the search box: cleaned as at every other scan.
+        return queryset.filter(barcode=normalise_barcode(value))
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)

@@ -229,3 +229,10 @@ def test_the_api_finds_an_item_and_a_reader_by_a_full_width_code(
         },
     )
     assert lent.status_code == 201, lent.content
+
+
+def test_the_item_search_finds_a_full_width_barcode(client_for, sui_librarian, shelf):
+    response = client_for(sui_librarian).get(
+        reverse("collections:item-list"), {"barcode": wide(shelf[0].barcode)}
+    )
+    assert [item.barcode for item in response.context["page"]] == [shelf[0].barcode]
