@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from collections_app.models import Item, ItemEvent
+from collections_app.models import Box, Display, Item, ItemEvent
 from collections_app.services.stock import item_mark
 from collections_app.services.transfers import transfer_add_items, transfer_create
 
@@ -175,3 +175,28 @@ def test_the_history_page_reads_in_chinese_without_none(client, superuser, sui_i
     assert "索书号：</strong>C912.82/1&nbsp;&rarr;&nbsp;C912.82/2" in text
     assert "None" not in text
     assert "Changes" not in text
+
+
+def test_rows_whose_deletion_would_move_volumes_cannot_be_deleted_in_the_admin(
+    client, superuser, sui_librarian, sui_item, xiaolin_site
+):
+    display = Display.objects.create(
+        library=sui_item.library, site=sui_item.current_site, name="专架", starts_on="2026-01-01"
+    )
+    box = Box.objects.create(library=sui_item.library, code="BX009", name="九号书箱")
+    transfer = transfer_create(
+        user=sui_librarian,
+        source=sui_item.current_site,
+        destination=xiaolin_site,
+        reason="rotation",
+    )
+    client.force_login(superuser)
+    for model, obj in [
+        ("item", sui_item),
+        ("display", display),
+        ("box", box),
+        ("transfer", transfer),
+    ]:
+        url = reverse(f"admin:collections_app_{model}_delete", args=[obj.pk])
+        assert client.post(url, {"post": "yes"}).status_code == 403, model
+        assert type(obj).objects.filter(pk=obj.pk).exists()
