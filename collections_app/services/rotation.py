@@ -49,6 +49,8 @@ class Action:
     WAIT_ON_LOAN = "wait_on_loan"
     WAIT_IN_TRANSIT = "wait_in_transit"
     WAIT_FULL = "wait_full"
+    OUT_OF_SERVICE = "out_of_service"
+    ELSEWHERE = "elsewhere"
     NOT_DUE = "not_due"
     FINISHED = "finished"
 
@@ -58,6 +60,8 @@ class Action:
         WAIT_ON_LOAN: gettext_lazy("借出中，归还后再走"),
         WAIT_IN_TRANSIT: gettext_lazy("调拨途中或已在调拨单中"),
         WAIT_FULL: gettext_lazy("下一站已满，暂留"),
+        OUT_OF_SERVICE: gettext_lazy("不在流通，不再轮换"),
+        ELSEWHERE: gettext_lazy("不在本站，请先调回"),
         NOT_DUE: gettext_lazy("未到期"),
         FINISHED: gettext_lazy("已走完全程"),
     }
@@ -159,10 +163,29 @@ def _decide(plan, stops, member, items, loans, on_open_transfer, load, now) -> D
             _("本期借出 %(n)s 次（阈值 %(cap)s）") % {"n": loans, "cap": plan.demand_loans},
             items,
         )
+    # A volume lost or written off since it joined, or one that stands somewhere else, would
+    # make the whole run refuse: it stays out of the moves, said why.
+    gone = [item for item in items if item.is_out_of_service]
+    if gone:
+        return Decision(
+            member,
+            Action.OUT_OF_SERVICE,
+            "、".join(f"{item.barcode}（{item.get_status_display()}）" for item in gone),
+            items,
+        )
     if any(item.is_on_loan for item in items):
         return Decision(member, Action.WAIT_ON_LOAN, why, items, nxt)
     if any(item.pk in on_open_transfer or item.is_in_transit for item in items):
         return Decision(member, Action.WAIT_IN_TRANSIT, why, items, nxt)
+    astray = [item for item in items if item.current_site_id != stop.site_id]
+    if astray:
+        return Decision(
+            member,
+            Action.ELSEWHERE,
+            "、".join(item.barcode for item in astray),
+            items,
+            nxt,
+        )
     if nxt.capacity is not None and load[nxt.pk] + volumes > nxt.capacity:
         return Decision(
             member,
@@ -190,14 +213,16 @@ def _member_items(members) -> dict[int, list[Item]]:
 
 
 def _volumes_per_stop(stops, members, items_by_member, heading_to) -> dict[int, int]:
-    """The plan's volumes per stop: where each stands, or, when it is on an open transfer, the
-    stop at the transfer's destination (none when the plan does not stop there)."""
+    """The plan's volumes in service per stop: where each stands, or, when it is on an open
+    transfer, the stop at the transfer's destination (none when the plan does not stop there)."""
     stop_at: dict[int, int] = {}
     for stop in stops:
         stop_at.setdefault(stop.site_id, stop.pk)
     load: dict[int, int] = defaultdict(int)
     for member in members:
         for item in items_by_member[member.pk]:
+            if item.is_out_of_service:
+                continue  # takes no shelf room
             if item.pk not in heading_to:
                 load[member.stop_id] += 1
             elif heading_to[item.pk] in stop_at:

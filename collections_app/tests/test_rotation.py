@@ -19,6 +19,7 @@ from collections_app.models import (
     TransferLine,
 )
 from collections_app.services.boxes import box_pack
+from collections_app.services.items import item_transition
 from collections_app.services.rotation import (
     Action,
     StopSpec,
@@ -256,3 +257,21 @@ def test_only_a_librarian_of_the_library_saves_a_plan(
                 plan=RotationPlan(library=suixian, name="越权"),
                 stops=[StopSpec(site=xiaolin_site, stay_days=30)],
             )
+
+
+def test_a_member_lost_or_moved_elsewhere_stays_out_of_the_run_and_the_rest_moves_on(
+    plan, books, sui_librarian, sui_branch, shennong
+):
+    """One volume reported missing, another carried to 厉山分馆: the run used to be refused as a
+    whole (the transfer would not take them); now they are named and the others travel."""
+    with time_machine.travel(START):
+        rotation_add(plan=plan, items=books[:3])
+    item_transition(items=[books[0]], kind="status_changed", to_status="missing")
+    item_transition(items=[books[1]], kind="status_changed", to_site=sui_branch)
+    with time_machine.travel(START + timedelta(days=31)):
+        decisions = decisions_by_barcode(plan, timezone.now())
+        assert decisions[books[0].barcode].action == Action.OUT_OF_SERVICE
+        assert decisions[books[1].barcode].action == Action.ELSEWHERE
+        (transfer,) = rotation_execute(user=sui_librarian, plan=plan)
+    assert list(transfer.lines.values_list("item", flat=True)) == [books[2].pk]
+    assert transfer.destination == shennong
