@@ -79,6 +79,7 @@ class TransferFillForm(forms.Form):
         coerce=lambda value: {"yes": True, "no": False}.get(value),
         empty_value=None,
     )
+    submission = SubmissionKeyField()
 
     def __init__(self, *args, user, library, **kwargs):
         super().__init__(*args, **kwargs)

@@ -183,9 +183,20 @@ def transfer_fill(request, pk):
         return redirect("collections:transfer-detail", pk=transfer.pk)
     wanted = form.cleaned_data["count"]
     try:
-        added = services.transfer_add_matching(
-            user=request.user, transfer=transfer, count=wanted, **form.filters()
-        )
+        # Sent twice, "add 200 volumes" would add 400.
+        with submitted_once(
+            request.user,
+            form.cleaned_data["submission"],
+            "transfer-fill",
+            fallback=_detail(transfer),
+        ) as claim:
+            added = services.transfer_add_matching(
+                user=request.user, transfer=transfer, count=wanted, **form.filters()
+            )
+            claim.done(_detail(transfer))
+    except AlreadySubmitted as first:
+        messages.info(request, first.message)
+        return redirect(first.url)
     except Refused as refused:
         messages.error(request, refusal_text(refused))
     else:

@@ -155,3 +155,23 @@ def test_suggestions_accepted_twice_make_one_transfer(
     second = librarian.post(url, data, follow=True)
     assert "已经提交过了" in second.content.decode()
     assert Transfer.objects.count() == 1 and Transfer.objects.get().lines.count() == 2
+
+
+def test_a_fill_form_sent_twice_adds_its_volumes_once(
+    librarian, sui_librarian, sui_consignment, sui_central, xiaolin_site
+):
+    from collections_app.services.transfers import transfer_create
+    from conftest import make_item
+
+    for n in range(6):
+        make_item(sui_consignment, sui_central, f"NL6400000{n}")
+    draft = transfer_create(
+        user=sui_librarian, source=sui_central, destination=xiaolin_site, reason="allocation"
+    )
+    detail = reverse("collections:transfer-detail", args=[draft.pk])
+    key = rendered_key(librarian, detail)
+    url = reverse("collections:transfer-fill", args=[draft.pk])
+    librarian.post(url, {"count": 2, "submission": key})
+    second = librarian.post(url, {"count": 2, "submission": key}, follow=True)
+    assert "已经提交过了" in second.content.decode()
+    assert draft.lines.count() == 2
