@@ -37,18 +37,9 @@ LOAN_RULES = (
 )
 
 
-def rule_for(category: str, site_kind: str) -> RuleSpec:
-    fallback = None
-    for rule in LOAN_RULES:
-        if rule.category == category and rule.site_kind == site_kind:
-            return rule
-        if rule.category == category and not rule.site_kind:
-            fallback = rule
-    assert fallback is not None, category
-    return fallback
-
-
-def loan_rules(library: Library) -> list[LoanRule]:
+def loan_rules(library: Library | None) -> list[LoanRule]:
+    """The demo's loan rules as unsaved rows: stored for a county by the writer, and asked
+    unsaved (no library) by the simulation, so both lend by the same numbers."""
     return [
         LoanRule(
             library=library,

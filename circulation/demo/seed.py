@@ -76,6 +76,8 @@ class Summary:
 
 
 def seed_demo(*, today: date, scale: float = 1.0) -> Summary:
+    if today < EARLIEST_ANCHOR:
+        raise ValueError(f"The demo's year must start after the volumes came: {today}")
     summary = Summary()
     with transaction.atomic():
         libraries, summary.created["libraries"] = ensure_libraries()

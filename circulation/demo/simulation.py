@@ -14,6 +14,17 @@ one volume never interleave within a day, and its history reads in order.
 Everything is plain Python: ints for days (date ordinals) and volumes (list positions), the
 writer turns them into rows. One random.Random with a fixed seed drives it all, so the same
 anchor always gives the same county.
+
+The simulation keeps the rules of the services, asking their own predicates where they can be
+asked of a volume in memory (see `Desk`): a volume goes on a transfer only when
+`transfers.item_refusal` lets it and it is on no other open transfer (the partial unique index);
+it is lent only from the shelf of the lending site, when the desk's shelf check lets it, to a
+reader under the loan limit and with nothing overdue, by the loan rule `rules.rule_among` picks
+among the rules the writer stores; its due date is `due_dates.end_of_day` of the day the rule
+gives. A reader's returns free a place from the next day on, so no checkout of the day, at
+whatever hour, would have met the limit at the desk. Every change of a volume writes its history
+row the way `items.item_transition` does, so the last row always names the volume's status and
+site. The demo has no book boxes, holds or closed days.
 """
 
 from bisect import bisect_right
@@ -22,9 +33,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from random import Random
 
-from collections_app.models import Display, Item, ItemEvent, Site, Transfer, TransferLine
+from circulation.due_dates import end_of_day
+from circulation.models import LoanRule
+from circulation.services.loans import _shelf_refusal
+from circulation.services.rules import rule_among
+from collections_app.models import Display, Item, ItemEvent, Site, Title, Transfer, TransferLine
+from collections_app.services.transfers import REHOMING_REASONS, item_refusal
 
-from .people import PatronRow, generate_patrons, rule_for
+from .people import PatronRow, generate_patrons, loan_rules
 from .places import SITES, SiteSpec
 from .readers import PROFILES, day_factor
 from .titles import TitleRecord, generate
@@ -33,6 +49,54 @@ Status, Kind = Item.Status, ItemEvent.Kind
 CENTRAL = "central"
 CLASSES = "ABCDEFGHIJKNOPQRSTUVXZ"
 NEVER = 10**7  # a day ordinal no simulation reaches: the loan is never returned
+
+
+class BrokenRule(AssertionError):
+    """The simulation was about to do what a service refuses: a fault of the simulation."""
+
+
+class Desk:
+    """The services' rules, asked of the simulation's volumes.
+
+    `item_refusal` (may a volume go on a transfer from here?) and the desk's shelf check (may it
+    be lent here?) read only a volume's library, status and site, so they are asked through one
+    unsaved Item whose fields are set to the volume's, and each answer is kept per (status,
+    site, here): the rules stay the services' own and cost the simulation a dict lookup. The
+    loan rules are the unsaved rows the writer stores, chosen as the desk chooses them.
+    """
+
+    def __init__(self, sites: dict[str, SiteSpec]):
+        self.sites = {
+            code: Site(pk=n, library_id=0, code=code, name=spec.name, kind=spec.kind)
+            for n, (code, spec) in enumerate(sites.items(), start=1)
+        }
+        self.volume = Item(library_id=0, title=Title(library_id=0, title="（模拟）"))
+        self.loan_rules = loan_rules(None)
+        self.answers: dict[tuple, str | None] = {}
+        self.rules: dict[tuple[str, str], LoanRule | None] = {}
+
+    def _ask(self, rule, status: str, at: str, here: str) -> str | None:
+        key = (rule, status, at, here)
+        if key not in self.answers:
+            self.volume.status = status
+            self.volume.current_site = self.sites[at]
+            self.answers[key] = rule(self.volume, self.sites[here])
+        return self.answers[key]
+
+    def move_refusal(self, status: str, at: str, source: str) -> str | None:
+        return self._ask(item_refusal, status, at, source)
+
+    def lend_refusal(self, status: str, at: str, site: str) -> str | None:
+        if status == Status.ON_LOAN:
+            return "已借出"
+        return self._ask(_shelf_refusal, status, at, site)
+
+    def loan_rule(self, category: str, site: str) -> LoanRule | None:
+        key = (category, site)
+        if key not in self.rules:
+            kind = self.sites[site].kind
+            self.rules[key] = rule_among(self.loan_rules, category=category, site_kind=kind)
+        return self.rules[key]
 
 
 @dataclass(frozen=True)
@@ -124,9 +188,12 @@ class Simulation:
         self.renewals: dict[int, list[int]] = defaultdict(list)  # day → loans renewed that day
         self.arrivals: dict[int, list[int]] = defaultdict(list)  # day → transfers arriving
         self.away: dict[int, None] = {}  # volumes returned at the central library, not theirs
-        self.loan_plan: dict[
-            int, tuple[int, str, list[int]]
-        ] = {}  # loan → (return day, site, renewals)
+        self.loan_plan: dict[int, tuple[int, str, LoanRule]] = {}  # loan → (back, site, rule)
+        self.due_day: list[int] = []  # loan → its due day as of today (renewals move it)
+        self.released: dict[int, list[int]] = defaultdict(list)  # day → loans no longer held
+        self.on_transfer: dict[int, int] = {}  # volume → its open transfer
+        self.desk = Desk(self.sites)
+        self.tastes: dict[str, list[tuple[float, Shelf]]] = {}  # site → (taste, shelf) per class
         self.damaged_by: list[tuple[int, int]] = []  # (patron, day)
         self.lines_of: dict[int, list[int]] = defaultdict(list)  # transfer → its line positions
         self.display_of: dict[int, int] = {}  # transfer → the display its volumes go on
@@ -143,19 +210,38 @@ class Simulation:
 
     # --- volume state -----------------------------------------------------------------------
 
-    def event(self, item, kind, at, to_status, from_site="", to_site="", transfer=None, note=""):
+    def transition(self, item, kind, at, to_status=None, to_site=None, transfer=None, note=""):
+        """One change of a volume and its history row, as `items.item_transition` writes them:
+        the row reads the volume's status and site before the change; no `to_status` keeps the
+        status (and its time), no `to_site` the site."""
         p = self.plan
+        status, site = p.status[item], p.site[item]
+        to_site = site if to_site is None else to_site
         p.events.append(
-            (item, kind, at, p.status[item], to_status, from_site, to_site, transfer, note)
+            (item, kind, at, status, to_status or status, site, to_site, transfer, note)
         )
-        p.status[item] = to_status
-        p.changed_at[item] = at
+        if to_status is not None:
+            p.status[item] = to_status
+            p.changed_at[item] = at
+        p.site[item] = to_site
 
     def shelve(self, item: int) -> None:
         self.shelves[self.plan.site[item], self.top[item]].add(item)
 
     def unshelve(self, item: int) -> None:
-        self.shelves[self.plan.site[item], self.top[item]].remove(item)
+        shelf = self.shelves[self.plan.site[item], self.top[item]]
+        if item in shelf.where:
+            shelf.remove(item)
+
+    def move_refusal(self, item: int, source: str) -> str | None:
+        """Why the transfer service would refuse `item` on a new transfer from `source`."""
+        if item in self.on_transfer:
+            return "已在其他未完结的调拨单中"
+        p = self.plan
+        return self.desk.move_refusal(p.status[item], p.site[item], source)
+
+    def movable(self, items, source: str) -> list[int]:
+        return [i for i in items if self.move_refusal(i, source) is None]
 
     def on_shelf(self, site: str) -> list[int]:
         return [i for top in CLASSES for i in self.shelves[site, top].items]
@@ -187,6 +273,8 @@ class Simulation:
         self.daily_rate(end)
         showcase = self.showcase_day(start, end)
         for day in range(allocation, end):
+            for loan in self.released.pop(day, ()):
+                self.holding[self.plan.loans[loan][1]].remove(loan)
             for item in self.ready.pop(day, ()):
                 if self.plan.status[item] == Status.AVAILABLE:
                     self.shelve(item)
@@ -230,7 +318,7 @@ class Simulation:
                 p.call_number.append(call_number)
                 p.home.append(CENTRAL)
                 p.site.append(CENTRAL)
-                p.status.append("")  # not yet received
+                p.status.append(Status.EXPECTED)  # on the manifest, not yet scanned in
                 p.display.append(None)
                 p.changed_at.append(None)
                 p.last_loan_at.append(None)
@@ -243,7 +331,7 @@ class Simulation:
         for item in range(len(p.barcode)):
             day = receipt + item // per_day
             at = self.at(day, 9 * 60 + (item % per_day) * 480 // per_day)
-            self.event(
+            self.transition(
                 item,
                 Kind.RECEIVED,
                 at,
@@ -298,14 +386,7 @@ class Simulation:
         ]
         for item in rng.sample(candidates, min(len(candidates), round(240 * self.scale) or 1)):
             p.display[item] = index
-            self.event(
-                item,
-                Kind.DISPLAYED,
-                self.at(day, 10 * 60),
-                Status.AVAILABLE,
-                to_site=CENTRAL,
-                note="国图文献专架",
-            )
+            self.transition(item, Kind.DISPLAYED, self.at(day, 10 * 60), note="国图文献专架")
         for item in range(len(p.site)):
             if p.status[item] == Status.AVAILABLE:
                 self.shelve(item)
@@ -322,7 +403,7 @@ class Simulation:
             self.pool[code] = (members, _cumulative([p.patrons[i].activity for i in members]))
         self.pool[""] = (everyone, _cumulative([r.activity for r in p.patrons]))
         self.registered = [r.registered_on.toordinal() for r in p.patrons]
-        self.open_loans = [0] * len(p.patrons)
+        self.holding: list[list[int]] = [[] for _patron in p.patrons]  # patron → open loans
 
     def daily_rate(self, end: int) -> None:
         """Loans per day and site, so that an average year gives the county its loan volume."""
@@ -337,47 +418,50 @@ class Simulation:
 
     # --- transfers --------------------------------------------------------------------------
 
+    def draft(self, items, source, destination, reason, created, note) -> int:
+        """A draft transfer holding `items`: all of them, or a BrokenRule naming each refusal,
+        as `transfer_add_items` and the one-open-transfer index would answer."""
+        p = self.plan
+        refused = [(item, why) for item in items if (why := self.move_refusal(item, source))]
+        if refused or len(set(items)) != len(items):
+            raise BrokenRule(f"{self.county.library} {source}→{destination}: {refused[:10]}")
+        index = len(p.transfers)
+        p.transfers.append(
+            [source, destination, reason, Transfer.Status.DRAFT, created, None, None, note]
+        )
+        for item in items:
+            self.unshelve(item)  # reserved: off the shelf that lending and moves pick from
+            self.on_transfer[item] = index
+            self.lines_of[index].append(len(p.lines))
+            p.lines.append((index, item, TransferLine.State.PENDING, True))
+        return index
+
     def move(
         self, items, source, destination, reason, day, *, note="", transit=(1, 3), arrive_after=0
     ) -> int:
         p, rng = self.plan, self.rng
         created = self.at(day - 1, rng.randint(14 * 60, 17 * 60))
+        index = self.draft(items, source, destination, reason, created, note)
         dispatched = self.at(day, 8 * 60 + 30)
-        index = len(p.transfers)
-        p.transfers.append(
-            [
-                source,
-                destination,
-                reason,
-                Transfer.Status.DISPATCHED,
-                created,
-                dispatched,
-                None,
-                note,
-            ]
-        )
+        p.transfers[index][3] = Transfer.Status.DISPATCHED
+        p.transfers[index][5] = dispatched
         for item in items:
-            self.lines_of[index].append(len(p.lines))
-            p.lines.append((index, item, TransferLine.State.PENDING, True))
-            self.event(
-                item, Kind.DISPATCHED, dispatched, Status.IN_TRANSIT, source, destination, index
-            )
+            # The volume stays at its source until it is received; the row names the transfer.
+            self.transition(item, Kind.DISPATCHED, dispatched, Status.IN_TRANSIT, transfer=index)
         self.arrivals[max(day + rng.randint(*transit), arrive_after)].append(index)
         return index
 
     def arrive(self, transfer: int, day: int) -> None:
         p = self.plan
-        source, destination, reason = p.transfers[transfer][:3]
+        destination, reason = p.transfers[transfer][1:3]
         received = self.at(day, self.rng.randint(14 * 60, 16 * 60))
         for n in self.lines_of.pop(transfer):
             item = p.lines[n][1]
             p.lines[n] = (transfer, item, TransferLine.State.RECEIVED, False)
-            p.site[item] = destination
-            if reason in (Transfer.Reason.ALLOCATION, Transfer.Reason.ROTATION):
+            del self.on_transfer[item]
+            if reason in REHOMING_REASONS:
                 p.home[item] = destination
-            self.event(
-                item, Kind.ARRIVED, received, Status.AVAILABLE, source, destination, transfer
-            )
+            self.transition(item, Kind.ARRIVED, received, Status.AVAILABLE, destination, transfer)
             if transfer in self.display_of:
                 p.display[item] = self.display_of[transfer]
             self.ready[day + 1].append(item)
@@ -395,8 +479,6 @@ class Simulation:
             elif p.status[item] != Status.ON_LOAN:
                 del self.away[item]
         for home, items in going.items():
-            for item in items:
-                self.unshelve(item)
             # The last run before the anchor is still on the road when the demo opens.
             self.move(
                 items,
@@ -420,15 +502,13 @@ class Simulation:
             destination = self.points[(n + 1) % len(self.points)]
             idle = [
                 i
-                for i in self.on_shelf(source)
+                for i in self.movable(self.on_shelf(source), source)
                 if p.home[i] == source
                 and p.display[i] is None
                 and (p.last_loan_at[i] is None or p.last_loan_at[i] < idle_since)
             ]
             stock = sum(1 for code in p.site if code == source)
             items = sorted(rng.sample(idle, min(len(idle), stock // 5)))
-            for item in items:
-                self.unshelve(item)
             if items:
                 self.move(
                     items, source, destination, Transfer.Reason.ROTATION, day, note="季度轮换"
@@ -452,12 +532,14 @@ class Simulation:
             (site, "精品展柜", Display.Kind.SHOWCASE, opens, self.anchor + timedelta(days=60))
         )
         candidates = [
-            i for i in self.on_shelf(CENTRAL) if p.display[i] is None and self.top[i] in "IKJ"
+            i
+            for i in self.movable(self.on_shelf(CENTRAL), CENTRAL)
+            if p.display[i] is None and self.top[i] in "IKJ"
         ]
         candidates.sort(key=lambda i: (-(p.titles[p.title[i]].price or 0), i))
         items = sorted(candidates[: max(1, round(60 * self.scale))])
-        for item in items:
-            self.unshelve(item)
+        if not items:
+            return
         transfer = self.move(
             items, CENTRAL, site, Transfer.Reason.DISPLAY, day, note="世界读书日精品展"
         )
@@ -471,33 +553,19 @@ class Simulation:
             (CENTRAL, school, "IGKH", 40, "新学期图书调配"),
             (CENTRAL, self.points[-1], CLASSES, 15, "补充基层服务点图书"),
         ]
-        open_items = {item for _t, item, _s, is_open in p.lines if is_open}
         for source, destination, tops, count, note in wanted:
+            # Asked again for each draft: the volumes the one before took are on a transfer now.
             candidates = [
                 i
-                for i in self.on_shelf(source)
-                if self.top[i] in tops and p.display[i] is None and i not in open_items
+                for i in self.movable(self.on_shelf(source), source)
+                if self.top[i] in tops and p.display[i] is None
             ]
             items = sorted(
                 rng.sample(candidates, min(len(candidates), max(2, round(count * self.scale))))
             )
-            if not items:
-                continue
-            index = len(p.transfers)
-            reason = Transfer.Reason.ROTATION
-            p.transfers.append(
-                [
-                    source,
-                    destination,
-                    reason,
-                    Transfer.Status.DRAFT,
-                    self.at(day, 17 * 60),
-                    None,
-                    None,
-                    note,
-                ]
-            )
-            p.lines.extend((index, i, TransferLine.State.PENDING, True) for i in items)
+            if items:
+                reason = Transfer.Reason.ROTATION
+                self.draft(items, source, destination, reason, self.at(day, 17 * 60), note)
 
     def stock_check(self, day: int) -> None:
         """A stock check (盘点) finds a few volumes gone from their shelf."""
@@ -506,13 +574,11 @@ class Simulation:
             for item in self.on_shelf(code):
                 if rng.random() < 0.0015:
                     self.unshelve(item)
-                    self.event(
+                    self.transition(
                         item,
                         Kind.STATUS_CHANGED,
                         self.at(day, 17 * 60),
                         Status.MISSING,
-                        code,
-                        code,
                         note="年度盘点未找到",
                     )
 
@@ -526,15 +592,15 @@ class Simulation:
             expected *= rng.uniform(0.8, 1.2)
             count = int(expected) + (rng.random() < expected % 1)
             for _n in range(count):
-                patron = self.choose_patron(code, day)
-                if patron is None:
+                chosen = self.choose_patron(code, day)
+                if chosen is None:
                     continue
                 item = self.choose_item(code, PROFILES[spec.profile])
                 if item is None:
                     break
-                self.check_out(item, patron, code, day)
+                self.check_out(item, *chosen, code, day)
 
-    def choose_patron(self, site: str, day: int) -> int | None:
+    def choose_patron(self, site: str, day: int) -> tuple[int, LoanRule] | None:
         rng, p = self.rng, self.plan
         for _attempt in range(4):
             # Most readers use the site where they got their card; some borrow anywhere.
@@ -542,26 +608,39 @@ class Simulation:
             patron = members[_pick(rng, weights)]
             if self.registered[patron] > day:
                 continue
-            record = p.patrons[patron]
-            if (
-                self.open_loans[patron]
-                >= rule_for(record.category, self.sites[site].kind).max_items
-            ):
+            rule = self.desk.loan_rule(p.patrons[patron].category, site)
+            if rule is None or self.may_not_borrow(patron, rule, day):
                 continue
-            return patron
+            return patron, rule
         return None
 
-    def choose_item(self, site: str, profile) -> int | None:
-        rng = self.rng
-        tops = [t for t in CLASSES if self.shelves[site, t].items]
-        if not tops:
-            return None
-        top = rng.choices(tops, [profile.taste(t) * len(self.shelves[site, t]) for t in tops])[0]
-        return self.shelves[site, top].pick(rng)
+    def may_not_borrow(self, patron: int, rule: LoanRule, day: int) -> bool:
+        """The desk's refusals of a reader (loan_checkout): at the rule's limit, or with a loan
+        overdue when the rule stops lending then. Loans returned today still count (see
+        `released`), so the answer holds at any hour of the day."""
+        held = self.holding[patron]
+        if len(held) >= rule.max_items:
+            return True
+        return rule.blocks_when_overdue and any(self.due_day[loan] < day for loan in held)
 
-    def check_out(self, item: int, patron: int, site: str, day: int) -> None:
+    def choose_item(self, site: str, profile) -> int | None:
+        # The site's shelves and its readers' taste per class, looked up once: this runs for
+        # every loan of the year.
+        if site not in self.tastes:
+            self.tastes[site] = [(profile.taste(t), self.shelves[site, t]) for t in CLASSES]
+        shelves, weights = [], []
+        for taste, shelf in self.tastes[site]:
+            if shelf.items:
+                shelves.append(shelf)
+                weights.append(taste * len(shelf.items))
+        if not shelves:
+            return None
+        return self.rng.choices(shelves, weights)[0].pick(self.rng)
+
+    def check_out(self, item: int, patron: int, rule: LoanRule, site: str, day: int) -> None:
         rng, p = self.rng, self.plan
-        rule = rule_for(p.patrons[patron].category, self.sites[site].kind)
+        if item in self.on_transfer or self.desk.lend_refusal(p.status[item], p.site[item], site):
+            raise BrokenRule(f"{self.county.library}: {p.barcode[item]} lent at {site}")
         length = rule.loan_days
         out = self.opening_hours(day)
         # How this loan ends: on time, renewed, late, very late or not at all.
@@ -600,41 +679,45 @@ class Simulation:
             ]
         )
         self.unshelve(item)
-        self.event(item, Kind.CHECKED_OUT, out, Status.ON_LOAN, from_site=site)
+        self.transition(item, Kind.CHECKED_OUT, out, Status.ON_LOAN)
         p.last_loan_at[item] = out
-        self.open_loans[patron] += 1
+        self.holding[patron].append(index)
+        self.due_day.append(day + length)
         for r in renewals:
             self.renewals[r].append(index)
         if back < end:
             self.returns[back].append(index)
-        self.loan_plan[index] = (back, return_site, renewals)
+        self.loan_plan[index] = (back, return_site, rule)
 
     def due_at(self, day: int) -> datetime:
-        return self.at(day, 23 * 60 + 59)
+        """The desk's due time for a loan due on `day` (the demo has no closed days to skip)."""
+        return end_of_day(date.fromordinal(day))
 
     def renew(self, loan: int, day: int) -> None:
         p = self.plan
         item = p.loans[loan][0]
-        self.event(item, Kind.RENEWED, self.opening_hours(day), Status.ON_LOAN, note="读者续借")
+        # As loan_renew: the new due date counts the rule's days from today.
+        self.due_day[loan] = day + self.loan_plan[loan][2].loan_days
+        note = f"续借至 {date.fromordinal(self.due_day[loan]).isoformat()}"
+        self.transition(item, Kind.RENEWED, self.opening_hours(day), Status.ON_LOAN, note=note)
 
     def give_back(self, loan: int, day: int) -> None:
         rng, p = self.rng, self.plan
         item, patron, site, display = p.loans[loan][:4]
-        _back, return_site, _renewals = self.loan_plan[loan]
+        _back, return_site, _rule = self.loan_plan[loan]
         at = self.opening_hours(day)
         p.loans[loan][6] = at
         p.loans[loan][7] = return_site
-        self.open_loans[patron] -= 1
-        p.site[item] = return_site
+        self.released[day + 1].append(loan)
         if return_site != site:
             p.display[item] = None  # a displayed volume returned elsewhere leaves the display
         if rng.random() < 0.001:
-            self.event(
-                item, Kind.RETURNED, at, Status.DAMAGED, to_site=return_site, note="归还时发现损坏"
+            self.transition(
+                item, Kind.RETURNED, at, Status.DAMAGED, return_site, note="归还时发现损坏"
             )
             self.damaged_by.append((patron, day))
             return
-        self.event(item, Kind.RETURNED, at, Status.AVAILABLE, to_site=return_site)
+        self.transition(item, Kind.RETURNED, at, Status.AVAILABLE, return_site)
         self.ready[day + 1].append(item)
         if return_site == CENTRAL and p.home[item] != CENTRAL:
             self.away[item] = None

@@ -1,22 +1,34 @@
 """Which loan rule applies: the library's rule for the reader's category at this kind of site,
 else the one for every kind of site."""
 
+from collections.abc import Iterable
+
 from django.utils.translation import gettext as _
 
 from circulation.models import LoanRule
 from collections_app.errors import Refused
 
 
+def rule_among(rules: Iterable[LoanRule], *, category: str, site_kind: str) -> LoanRule | None:
+    """The rule of `rules` for `category` at `site_kind`: the one for that kind of site, else the
+    one for every kind of site, else None. Pure, so that the demo's in-memory simulation lends
+    by the same choice as the desk."""
+    matching = [r for r in rules if r.category == category and r.site_kind in (site_kind, "")]
+    matching.sort(key=lambda rule: rule.site_kind == "")
+    return matching[0] if matching else None
+
+
 def loan_rule_for(*, library_id: int, category: str, site_kind: str) -> LoanRule:
-    rules = list(
+    rule = rule_among(
         LoanRule.objects.filter(
             library_id=library_id, category=category, site_kind__in=[site_kind, ""]
-        )
+        ),
+        category=category,
+        site_kind=site_kind,
     )
-    rules.sort(key=lambda rule: rule.site_kind == "")
-    if not rules:
+    if rule is None:
         raise Refused(_("本馆还没有设置这类读者的借阅规则，请县馆馆员在“借阅规则”中设置。"))
-    return rules[0]
+    return rule
 
 
 def loan_rule_save(*, user, library, rule=None, **fields):

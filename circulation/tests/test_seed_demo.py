@@ -18,6 +18,7 @@ from accounts.models import User
 from circulation.demo.people import DEMO_PASSWORD
 from circulation.demo.seed import COUNTIES
 from circulation.demo.simulation import simulate
+from circulation.integrity import find_violations
 from circulation.models import Loan, LoanRule, Patron
 from collections_app.models import (
     Consignment,
@@ -129,6 +130,10 @@ def test_every_item_status_matches_its_open_loan_or_transfer_line(seeded):
     assert not in_transit.exclude(item__current_site=F("transfer__source")).exists()
     assert not TransferLine.objects.filter(is_open=True, transfer__status="received").exists()
     assert Transfer.objects.filter(status=Transfer.Status.DRAFT).exists()
+
+
+def test_the_demo_passes_check_integrity(seeded):
+    assert find_violations() == []
 
 
 def test_counts_per_status_add_up_to_the_items_held(seeded):
