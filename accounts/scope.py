@@ -229,6 +229,26 @@ def can_see_readers(user, library) -> bool:
     return role_of(user) == "superuser" or user.library_id == library.pk
 
 
+def can_edit_patron(user, patron) -> bool:
+    """County librarians edit every reader; site staff the readers registered at their sites."""
+    role = role_of(user)
+    if role == "superuser" or (role == "librarian" and user.library_id == patron.library_id):
+        return True
+    return role == "site_staff" and patron.home_site_id in site_ids(user)
+
+
+def can_cancel_hold(user, hold) -> bool:
+    """County librarians cancel every hold of their library; site staff, as with readers, only
+    the holds picked up at one of their sites or placed by a reader registered there."""
+    role = role_of(user)
+    if role == "superuser" or (role == "librarian" and user.library_id == hold.library_id):
+        return True
+    if role != "site_staff":
+        return False
+    sites = site_ids(user)
+    return hold.pickup_site_id in sites or hold.patron.home_site_id in sites
+
+
 def has_staff_role(user) -> bool:
     """An active account with a role (or the superuser): it may read inside its scope."""
     return role_of(user) != "anonymous"

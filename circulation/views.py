@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.scope import (
+    can_cancel_hold,
     can_manage_library,
     can_see_readers,
     can_work_at_site,
@@ -384,7 +385,9 @@ def patron_detail(request, pk):
     reader = _reader_panel(patron)
     hold_rows = list(selectors.patron_holds(patron))
     for hold in hold_rows:
+        hold.patron = patron
         hold.ready = hold_ready(hold)
+        hold.may_cancel = can_cancel_hold(request.user, hold)
     sites = selectors.desk_sites(request.user).filter(library=patron.library)
     ctx = {
         "patron": patron,
@@ -478,7 +481,9 @@ def patron_import(request):
 @require_POST
 def loan_renew(request, pk):
     loan = get_scoped_or_404(Loan.objects.select_related("item", "site"), request.user, pk=pk)
-    site = loan.site if can_work_at_site(request.user, loan.site) else _desk_site(request)
+    lent_at = loan.site
+    site = lent_at if lent_at.is_active and can_work_at_site(request.user, lent_at) else None
+    site = site or _desk_site(request)
     if site is None:
         raise PermissionDenied
     try:
@@ -539,6 +544,8 @@ def hold_create(request, pk):
 @require_POST
 def hold_cancel(request, pk):
     hold = get_scoped_or_404(Hold.objects.select_related("library"), request.user, pk=pk)
+    if not can_cancel_hold(request.user, hold):
+        raise PermissionDenied
     try:
         holds.hold_cancel(user=request.user, hold=hold)
     except Refused as refused:

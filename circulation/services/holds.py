@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.scope import can_manage_library, role_of, site_ids
+from accounts.scope import can_cancel_hold, can_work_at_site
 from circulation.models import Hold, Loan, Patron
 from circulation.services.routing import (
     HOLD_REASON,
@@ -32,14 +32,6 @@ from collections_app.models import Item, Site, Title, TransferLine
 HOLD_VALID_DAYS = 90
 
 
-def _require_library_staff(user, library) -> None:
-    if can_manage_library(user, library):
-        return
-    if role_of(user) == "site_staff" and user.library_id == library.pk and site_ids(user):
-        return
-    raise Refused(_("您不能为这个图书馆的读者办理预约。"))
-
-
 def hold_place(
     *,
     user,
@@ -49,15 +41,18 @@ def hold_place(
     valid_days: int = HOLD_VALID_DAYS,
     now=None,
 ) -> Hold:
-    """Place a hold; a free copy already on the shelf at the pickup site is trapped at once."""
-    now = now or timezone.now()
-    _require_library_staff(user, patron.library)
+    """Place a hold; a free copy already on the shelf at the pickup site is trapped at once.
+    Staff place holds for pickup where they work the desk: librarians at any site of their
+    library, site staff at their own sites."""
     if title.library_id != patron.library_id or pickup_site.library_id != patron.library_id:
         raise Refused(_("只能预约本馆的图书，并在本馆站点取书。"))
+    if not can_work_at_site(user, pickup_site):
+        raise Refused(_("您不能办理在“%(site)s”取书的预约。") % {"site": pickup_site.name})
     if not pickup_site.is_active:
         raise Refused(_("站点“%(site)s”已停用。") % {"site": pickup_site.name})
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
+        now = now or timezone.now()
         if patron.is_suspended:
             raise Refused(_("读者证已暂停，不能预约。"))
         rule = loan_rule_for(
@@ -186,10 +181,12 @@ def _release(item_id: int | None, now) -> None:
 
 
 def hold_cancel(*, user, hold: Hold, now=None) -> Hold:
-    now = now or timezone.now()
-    _require_library_staff(user, hold.library)
+    """Cancel a hold; a copy trapped for it passes to the next reader waiting at that site."""
     with transaction.atomic():
         hold = _lock_hold_and_item(hold.pk)
+        if not can_cancel_hold(user, hold):
+            raise Refused(_("您只能取消在您的站点取书、或在您的站点办证的读者的预约。"))
+        now = now or timezone.now()
         if not hold.is_open:
             raise Refused(
                 _("这条预约已经结束（%(status)s）。") % {"status": hold.get_status_display()}

@@ -9,17 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.scope import can_manage_library, can_work_at_site
+from accounts.scope import can_edit_patron, can_manage_library, can_work_at_site
 from circulation.models import Patron
 from collections_app.errors import Problem, Refused
 from collections_app.models import Library, Site
 
 EDITABLE = ("card_number", "name", "phone", "category", "home_site", "birth_year")
-
-
-def can_edit_patron(user, patron: Patron) -> bool:
-    """County librarians edit every reader; site staff the readers registered at their sites."""
-    return can_manage_library(user, patron.library) or can_work_at_site(user, patron.home_site)
 
 
 def _check_birth_year(birth_year) -> None:

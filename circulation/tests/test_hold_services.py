@@ -132,3 +132,57 @@ def test_holds_expire_when_waiting_too_long_or_not_picked_up(
         assert holds_expire() == {"waiting": 1, "trapped": 0}
     late.refresh_from_db()
     assert late.status == "expired"
+
+
+# Site staff: holds at their sites, or of readers registered there
+
+
+@pytest.fixture
+def holds_of_three_kinds(sui_librarian, sui_central, xiaolin_site, wang, li, book, lent):
+    """wang (registered at the central library) picking up at the central library and at the
+    service point; li (registered at the service point) picking up at the central library."""
+    other = make_item(book.consignment, sui_central, "NL40000002", title="围城", clc="I246.5")
+    third = make_item(book.consignment, sui_central, "NL40000003", title="边城", clc="I246.5")
+    loan_checkout(user=sui_librarian, site=sui_central, patron=li, barcode=other.barcode)
+    loan_checkout(user=sui_librarian, site=sui_central, patron=li, barcode=third.barcode)
+    return {
+        "elsewhere": hold_place(
+            user=sui_librarian, patron=wang, title=other.title, pickup_site=sui_central
+        ),
+        "pickup here": hold_place(
+            user=sui_librarian, patron=wang, title=third.title, pickup_site=xiaolin_site
+        ),
+        "reader of here": hold_place(
+            user=sui_librarian, patron=li, title=book.title, pickup_site=sui_central
+        ),
+    }
+
+
+def test_site_staff_cancel_only_holds_of_their_sites(xiaolin_volunteer, holds_of_three_kinds):
+    with pytest.raises(Refused, match="只能取消在您的站点取书"):
+        hold_cancel(user=xiaolin_volunteer, hold=holds_of_three_kinds["elsewhere"])
+    hold_cancel(user=xiaolin_volunteer, hold=holds_of_three_kinds["pickup here"])
+    hold_cancel(user=xiaolin_volunteer, hold=holds_of_three_kinds["reader of here"])
+    statuses = {name: Hold.objects.get(pk=h.pk).status for name, h in holds_of_three_kinds.items()}
+    assert statuses == {
+        "elsewhere": "waiting",
+        "pickup here": "cancelled",
+        "reader of here": "cancelled",
+    }
+
+
+def test_librarians_cancel_any_hold_of_their_library_only(
+    sui_librarian, zengdu_librarian, holds_of_three_kinds
+):
+    with pytest.raises(Refused):
+        hold_cancel(user=zengdu_librarian, hold=holds_of_three_kinds["elsewhere"])
+    hold_cancel(user=sui_librarian, hold=holds_of_three_kinds["elsewhere"])
+
+
+def test_site_staff_place_holds_for_pickup_at_their_own_sites(
+    xiaolin_volunteer, sui_central, xiaolin_site, li, book, lent
+):
+    with pytest.raises(Refused, match="不能办理在“随县图书馆总馆”取书的预约"):
+        hold_place(user=xiaolin_volunteer, patron=li, title=book.title, pickup_site=sui_central)
+    hold = hold_place(user=xiaolin_volunteer, patron=li, title=book.title, pickup_site=xiaolin_site)
+    assert hold.status == "waiting"

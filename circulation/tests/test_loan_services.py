@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from circulation.models import ClosedDay, Hold, Loan, LoanRule
@@ -285,3 +286,69 @@ def test_renewal_right_after_checkout_says_it_would_not_help(
 def test_holds_table_is_untouched_by_plain_loans(sui_librarian, sui_central, wang, books):
     loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode="NL20000000")
     assert not Hold.objects.exists()
+
+
+# Every entry point refuses what the desk refuses
+
+
+def test_no_desk_work_at_an_inactive_site(sui_librarian, sui_central, sui_branch, wang, books):
+    loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode="NL20000000")
+    sui_branch.is_active = False
+    sui_branch.save()
+    for service, barcode in (
+        (loan_checkout, "NL20000001"),
+        (loan_return, "NL20000000"),
+        (loan_renew, "NL20000000"),
+    ):
+        extra = {"patron": wang} if service is loan_checkout else {}
+        with pytest.raises(Refused, match="已停用"):
+            service(user=sui_librarian, site=sui_branch, barcode=barcode, **extra)
+    assert Loan.objects.open().count() == 1
+    assert item(books[0]).current_site == sui_central
+
+
+def test_a_second_return_elsewhere_says_where_the_book_was_returned(
+    sui_librarian, sui_central, xiaolin_site, wang, books
+):
+    loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode="NL20000000")
+    loan_return(user=sui_librarian, site=sui_central, barcode="NL20000000")
+    with pytest.raises(Refused, match="已于 .* 在“随县图书馆总馆”归还"):
+        loan_return(user=sui_librarian, site=xiaolin_site, barcode="NL20000000")
+    assert ItemEvent.objects.filter(item=books[0], kind="returned").count() == 1
+
+
+# The time of a change is read once the item is locked
+
+
+def test_a_return_that_waited_for_a_checkout_closes_the_loan_after_it_began(
+    sui_librarian, sui_central, wang, books
+):
+    """While the return waits for the item's lock, a desk lends the book and commits first (on
+    PostgreSQL; here the checkout runs just before the return's first read of the item): the
+    return closes that loan, and not at a time before it began."""
+    waited = []
+
+    def checkout_first(execute, sql, params, many, context):
+        if not waited and 'FROM "collections_app_item"' in sql:
+            waited.append(sql)
+            loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode="NL20000000")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(checkout_first):
+        done = loan_return(user=sui_librarian, site=sui_central, barcode="NL20000000")
+    assert waited and not done.already
+    assert done.loan.returned_at >= done.loan.checked_out_at
+    events = list(ItemEvent.objects.filter(item=books[0]).order_by("at", "id"))
+    assert [e.kind for e in events] == ["checked_out", "returned"]
+
+
+def test_a_renewal_writes_a_history_row_and_leaves_the_item_as_it_is(
+    sui_librarian, sui_central, wang, books
+):
+    with time_machine.travel(timezone.now() - timedelta(days=20)):
+        loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode="NL20000000")
+    loan_renew(user=sui_librarian, site=sui_central, barcode="NL20000000")
+    event = ItemEvent.objects.get(item=books[0], kind="renewed")
+    assert (event.from_status, event.to_status) == ("on_loan", "on_loan")
+    assert event.from_site_id == event.to_site_id == sui_central.pk
+    assert "续借至" in event.note

@@ -1,0 +1,47 @@
+"""The circulation API refuses what the desk refuses: the rules live in the services."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from circulation.models import Loan
+from collections_app.models import Item
+from conftest import make_item
+
+
+@pytest.fixture
+def api(sui_librarian):
+    client = APIClient()
+    client.force_authenticate(sui_librarian)
+    return client
+
+
+@pytest.fixture
+def books(sui_consignment, sui_branch):
+    return [make_item(sui_consignment, sui_branch, f"NL7100000{n}") for n in range(2)]
+
+
+def post(api, what, barcode, **data):
+    return api.post(
+        f"/api/v1/circulation/{what}/",
+        {"site": "SUIXIAN.lijiadian", "barcode": barcode, **data},
+        format="json",
+    )
+
+
+def test_the_api_lends_returns_and_renews_at_an_active_site(api, wang, books):
+    response = post(api, "checkout", books[0].barcode, card_number=wang.card_number)
+    assert response.status_code == 201
+    assert post(api, "return", books[0].barcode).status_code == 200
+
+
+def test_the_api_does_not_lend_return_or_renew_at_an_inactive_site(api, sui_branch, wang, books):
+    assert post(api, "checkout", books[0].barcode, card_number=wang.card_number).status_code == 201
+    sui_branch.is_active = False
+    sui_branch.save()
+    response = post(api, "checkout", books[1].barcode, card_number=wang.card_number)
+    assert response.status_code == 409 and "已停用" in response.json()["detail"]
+    for what in ("return", "renew"):
+        response = post(api, what, books[0].barcode)
+        assert response.status_code == 409 and "已停用" in response.json()["detail"]
+    assert Loan.objects.open().count() == 1
+    assert Item.objects.get(pk=books[1].pk).status == "available"
