@@ -281,7 +281,8 @@ CHECKS = [
               AND ((e.item_id IS NULL
                     AND NOT (i.status = 'available' AND i.current_site_id = i.home_site_id))
                    OR e.to_status <> i.status
-                   OR COALESCE(e.to_site_id, 0) <> i.current_site_id)
+                   OR (e.item_id IS NOT NULL
+                       AND COALESCE(e.to_site_id, 0) <> i.current_site_id))
         """
         ),
     ),

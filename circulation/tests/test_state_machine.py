@@ -1,6 +1,7 @@
 """Random sequences of transfers, checkouts, returns anywhere, renewals and holds; after every
 step each item is in exactly one state and the counts per state add up (DESIGN invariant 1),
-and each item's last history row agrees with its status (invariant 3)."""
+and each item's last history row agrees with its status (invariant 3), and `check_integrity` finds
+nothing broken."""
 
 import itertools
 from datetime import date, timedelta
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from accounts.models import User
+from circulation.integrity import find_violations
 from circulation.models import Hold, Loan, LoanRule, Patron
 from circulation.services.holds import hold_cancel, hold_place, holds_expire
 from circulation.services.loans import loan_checkout, loan_renew, loan_return
@@ -281,6 +283,10 @@ class Circulation(RuleBasedStateMachine):
                 assert last.to_status == item.status, (item, last)
         assert sum(states.values()) == ITEMS
         assert states["loan"] == Loan.objects.open().filter(library=self.library).count()
+
+    @invariant()
+    def the_integrity_check_finds_nothing(self):
+        assert find_violations(self.library) == []
 
 
 @pytest.mark.django_db
