@@ -15,6 +15,7 @@ from collections_app.errors import Problem, Refused
 from collections_app.models import Library, Site
 
 EDITABLE = ("card_number", "name", "phone", "category", "home_site", "birth_year")
+MAX_REASON = 200  # Patron.suspended_reason
 
 
 def _check_birth_year(birth_year) -> None:
@@ -81,12 +82,14 @@ def patron_suspend(*, user, patron: Patron, reason: str) -> Patron:
     reason = (reason or "").strip()
     if not reason:
         raise Refused(_("请写明暂停原因。"))
+    if len(reason) > MAX_REASON:
+        raise Refused(_("暂停原因最多 %(n)s 字。") % {"n": MAX_REASON})
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
         if not can_edit_patron(user, patron):
             raise Refused(_("您不能暂停这位读者。"))
         patron.is_suspended = True
-        patron.suspended_reason = reason[:200]
+        patron.suspended_reason = reason
         patron.save(update_fields=["is_suspended", "suspended_reason"])
         return patron
 

@@ -8,6 +8,9 @@ from django.utils.translation import gettext as _
 from circulation.models import LoanRule
 from collections_app.errors import Refused
 
+# A loan longer than a year is not a loan; the due date search also stops a few months out.
+MAX_LOAN_DAYS = 365
+
 
 def rule_among(rules: Iterable[LoanRule], *, category: str, site_kind: str) -> LoanRule | None:
     """The rule of `rules` for `category` at `site_kind`: the one for that kind of site, else the
@@ -41,6 +44,8 @@ def loan_rule_save(*, user, library, rule=None, **fields):
         raise Refused(_("只有县馆馆员可以修改借阅规则。"))
     if rule is not None and rule.library_id != library.pk:
         raise Refused(_("只能修改本馆的借阅规则。"))
+    if "loan_days" in fields and not 1 <= fields["loan_days"] <= MAX_LOAN_DAYS:
+        raise Refused(_("借期应在 1 到 %(max)s 天之间。") % {"max": MAX_LOAN_DAYS})
     rule = rule or LoanRule(library=library)
     for name, value in fields.items():
         setattr(rule, name, value)
