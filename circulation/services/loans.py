@@ -146,8 +146,8 @@ def loan_checkout(
             reader = desk_locks.lock_patron(
                 library_id=site.library_id, card_number=normalise_barcode(card_number)
             )
-            if reader is None:
-                raise Refused(_("找不到这位读者，请重新扫描读者证。"))
+        if reader is None:
+            raise Refused(_("找不到这位读者，请重新扫描读者证。"))
         patron = reader
         item = desk_locks.lock_item_for_checkout(code)
         if item is None:
@@ -163,6 +163,8 @@ def loan_checkout(
                 _("《%(title)s》已借给其他读者，应还日期 %(due)s。")
                 % {"title": item.title.title, "due": _day(loan.due_at) if loan else "—"}
             )
+        # After the locks: the counts see every loan committed while this checkout waited, and
+        # the loan starts after the return it may have waited for.
         now = now or timezone.now()
         desk_locks.count_for_checkout(patron=patron, item=item, now=now)
         if patron.is_suspended:
