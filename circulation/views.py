@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.scope import (
     can_cancel_hold,
+    can_edit_patron,
     can_manage_library,
     can_see_readers,
     can_work_at_site,
@@ -398,7 +399,7 @@ def patron_detail(request, pk):
         "holds": hold_rows,
         "hold_form": HoldForm(sites=sites, initial={"pickup_site": patron.home_site_id}),
         "suspend_form": SuspendForm(),
-        "may_edit": patrons.can_edit_patron(request.user, patron),
+        "may_edit": can_edit_patron(request.user, patron),
         "may_lend": sites.exists(),
     }
     return render(request, "circulation/patron_detail.html", ctx)
@@ -407,7 +408,7 @@ def patron_detail(request, pk):
 @login_required
 def patron_edit(request, pk):
     patron = _get_patron_for_user(request, pk)
-    if not patrons.can_edit_patron(request.user, patron):
+    if not can_edit_patron(request.user, patron):
         raise PermissionDenied
     sites = selectors.desk_sites(request.user).filter(library=patron.library)
     form = PatronForm(request.POST or None, instance=patron, sites=sites)
