@@ -37,7 +37,7 @@ def seed_and_check(anchor: date, scale: float) -> None:
 
 
 @settings(
-    max_examples=18,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
