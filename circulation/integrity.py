@@ -106,7 +106,7 @@ OPEN_TRANSFER = ", ".join(f"'{value}'" for value in Transfer.OPEN)
 CHECKS = [
     Check(
         "item_status_valid",
-        _("每册图书处于且只处于一种已知状态（图书 id）"),
+        _("每册图书处于且只处于一种已知状态（图书 ID）"),
         lambda only: (
             f"""
             SELECT i.id FROM {T["item"]} i
@@ -116,7 +116,7 @@ CHECKS = [
     ),
     Check(
         "item_on_loan_matches_open_loan",
-        _("借出的图书恰有一条未还的借阅记录，其他图书没有（图书 id）"),
+        _("借出的图书恰有一条未还的借阅记录，其他图书没有（图书 ID）"),
         lambda only: (
             f"""
             SELECT i.id FROM {T["item"]} i
@@ -134,7 +134,7 @@ CHECKS = [
         "item_in_transit_matches_transfer",
         _(
             "在途的图书恰在一张已发出调拨单的未完结明细上，草稿调拨单上的图书仍在架，"
-            "调拨单上的图书都在发出站点（图书 id）"
+            "调拨单上的图书都在发出站点（图书 ID）"
         ),
         lambda only: (
             f"""
@@ -159,7 +159,7 @@ CHECKS = [
     ),
     Check(
         "transfer_line_open_matches_transfer",
-        _("调拨明细未完结，当且仅当调拨单是草稿或已发出且明细待接收（调拨明细 id）"),
+        _("调拨明细未完结，当且仅当调拨单是草稿或已发出且明细待接收（调拨明细 ID）"),
         lambda only: (
             f"""
             SELECT tl.id FROM {T["line"]} tl JOIN {T["transfer"]} t ON t.id = tl.transfer_id
@@ -172,7 +172,7 @@ CHECKS = [
     ),
     Check(
         "one_open_loan_per_item",
-        _("每册图书最多一条未还的借阅记录（图书 id）"),
+        _("每册图书最多一条未还的借阅记录（图书 ID）"),
         lambda only: (
             f"""
             SELECT l.item_id AS id FROM {T["loan"]} l
@@ -183,7 +183,7 @@ CHECKS = [
     ),
     Check(
         "one_open_transfer_per_item",
-        _("每册图书最多在一张未完结的调拨单上（图书 id）"),
+        _("每册图书最多在一张未完结的调拨单上（图书 ID）"),
         lambda only: (
             f"""
             SELECT tl.item_id AS id FROM {T["line"]} tl
@@ -194,7 +194,7 @@ CHECKS = [
     ),
     Check(
         "box_on_one_site",
-        _("流动书箱的图书都在同一站点，要么一起在同一张调拨单上途中，要么都不在途（书箱 id）"),
+        _("流动书箱的图书都在同一站点，要么一起在同一张调拨单上途中，要么都不在途（书箱 ID）"),
         lambda only: (
             f"""
             SELECT b.id FROM {T["box"]} b
@@ -215,7 +215,7 @@ CHECKS = [
         "trapped_hold_item_placed",
         _(
             "已留书的预约，其图书在取书站点在架且不在调拨单上，"
-            "或在发往取书站点的预约调拨单上（预约 id）"
+            "或在发往取书站点的预约调拨单上（预约 ID）"
         ),
         lambda only: (
             f"""
@@ -237,7 +237,7 @@ CHECKS = [
     ),
     Check(
         "loan_limit",
-        _("读者未还的借阅不超过借阅规则允许的册数（读者 id）"),
+        _("读者未还的借阅不超过借阅规则允许的册数（读者 ID）"),
         lambda only: (
             f"""
             SELECT x.patron_id AS id FROM (
@@ -263,7 +263,7 @@ CHECKS = [
         "item_history_matches_item",
         _(
             "图书最后一条流转记录的新状态和新站点就是它现在的状态和站点；"
-            "没有流转记录的图书仍在所属站点在架（图书 id）"
+            "没有流转记录的图书仍在所属站点在架（图书 ID）"
         ),
         lambda only: (
             f"""
@@ -290,7 +290,7 @@ CHECKS = [
     ),
     Check(
         "item_in_one_library",
-        _("图书的当前站点、所属站点、书目和批次都属于图书所在的图书馆（图书 id）"),
+        _("图书的当前站点、所属站点、书目和批次都属于图书所在的图书馆（图书 ID）"),
         lambda only: (
             f"""
             SELECT i.id FROM {T["item"]} i
@@ -306,7 +306,7 @@ CHECKS = [
     ),
     Check(
         "loan_in_one_library",
-        _("借阅记录的图书、读者、借出站点和归还站点都属于同一图书馆（借阅记录 id）"),
+        _("借阅记录的图书、读者、借出站点和归还站点都属于同一图书馆（借阅记录 ID）"),
         lambda only: (
             f"""
             SELECT l.id FROM {T["loan"]} l
@@ -323,7 +323,7 @@ CHECKS = [
     ),
     Check(
         "transfer_in_one_library",
-        _("调拨单的发出站点、接收站点、明细和图书都属于同一图书馆（调拨单 id）"),
+        _("调拨单的发出站点、接收站点、明细和图书都属于同一图书馆（调拨单 ID）"),
         lambda only: (
             f"""
             SELECT t.id FROM {T["transfer"]} t
@@ -343,7 +343,7 @@ CHECKS = [
     ),
     Check(
         "no_empty_consignment",
-        _("已开始验收的批次不会是空的：有图书、待贴条码的册数或导入记录（批次 id）"),
+        _("已开始验收的批次不会是空的：有图书、待贴条码的册数或导入记录（批次 ID）"),
         lambda only: (
             f"""
             SELECT c.id FROM {T["consignment"]} c
