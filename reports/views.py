@@ -160,7 +160,7 @@ def _report(request, name):
     export, fmt = request.GET.get("export"), request.GET.get("format", "csv")
     if export and not errors:
         if fmt not in ("csv", "xlsx"):
-            errors = [_("导出格式只能是 csv 或 xlsx。")]
+            errors = [_("导出格式只能是 CSV 或 XLSX。")]
         else:
             table = next((t for t in tables if t.key == export), None)
             if table is None:
@@ -236,7 +236,7 @@ def idle_items(request):
     errors = validate(filterset)
     fmt = request.GET.get("format", "csv")
     if errors or fmt not in ("csv", "xlsx"):
-        messages.error(request, "；".join(errors) or _("导出格式只能是 csv 或 xlsx。"))
+        messages.error(request, "；".join(errors) or _("导出格式只能是 CSV 或 XLSX。"))
         return redirect("reports:holdings")
     params = filterset.params()
     since = timezone.now() - timedelta(days=params.idle_days)

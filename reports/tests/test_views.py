@@ -66,7 +66,7 @@ def test_a_volunteer_sees_only_the_loans_of_their_site(loans, client_for, xiaoli
         ("period=2026-05&grain=day&rows=clc_top", ""),
         ("period=2026-05&rows=site&cols=site", "行和列不能是同一个维度"),
         ("period=2026-05&grain=day&clc_top=I", "按日、按周"),
-        ("period=2026-05&export=cross&format=pdf", "csv 或 xlsx"),
+        ("period=2026-05&export=cross&format=pdf", "CSV 或 XLSX"),
     ],
 )
 def test_bad_filters_say_what_is_wrong_instead_of_failing(
