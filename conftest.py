@@ -30,6 +30,13 @@ def _clc_reference_data(request):
 
 
 @pytest.fixture(autouse=True)
+def _jobs_run_at_once(settings):
+    # Background jobs run inside the request that starts them, so a test sees their result;
+    # jobs/tests/test_worker.py runs a real db_worker against PostgreSQL.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # The production hasher is slow on purpose; tests log in hundreds of times.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

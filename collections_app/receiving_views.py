@@ -6,18 +6,13 @@ when it is one of their sites; lenders and provincial reviewers read only (403 o
 outside a user's scope is 404.
 """
 
-import tempfile
-import uuid
-from pathlib import Path
-
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -39,20 +34,21 @@ from collections_app import labels, receiving_selectors
 from collections_app.barcodes import BarcodeListField
 from collections_app.errors import Refused
 from collections_app.exports import csv_response, xlsx_response
-from collections_app.importing import ImportOptions
 from collections_app.importing.limits import TooLarge, check_upload_size
 from collections_app.importing.marc import HOLDINGS_CHOICES
 from collections_app.importing.tabular import COLUMNS, EXAMPLE_ROWS
-from collections_app.models import Consignment, Item, Library, clc_top_names
+from collections_app.jobs import label_items
+from collections_app.models import Consignment, Item, Library
 from collections_app.services.receiving import (
     central_site,
     consignment_announce,
-    consignment_import,
     consignment_scan,
     consignment_sign_off,
     consignment_start_receiving,
     receipt_counts,
 )
+from jobs.models import Job
+from jobs.services import job_start, store_file, stored_file_spend
 from sharedloan.negotiation import wants_json
 
 # Scope helpers ----------------------------------------------------------------------------
@@ -95,6 +91,8 @@ def _can_scan(user, consignment) -> bool:
 # Forms ------------------------------------------------------------------------------------
 
 MAX_LISTED_LABELS = 2000
+# Up to this many volumes a label PDF is answered at once; more go to a background job.
+INLINE_LABELS = 200
 
 
 class AnnounceForm(forms.Form):
@@ -286,24 +284,27 @@ def consignment_detail(request, pk):
     return render(request, "collections_app/receiving/consignment_detail.html", ctx)
 
 
-def _staging_dir() -> Path:
-    folder = Path(
-        settings.CONSIGNMENT_IMPORT_STAGING_DIR
-        or Path(tempfile.gettempdir()) / "sharedloan-manifests"
+def _get_preview_job(request, consignment, pk) -> Job:
+    """A manifest check this user started for this consignment; 404 for any other job."""
+    return get_object_or_404(
+        Job.objects.select_related("input"),
+        pk=pk,
+        kind=Job.Kind.MANIFEST_PREVIEW,
+        created_by=request.user,
+        params__consignment=consignment.pk,
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
-def _import_context(consignment, result, form=None, token=""):
-    names = clc_top_names()
+def _import_context(consignment, job=None, form=None):
+    preview = job.result if job is not None and job.status == Job.Status.SUCCEEDED else None
     return {
         "consignment": consignment,
-        "result": result,
-        "manifest": result.manifest if result else None,
-        "by_clc": result.manifest.by_clc_class(names) if result else [],
+        "job": job,
+        "result": preview,
+        "manifest": preview["manifest"] if preview else None,
+        "by_clc": preview["by_clc"] if preview else [],
         "form": form or ImportForm(),
-        "token": token,
+        "token": str(job.pk) if preview and preview.get("committable") else "",
         "columns": [(header, note, aliases) for header, note, aliases in COLUMNS.values()],
         "holdings_choices": HOLDINGS_CHOICES,
     }
@@ -311,76 +312,77 @@ def _import_context(consignment, result, form=None, token=""):
 
 @login_required
 def consignment_import_view(request, pk):
-    """GET: the upload form and the accepted columns. POST: a dry run, shown as a preview; the
-    file waits in a staging folder until the librarian commits it."""
+    """GET: the upload form and the accepted columns, or with `?preview=` the check of an
+    uploaded file (its progress while it runs). POST: stage the file in the database and start
+    the check as a background job; the file waits there for the commit, so any web server can
+    take the commit."""
     consignment = _get_consignment(request, pk)
     template = "collections_app/receiving/import.html"
     if request.method != "POST":
-        return render(request, template, _import_context(consignment, None))
+        job = None
+        if request.GET.get("preview"):
+            try:
+                job = _get_preview_job(request, consignment, request.GET["preview"])
+            except ValidationError:
+                raise Http404 from None
+        return render(request, template, _import_context(consignment, job))
     _require_manager(request, consignment)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, template, _import_context(consignment, None, form), status=400)
     upload = form.cleaned_data["file"]
-    data = upload.read()
-    options = ImportOptions(
-        encoding=form.cleaned_data["encoding"], holdings=form.cleaned_data["holdings"]
+    staged = store_file(
+        data=upload.read(),
+        name=upload.name or "manifest",
+        library=consignment.library,
+        user=request.user,
     )
-    try:
-        result = consignment_import(
-            user=request.user,
-            consignment=consignment,
-            data=data,
-            filename=upload.name,
-            options=options,
-            dry_run=True,
-        )
-    except Refused as refused:
-        messages.error(request, refused.message)
-        return redirect("collections:consignment-detail", consignment.pk)
-    token = ""
-    if not result.has_errors and not result.already_imported:
-        token = uuid.uuid4().hex
-        (_staging_dir() / token).write_bytes(data)
-        request.session[f"manifest-{token}"] = {
+    job = job_start(
+        kind=Job.Kind.MANIFEST_PREVIEW,
+        user=request.user,
+        library=consignment.library,
+        input=staged,
+        params={
             "consignment": consignment.pk,
-            "filename": upload.name,
-            "sha256": result.sha256,
-            "encoding": options.encoding,
-            "holdings": options.holdings,
-        }
-    return render(request, template, _import_context(consignment, result, form, token))
+            "encoding": form.cleaned_data["encoding"],
+            "holdings": form.cleaned_data["holdings"],
+        },
+    )
+    url = reverse("collections:consignment-import", args=[consignment.pk])
+    return redirect(f"{url}?preview={job.pk}")
 
 
 @login_required
 @require_POST
 def consignment_import_commit(request, pk):
+    """Start the import of a checked file; the job page follows it to the end."""
     consignment = _get_consignment(request, pk)
     _require_manager(request, consignment)
-    token = request.POST.get("token", "")
-    staged = request.session.get(f"manifest-{token}") if token.isalnum() else None
-    path = _staging_dir() / token if staged else None
-    if not staged or staged["consignment"] != consignment.pk or not path.is_file():
-        messages.error(request, _("预览已过期，请重新上传清单文件。"))
-        return redirect("collections:consignment-import", consignment.pk)
+    expired = _("预览已过期，请重新上传清单文件。")
     try:
-        result = consignment_import(
-            user=request.user,
-            consignment=consignment,
-            data=path.read_bytes(),
-            filename=staged["filename"],
-            options=ImportOptions(encoding=staged["encoding"], holdings=staged["holdings"]),
-        )
-    except Refused as refused:
-        messages.error(request, refused.message)
-        for problem in refused.problems[:20]:
-            messages.error(request, str(problem))
+        preview = _get_preview_job(request, consignment, request.POST.get("token", ""))
+    except (Http404, ValidationError):
+        preview = None
+    staged = preview.input if preview is not None else None
+    if (
+        staged is None
+        or preview.status != Job.Status.SUCCEEDED
+        or not preview.result.get("committable")
+        or not stored_file_spend(stored=staged)
+    ):
+        messages.error(request, expired)
         return redirect("collections:consignment-import", consignment.pk)
-    finally:
-        path.unlink(missing_ok=True)
-        request.session.pop(f"manifest-{token}", None)
-    messages.success(request, result.summary())
-    return redirect("collections:consignment-detail", consignment.pk)
+    job = job_start(
+        kind=Job.Kind.MANIFEST_COMMIT,
+        user=request.user,
+        library=consignment.library,
+        input=staged,
+        params=preview.params,
+    )
+    if job.status == Job.Status.SUCCEEDED:
+        messages.success(request, job.result.get("message", ""))
+        return redirect("collections:consignment-detail", consignment.pk)
+    return redirect("jobs:job-detail", job.pk)
 
 
 @login_required
@@ -510,19 +512,20 @@ def _check_listed(form, listed, found: set[str]) -> None:
 
 @login_required
 def consignment_labels(request, pk):
-    """The label form; with `print` in the query, the PDF of the chosen labels."""
+    """The label form. Sent (POST), the PDF is made by a background job whose page offers the
+    download; a small selection asked for by `?print=` in the address comes back at once."""
     consignment = _get_consignment(request, pk)
-    form = LabelForm(request.GET if "print" in request.GET else None)
+    data_in = request.POST if request.method == "POST" else request.GET
+    form = LabelForm(data_in if request.method == "POST" or "print" in request.GET else None)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
-        items = scoped(consignment.items.all(), request.user).select_related("title")
         listed = data["barcodes"]
         codes = listed.values
         if codes or listed.invalid:
-            items = items.filter(barcode__in=codes)
+            items = label_items(consignment, request.user, barcodes=codes or [""])
             _check_listed(form, listed, set(items.values_list("barcode", flat=True)))
-        elif data["status"]:
-            items = items.filter(status=data["status"])
+        else:
+            items = label_items(consignment, request.user, status=data["status"])
         count = items.count()
         if not count:
             form.add_error(None, _("没有符合条件的图书。"))
@@ -532,14 +535,29 @@ def consignment_labels(request, pk):
                 _("一次最多打印 %(max)s 册的标签，这次选了 %(n)s 册；请用“指定条码”分批打印。")
                 % {"max": labels.MAX_LABELS, "n": count},
             )
-        if not form.errors:
-            layout = labels.Layout(
-                columns=data["columns"],
-                rows=data["rows"],
-                kind=data["kind"],
-                skip=data["skip"] or 0,
+        elif request.method != "POST" and count > INLINE_LABELS:
+            form.add_error(None, _("图书较多，请按“生成 PDF”在后台生成。"))
+        layout = {
+            "columns": data["columns"],
+            "rows": data["rows"],
+            "kind": data["kind"],
+            "skip": data["skip"] or 0,
+        }
+        if not form.errors and request.method == "POST":
+            job = job_start(
+                kind=Job.Kind.LABELS,
+                user=request.user,
+                library=consignment.library,
+                params={
+                    "consignment": consignment.pk,
+                    "barcodes": codes,
+                    "status": data["status"],
+                    "layout": layout,
+                },
             )
-            pdf = labels.labels_pdf(items.order_by("barcode"), layout=layout)
+            return redirect("jobs:job-detail", job.pk)
+        if not form.errors:
+            pdf = labels.labels_pdf(items.order_by("barcode"), layout=labels.Layout(**layout))
             response = HttpResponse(pdf, content_type="application/pdf")
             stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
             response["Content-Disposition"] = content_disposition_header(

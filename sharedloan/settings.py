@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "collections_app",
     "circulation",
     "reports",
+    "django_tasks",
+    "django_tasks_db",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -184,8 +187,20 @@ CONSIGNMENT_IMPORT_MAX_BYTES = env.int("SHAREDLOAN_IMPORT_MAX_BYTES", default=30
 CONSIGNMENT_IMPORT_MAX_XLSX_BYTES = env.int(
     "SHAREDLOAN_IMPORT_MAX_XLSX_BYTES", default=200 * 1024 * 1024
 )
-# Where a previewed manifest waits for its commit; empty means the system's temporary folder.
-CONSIGNMENT_IMPORT_STAGING_DIR = env.str("SHAREDLOAN_IMPORT_STAGING_DIR", default="")
+
+# Background jobs (jobs/): django-tasks on the database backend, run by `manage.py db_worker`;
+# no broker. A previewed manifest and a job's output wait in the database, not on a server's
+# disk, for JOB_FILE_KEEP_SECONDS. A run silent for JOB_STALE_SECONDS is taken for a dead worker
+# and re-queued, JOB_MAX_ATTEMPTS runs at most. Finished jobs are kept JOB_KEEP_DAYS.
+TASKS = {
+    "default": {
+        "BACKEND": env.str("SHAREDLOAN_TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")
+    }
+}
+JOB_FILE_KEEP_SECONDS = env.int("SHAREDLOAN_JOB_FILE_KEEP_SECONDS", default=24 * 60 * 60)
+JOB_STALE_SECONDS = env.int("SHAREDLOAN_JOB_STALE_SECONDS", default=300)
+JOB_MAX_ATTEMPTS = env.int("SHAREDLOAN_JOB_MAX_ATTEMPTS", default=3)
+JOB_KEEP_DAYS = env.int("SHAREDLOAN_JOB_KEEP_DAYS", default=30)
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
