@@ -30,6 +30,14 @@ def _clc_reference_data(request):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """The API throttles and sign-in counts live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _jobs_run_at_once(settings):
     # Background jobs run inside the request that starts them, so a test sees their result;
     # jobs/tests/test_worker.py runs a real db_worker against PostgreSQL.
@@ -222,9 +230,43 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
+# Every browser test fails on a Content-Security-Policy violation, a console error or an uncaught
+# exception: the page reports each one to Python through an exposed binding, from the first line.
+WATCH_PAGE = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__pageProblem(
+    "CSP " + event.effectiveDirective + " refused " + (event.blockedURI || "inline") +
+    " in " + (event.sourceFile || document.location.pathname) + ":" + event.lineNumber +
+    (event.sample ? " (" + event.sample + ")" : "")
+  );
+});
+"""
+
+
+def watch_page(context, page):
+    """Collect what the page reports; the list is the test's to inspect or empty at the end."""
+    problems = []
+    context.expose_binding(
+        "__pageProblem", lambda source, text: problems.append(f"{source['frame'].url}: {text}")
+    )
+    context.add_init_script(WATCH_PAGE)
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and problems.append(f"{page.url}: console error: {message.text}")
+        ),
+    )
+    page.on("pageerror", lambda error: problems.append(f"{page.url}: uncaught {error}"))
+    return problems
+
+
 @pytest.fixture
 def browser_page(request, live_server):
-    """A Chinese-speaking browser tab; parametrize indirectly with a viewport (default DESKTOP)."""
+    """A Chinese-speaking browser tab; parametrize indirectly with a viewport (default DESKTOP).
+
+    The test fails at the end if the page reported a CSP violation, a console error or an
+    uncaught exception; `page.problems` lists them for a test that expects one and clears it."""
     import os
 
     from playwright.sync_api import sync_playwright
@@ -239,12 +281,15 @@ def browser_page(request, live_server):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         context = browser.new_context(viewport=viewport, locale="zh-CN", base_url=live_server.url)
         page = context.new_page()
+        page.problems = watch_page(context, page)
         page.set_default_timeout(15_000)
         try:
             yield page
         finally:
             context.close()
             browser.close()
+        if page.problems:
+            pytest.fail("the page reported:\n" + "\n".join(page.problems), pytrace=False)
 
 
 @pytest.fixture

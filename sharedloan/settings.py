@@ -6,9 +6,11 @@ a throwaway secret key. Production sets DJANGO_ENV=production, which turns debug
 the secret key and allowed hosts mandatory.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "accounts.lockouts.LockoutsConfig",  # django-axes
     "accounts",
     "collections_app",
     "circulation",
@@ -67,6 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -76,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the login page's message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sharedloan.urls"
@@ -92,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -121,6 +128,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+AUTHENTICATION_BACKENDS = [
+    # Refuses a sign-in while its username and address are locked out, before the password.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling (django-axes). A county library's desks often share one public address, so
+# a lockout holds one username at one address: the other librarians at that address sign in.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("SHAREDLOAN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SHAREDLOAN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockouts.client_address"
+# Reverse proxies in front of gunicorn (nginx: 1) whose X-Forwarded-For names the reader's
+# address; 0 trusts only the connection's own address.
+SHAREDLOAN_PROXY_COUNT = env.int("SHAREDLOAN_PROXY_COUNT", default=0)
+
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "circulation:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -130,7 +155,8 @@ LANGUAGES = [
     ("zh-hans", _("简体中文")),
     ("en", _("English")),
 ]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The second holds Chinese for django-axes' admin; outside any folder makemessages rewrites.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "accounts" / "axes_locale"]
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -163,6 +189,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Generous for a self-check machine scanning all day; a stolen token still cannot flood.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("SHAREDLOAN_API_ANON_RATE", default="30/min"),
+        "user": env.str("SHAREDLOAN_API_USER_RATE", default="600/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "共享借阅 API",
@@ -212,6 +247,28 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
 
 CSRF_FAILURE_VIEW = "sharedloan.errors.csrf_failure"
+
+# The API throttles count in this cache. Each gunicorn worker has its own memory, so a server
+# with several workers sets a shared one: DJANGO_CACHE_URL=dbcache://sharedloan_cache (after
+# `manage.py createcachetable`).
+CACHES = {"default": env.cache_url("DJANGO_CACHE_URL", default="locmemcache://")}
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files or
+# carrying the page's nonce; no inline event handlers or style attributes anywhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -1,10 +1,34 @@
-// Collapsible navigation on narrow screens. Without JavaScript the menu simply stays open.
+// Behaviour shared by every page. No inline event handlers anywhere: the Content-Security-Policy
+// refuses them, so pages ask for behaviour with data- attributes handled here.
 document.addEventListener("DOMContentLoaded", function () {
+  // Collapsible navigation on narrow screens. Without JavaScript the menu simply stays open.
   var toggle = document.querySelector(".nav-toggle");
   var nav = document.getElementById("site-nav");
-  if (!toggle || !nav) return;
-  toggle.addEventListener("click", function () {
-    var open = nav.classList.toggle("is-open");
-    toggle.setAttribute("aria-expanded", open ? "true" : "false");
-  });
+  if (toggle && nav) {
+    toggle.addEventListener("click", function () {
+      var open = nav.classList.toggle("is-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+});
+
+// <form data-confirm="…">: ask before a step that cannot be undone.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.dataset && form.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
+
+// <select data-autosubmit>: a filter that applies as soon as it is chosen.
+document.addEventListener("change", function (event) {
+  var field = event.target;
+  if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) {
+    field.form.submit();
+  }
+});
+
+// <button data-print>: print the page (pick lists, overdue notices).
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-print]");
+  if (button) window.print();
 });

@@ -52,7 +52,8 @@
         });
       });
       if (progress && counts.expected) {
-        progress.style.width = Math.round(100 * counts.received / counts.expected) + "%";
+        progress.max = counts.expected;
+        progress.value = counts.received;
       }
     }
 
