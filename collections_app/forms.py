@@ -1,6 +1,7 @@
 """Forms of the transfer, box, display and rotation pages. Choices always come from the scope."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.scope import can_work_at_site, scoped
@@ -177,11 +178,12 @@ class RotationStopForm(forms.ModelForm):
         model = RotationStop
         fields = ["site", "stay_days", "stay_loans", "capacity"]
 
-    def clean(self):
-        data = super().clean()
-        if data.get("site") and not (data.get("stay_days") or data.get("stay_loans")):
-            raise forms.ValidationError(_("请填写停留天数或停留至借出次数。"))
-        return data
+    def _get_validation_exclusions(self):
+        # rotation_plan_save says when a stop has no stay, numbered as the plan lists it; the
+        # database constraint behind it would only add a second, technical message.
+        exclude = super()._get_validation_exclusions()
+        exclude.update({"stay_days", "stay_loans"})
+        return exclude
 
 
 def rotation_stop_formset(library, *args, **kwargs):
@@ -194,6 +196,10 @@ def rotation_stop_formset(library, *args, **kwargs):
         fields=["site", "stay_days", "stay_loans", "capacity"],
     )
     formset = formset_class(*args, **kwargs)
+    # New stops go to active sites; a stop already at a site closed since can still be kept.
+    plan = kwargs.get("instance")
+    in_plan = Q(pk__in=plan.stops.values("site")) if plan is not None and plan.pk else Q()
+    sites = Site.objects.filter(library=library).filter(Q(is_active=True) | in_plan)
     for form in formset.forms:
-        form.fields["site"].queryset = Site.objects.filter(library=library, is_active=True)
+        form.fields["site"].queryset = sites.order_by("kind", "code")
     return formset

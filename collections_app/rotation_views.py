@@ -1,12 +1,14 @@
 """Rotation plans and suggested moves: review what is due, then create the transfers."""
 
+import hashlib
+from collections import defaultdict
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import F, ProtectedError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,8 +21,10 @@ from collections_app.models import Box, Item, RotationPlan, Site, clc_top_names
 from collections_app.scanning import refusal_text
 from collections_app.services.rotation import (
     Action,
+    StopSpec,
     rotation_add,
     rotation_execute,
+    rotation_plan_save,
     rotation_review,
 )
 from collections_app.services.suggestions import suggestions_accept
@@ -64,13 +68,17 @@ def rotation_edit(request, pk=None):
             with submitted_once(
                 request.user, key, "rotation-plan", fallback=reverse("collections:rotation-list")
             ) as claim:
-                plan = _save_plan(form, stops, library)
+                plan = rotation_plan_save(user=request.user, plan=plan, stops=_stop_specs(stops))
                 claim.done(reverse("collections:rotation-detail", args=[plan.pk]))
         except AlreadySubmitted as first:
             messages.info(request, first.message)
             return redirect(first.url)
-        except ProtectedError:
-            form.add_error(None, _("要删除的站点上还有轮换中的图书，不能删除。"))
+        except Refused as refused:
+            if not pk:
+                plan.pk = None  # nothing was saved: the page stays a new plan
+            form.add_error(None, refused.message)
+            for problem in refused.problems:
+                form.add_error(None, str(problem))
         else:
             messages.success(request, _("轮换计划已保存。"))
             return redirect("collections:rotation-detail", pk=plan.pk)
@@ -79,27 +87,26 @@ def rotation_edit(request, pk=None):
     )
 
 
-@transaction.atomic
-def _save_plan(form, stops, library):
-    plan = form.save()
-    kept = []
+def _stop_specs(stops) -> list[StopSpec]:
+    """The stops in the order shown; blank rows and rows marked for deletion are left out (the
+    service deletes a saved stop it is not given)."""
+    # The saved stops as they are, not as the bound forms changed them.
+    saved = {stop.pk: stop for stop in stops.instance.stops.all()} if stops.instance.pk else {}
+    specs = []
     for stop_form in stops.forms:
-        if not stop_form.cleaned_data:
+        data = stop_form.cleaned_data
+        if not data or data.get("DELETE"):
             continue
-        if stop_form.cleaned_data.get("DELETE"):
-            if stop_form.instance.pk:
-                stop_form.instance.delete()
-            continue
-        kept.append(stop_form)
-    # Stops are renumbered 1..n in the order shown; move the old numbers out of the way first.
-    plan.stops.update(position=F("position") + 1000)
-    for position, stop_form in enumerate(kept, start=1):
-        stop = stop_form.save(commit=False)
-        stop.plan = plan
-        stop.library = library
-        stop.position = position
-        stop.save()
-    return plan
+        specs.append(
+            StopSpec(
+                site=data["site"],
+                stay_days=data.get("stay_days"),
+                stay_loans=data.get("stay_loans"),
+                capacity=data.get("capacity"),
+                stop=saved.get(stop_form.instance.pk),
+            )
+        )
+    return specs
 
 
 @login_required
@@ -126,19 +133,90 @@ def rotation_detail(request, pk):
 @login_required
 @require_POST
 def rotation_run(request, pk):
+    """The button on the plan's page shows what a run would do now; only the confirmation sent
+    from that page runs it. A confirmation sent twice runs once."""
     plan = _get_plan_for_user(request, pk)
     if not can_manage_library(request.user, plan.library):
         raise PermissionDenied
+    decisions = rotation_review(plan=plan)
+    seen = _run_fingerprint(decisions)
+    if request.POST.get("confirm") != seen:
+        return _run_confirmation(request, plan, decisions, changed="confirm" in request.POST)
+    detail = reverse("collections:rotation-detail", args=[plan.pk])
     try:
-        transfers = rotation_execute(user=request.user, plan=plan)
+        with submitted_once(
+            request.user, request.POST.get("submission", ""), "rotation-run", fallback=detail
+        ) as claim:
+            transfers = rotation_execute(user=request.user, plan=plan)
+            claim.done(detail)
+    except AlreadySubmitted as first:
+        messages.info(request, first.message)
+        return redirect(first.url)
     except Refused as refused:
-        messages.error(request, str(refused))
+        messages.error(request, refusal_text(refused))
     else:
-        messages.success(
-            request,
-            _("已生成 %(n)s 张轮换调拨单（草稿），请打印拣书单后发出。") % {"n": len(transfers)},
-        )
-    return redirect("collections:rotation-detail", pk=plan.pk)
+        if transfers:
+            messages.success(request, _created_transfers_message(transfers))
+        else:
+            messages.info(request, _("没有需要前往下一站的图书，未生成调拨单。"))
+    return redirect(detail)
+
+
+def _run_fingerprint(decisions) -> str:
+    """What a run would change: the moves and the extended stays. The confirmation carries it,
+    so a plan that changed between the look and the click is shown again, not run blind."""
+    changes = sorted(
+        (decision.member.pk, decision.action, decision.next_stop.pk if decision.next_stop else 0)
+        for decision in decisions
+        if decision.action in (Action.MOVE, Action.STAY_IN_DEMAND)
+    )
+    return hashlib.sha256(repr(changes).encode()).hexdigest()[:32]
+
+
+def _run_confirmation(request, plan, decisions, *, changed):
+    routes = defaultdict(list)
+    for decision in decisions:
+        if decision.action == Action.MOVE:
+            routes[(decision.member.stop.site, decision.next_stop.site)].append(decision)
+    staying = [d for d in decisions if d.action == Action.STAY_IN_DEMAND]
+    return render(
+        request,
+        "collections_app/rotation/run_confirm.html",
+        {
+            "plan": plan,
+            "routes": [
+                {
+                    "source": source,
+                    "destination": destination,
+                    "decisions": moving,
+                    "volumes": sum(len(d.items) for d in moving),
+                }
+                for (source, destination), moving in sorted(
+                    routes.items(), key=lambda route: (route[0][0].pk, route[0][1].pk)
+                )
+            ],
+            "staying": staying,
+            "fingerprint": _run_fingerprint(decisions),
+            "submission": new_key(),
+            "changed": changed,
+        },
+    )
+
+
+def _created_transfers_message(transfers):
+    links = format_html_join(
+        "、",
+        '<a href="{}">{}</a>',
+        (
+            (reverse("collections:transfer-detail", args=[transfer.pk]), str(transfer))
+            for transfer in transfers
+        ),
+    )
+    return format_html(
+        _("已生成 {n} 张轮换调拨单（草稿）：{links}。请打印拣书单后发出。"),
+        n=len(transfers),
+        links=links,
+    )
 
 
 @login_required
@@ -157,30 +235,49 @@ def rotation_add_items(request, pk):
     items = list(Item.objects.filter(library=plan.library, barcode__in=codes))
     known = {item.barcode for item in items} | {box.code for box in boxes}
     # One bad line is reported with its line number; the rest of the list still goes in.
-    problems = [
-        _("第 %(line)s 行：%(code)s 条码格式不符") % {"line": bad.line, "code": bad.code}
-        for bad in listed.invalid
+    unknown = [
+        (bad.line, _("%(code)s 条码格式不符") % {"code": bad.code}) for bad in listed.invalid
     ] + [
-        _("第 %(line)s 行：%(code)s 不是本馆的图书或书箱条码")
-        % {"line": entry.line, "code": entry.code}
+        (entry.line, _("%(code)s 不是本馆的图书或书箱条码") % {"code": entry.code})
         for entry in listed.codes
         if entry.code not in known
     ]
-    if problems:
-        shown = "；".join(str(problem) for problem in problems[:20])
-        more = len(problems) - 20
-        if more > 0:
-            shown += _("；另有 %(n)s 条") % {"n": more}
-        messages.error(request, shown)
+    if unknown:
+        messages.error(
+            request, _lines_message(_("%(n)s 行未加入：") % {"n": len(unknown)}, unknown)
+        )
     if not (items or boxes):
         return redirect("collections:rotation-detail", pk=plan.pk)
     try:
-        added = rotation_add(plan=plan, items=items, boxes=boxes)
+        added = rotation_add(plan=plan, items=items, boxes=boxes, user=request.user)
     except Refused as refused:
-        messages.error(request, refusal_text(refused))
+        # All or nothing: each refused volume or box is named on its line, nothing went in.
+        lines = [
+            (listed.line_of(problem.where), f"{problem.where} {problem.message}")
+            if problem.where in known
+            else (None, str(problem))
+            for problem in refused.problems
+        ]
+        messages.error(request, _lines_message(refused.message, lines))
     else:
         messages.success(request, _("已加入 %(n)s 项。") % {"n": added})
     return redirect("collections:rotation-detail", pk=plan.pk)
+
+
+def _lines_message(headline, lines, limit=20):
+    """A headline and the pasted lines it is about, in the order pasted, as one message."""
+    lines = sorted(lines, key=lambda line: (line[0] is None, line[0] or 0))
+    shown = [
+        _("第 %(line)s 行：%(what)s") % {"line": number, "what": what} if number else what
+        for number, what in lines[:limit]
+    ]
+    if len(lines) > limit:
+        shown.append(_("另有 %(n)s 条") % {"n": len(lines) - limit})
+    return format_html(
+        '{}<ul class="message-lines">{}</ul>',
+        headline,
+        format_html_join("", "<li>{}</li>", ((line,) for line in shown)),
+    )
 
 
 @login_required
