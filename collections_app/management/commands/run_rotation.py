@@ -5,6 +5,8 @@ from accounts.models import User
 from collections_app.errors import Refused
 from collections_app.models import Library, RotationPlan
 from collections_app.services.rotation import Action, rotation_review, rotation_run
+from jobs.models import Job
+from jobs.services import job_start
 
 
 class Command(BaseCommand):
@@ -21,17 +23,33 @@ class Command(BaseCommand):
         parser.add_argument("--plan", type=int, help="only this plan id")
         parser.add_argument("--execute", action="store_true", help="create the transfers")
         parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="with --execute: hand the run to the background worker (db_worker); its "
+            "progress and result are on the job",
+        )
+        parser.add_argument(
             "--user",
             help="username recorded as creator of the transfers (default: a librarian of the "
             "plan's library)",
         )
 
-    def handle(self, *args, library=None, plan=None, execute=False, user=None, **options):
+    def handle(
+        self, *args, library=None, plan=None, execute=False, user=None, enqueue=False, **options
+    ):
         plans = RotationPlan.objects.filter(is_active=True).select_related("library")
         if library:
             if not Library.objects.filter(code=library).exists():
                 raise CommandError(_("没有代码为 %(code)s 的图书馆。") % {"code": library})
             plans = plans.filter(library__code=library)
+        if enqueue and execute:
+            job = job_start(
+                kind=Job.Kind.ROTATION_RUN,
+                library=Library.objects.filter(code=library).first() if library else None,
+                user=User.objects.filter(username=user).first() if user else None,
+            )
+            self.stdout.write(_("已排队：任务 %(id)s。") % {"id": job.pk})
+            return
         if plan:
             plans = plans.filter(pk=plan)
         moving = created = 0

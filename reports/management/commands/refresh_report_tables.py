@@ -4,6 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from jobs.models import Job
+from jobs.services import job_start
 from reports.facts import refresh_report_tables, summarised_until
 from reports.periods import parse_period
 
@@ -29,8 +31,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help=_("只显示会重算的范围，不写入。")
         )
+        parser.add_argument(
+            "--enqueue",
+            action="store_true",
+            help=_("交给后台工作进程（db_worker）按默认范围刷新，不在这里运行。"),
+        )
 
-    def handle(self, *args, period=None, since=None, all=False, dry_run=False, **options):
+    def handle(
+        self, *args, period=None, since=None, all=False, dry_run=False, enqueue=False, **options
+    ):
+        if enqueue and not dry_run:
+            job = job_start(kind=Job.Kind.REPORT_REFRESH)
+            self.stdout.write(_("已排队：任务 %(id)s。") % {"id": job.pk})
+            return
         until = timezone.localdate()
         if period:
             try:
