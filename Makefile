@@ -17,11 +17,15 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	touch $@
 
 # Virtualenv, install, migrate (SQLite unless DATABASE_URL says otherwise), demo data when the
-# database is empty, then serve on http://127.0.0.1:8000.
+# database is empty, then serve on http://127.0.0.1:8000 with the background-job worker beside
+# the web server; Ctrl-C stops both.
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py refresh_report_tables
+	$(PY) manage.py recover_jobs
+	$(PY) manage.py db_worker --no-reload --no-startup-delay & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST)
 
 # The whole suite (browser tests included when Chromium is installed).
