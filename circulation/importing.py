@@ -7,12 +7,14 @@ imported (the service is all or nothing too).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.utils.translation import gettext as _
 
 from circulation.services.patrons import PatronRow
 from collections_app.errors import Problem, Refused
 from collections_app.importing.detect import decode_text, detect_format
-from collections_app.importing.limits import check_xlsx_size
+from collections_app.importing.limits import check_xlsx_contents, check_xlsx_size
 from collections_app.importing.tabular import rows_of_csv, rows_of_xlsx
 
 MAX_ROWS = 50_000
@@ -45,35 +47,58 @@ def _header_map(header: list[str], number: int) -> dict[str, int]:
     return found
 
 
-def _table_rows(data: bytes) -> list[tuple[int, list[str]]]:
+def _table_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) of the non-empty rows, read as the consignment importer reads its
-    files: format and encoding from the content, the XLSX size capped before it is opened."""
+    files: format and encoding from the content, the XLSX checked before it is opened, and the
+    rows streamed, so that a file of two million rows stops at the cap instead of being read."""
     if len(data) > MAX_BYTES:
         raise Refused(_("文件太大（最多 10 MB）。"))
     try:
         kind = detect_format(data)
-        if kind == "xlsx":
+    except ValueError as error:
+        raise Refused(_readers_file(str(error))) from None
+    if kind == "xlsx":
+        try:
             check_xlsx_size(data)
-            return list(rows_of_xlsx(data))
-        if kind == "csv":
-            return list(rows_of_csv(decode_text(data)[0]))
+            check_xlsx_contents(data)
+        except ValueError as error:
+            raise Refused(str(error)) from None
+        return _refusing(rows_of_xlsx(data))
+    if kind == "csv":
+        try:
+            text = decode_text(data)[0]
+        except ValueError as error:
+            raise Refused(str(error)) from None
+        return _refusing(rows_of_csv(text))
+    raise Refused(_("这是 MARC 书目文件，不是读者文件。请上传 CSV 或 XLSX 格式的读者名单。"))
+
+
+def _readers_file(message: str) -> str:
+    return message.replace(_("不是清单文件"), _("不是读者文件")).replace(
+        _("请上传 CSV、XLSX、ISO 2709 MARC 或 MARCXML 格式的清单文件。"),
+        _("请上传 CSV 或 XLSX 格式的读者名单。"),
+    )
+
+
+def _refusing(rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+    """The rows, with any reading error (a damaged workbook, a row past the cap) as Refused."""
+    try:
+        yield from rows
     except ValueError as error:
         raise Refused(str(error)) from None
-    except Exception:  # openpyxl raises many kinds for a damaged workbook
-        raise Refused(_("无法读取这个 XLSX 文件，请确认它是 Excel 工作簿。")) from None
-    raise Refused(_("请上传 CSV 或 XLSX 文件。"))
 
 
 def read_patron_rows(name: str, data: bytes) -> list[PatronRow]:
     table = _table_rows(data)
-    if not table:
+    first = next(table, None)
+    if first is None:
         raise Refused(_("文件是空的。"))
-    header_number, header = table[0]
+    header_number, header = first
     columns = _header_map(header, header_number)
-    if len(table) - 1 > MAX_ROWS:
-        raise Refused(_("一次最多导入 %(n)s 位读者。") % {"n": MAX_ROWS})
     rows, problems = [], []
-    for number, raw in table[1:]:
+    for number, raw in table:
+        if len(rows) >= MAX_ROWS:
+            raise Refused(_("一次最多导入 %(n)s 位读者，请分成几个文件导入。") % {"n": MAX_ROWS})
         values = {key: raw[i] if i < len(raw) else "" for key, i in columns.items()}
         if not any(values.values()):
             continue

@@ -166,7 +166,10 @@ def patron_import(*, user, library: Library, rows: Sequence[PatronRow]) -> int:
         if category is None:
             refuse(
                 _("读者类型“%(value)s”无效，应为：%(choices)s")
-                % {"value": row.category, "choices": "、".join(Patron.Category.labels)}
+                % {
+                    "value": row.category,
+                    "choices": "、".join(str(label) for label in Patron.Category.labels),
+                }
             )
         site = sites.get(row.home_site.lower()) or sites.get(row.home_site)
         if site is None:

@@ -6,8 +6,12 @@ from django.utils.translation import gettext as _
 
 from collections_app.importing.clc import ClcChecker
 from collections_app.importing.detect import decode_text, detect_format, normalise_encoding
-from collections_app.importing.limits import check_upload_size, check_xlsx_size
-from collections_app.importing.manifest import ImportOptions, Manifest
+from collections_app.importing.limits import (
+    check_upload_size,
+    check_xlsx_contents,
+    check_xlsx_size,
+)
+from collections_app.importing.manifest import ImportOptions, Manifest, flag_suspect_text
 from collections_app.importing.marc import parse_holdings, read_iso2709, read_marcxml
 from collections_app.importing.tabular import read_csv, read_xlsx
 
@@ -15,23 +19,34 @@ __all__ = ["ImportOptions", "Manifest", "read_manifest"]
 
 
 def read_manifest(data: bytes, *, options: ImportOptions | None = None, clc=None) -> Manifest:
-    """Every problem ends up in `manifest.problems`; nothing raises for bad content."""
+    """Every problem ends up in `manifest.problems`; nothing raises for bad content. Titles
+    whose text looks mis-decoded are marked and warned about (see `flag_suspect_text`)."""
     options = options or ImportOptions()
     clc = clc or ClcChecker.from_database()
     try:
-        check_upload_size(len(data))
-        file_format = detect_format(data)
-        encoding = normalise_encoding(options.encoding)
-        if file_format == "xlsx":
-            check_xlsx_size(data)
-            return read_xlsx(data, clc=clc)
-        if file_format == "csv":
-            text, encoding = decode_text(data, "" if encoding == "marc-8" else encoding)
-            return read_csv(text, encoding=encoding, clc=clc)
-        holdings = parse_holdings(options.holdings)
-        reader = read_iso2709 if file_format == "marc" else read_marcxml
-        return reader(data, encoding=encoding, holdings=holdings, clc=clc)
+        manifest = _read(data, options, clc)
     except ValueError as error:
         manifest = Manifest("")
         manifest.error(_("文件"), "", "", str(error))
         return manifest
+    chinese = manifest.file_format in ("csv", "xlsx") or (
+        manifest.chinese_records * 2 > len(manifest.titles)
+    )
+    flag_suspect_text(manifest, chinese=chinese)
+    return manifest
+
+
+def _read(data: bytes, options: ImportOptions, clc) -> Manifest:
+    check_upload_size(len(data))
+    file_format = detect_format(data)
+    encoding = normalise_encoding(options.encoding)
+    if file_format == "xlsx":
+        check_xlsx_size(data)
+        check_xlsx_contents(data)
+        return read_xlsx(data, clc=clc)
+    if file_format == "csv":
+        text, encoding = decode_text(data, "" if encoding == "marc-8" else encoding)
+        return read_csv(text, encoding=encoding, clc=clc)
+    holdings = parse_holdings(options.holdings)
+    reader = read_iso2709 if file_format == "marc" else read_marcxml
+    return reader(data, encoding=encoding, holdings=holdings, clc=clc)

@@ -15,11 +15,18 @@ Field map (CNMARC/UNIMARC · MARC21): ISBN 010$a · 020$a; price 010$d · 020$c;
 from __future__ import annotations
 
 import io
+import logging
 import re
+import warnings
+from xml.sax import SAXParseException
+from xml.sax.handler import feature_namespaces
 
+from defusedxml import DefusedXmlException
+from defusedxml.sax import make_parser
 from django.utils.translation import gettext as _
-from pymarc import Field, Indicators, MARCReader, Record, Subfield, marc8_to_unicode
-from pymarc.marcxml import XmlHandler, parse_xml
+from django.utils.translation import gettext_lazy
+from pymarc import Field, Indicators, Record, Subfield, exceptions, marc8_to_unicode
+from pymarc.marcxml import XmlHandler
 
 from collections_app.importing.clc import ClcChecker
 from collections_app.importing.detect import marc_encoding
@@ -32,7 +39,15 @@ from collections_app.importing.fields import (
     parse_year,
 )
 from collections_app.importing.isbn import normalise_isbn
-from collections_app.importing.manifest import Manifest, ManifestCopy, ManifestTitle
+from collections_app.importing.limits import check_record_count
+from collections_app.importing.manifest import (
+    Manifest,
+    ManifestCopy,
+    ManifestTitle,
+    check_lengths,
+)
+
+logger = logging.getLogger(__name__)
 
 # Holdings fields tried in order when the import does not name one, with the subfields of the
 # item's call number in each. Per flavour: in MARC21, 906 is the Library of Congress's local
@@ -55,23 +70,101 @@ def parse_holdings(spec: str) -> tuple[str, str] | None:
     return match.group(1), match.group(2)
 
 
+# Bytes that some systems write between or after records: one record per line, padding to a
+# block size. Other MARC tools skip them; so do we.
+_PADDING = b" \t\r\n\x00\x1a"
+END_OF_RECORD = b"\x1d"
+_PYMARC_ERRORS = {
+    exceptions.RecordLeaderInvalid: "记录头标区不完整",
+    exceptions.BaseAddressNotFound: "记录头标区中的数据起始地址无效",
+    exceptions.BaseAddressInvalid: "记录头标区中的数据起始地址超出了记录长度",
+    exceptions.RecordDirectoryInvalid: "记录的目次区长度不对",
+    exceptions.TruncatedRecord: "记录不完整，文件可能只传了一部分",
+    exceptions.NoFieldsFound: "记录中没有字段",
+}
+
+
+def iso2709_chunks(data: bytes):
+    """(record number, bytes of one record, or None and the reason it cannot be read) for each
+    record of an ISO 2709 file. Whitespace and NULs between and after records are skipped; a
+    record whose leader lies about its length is reported, and reading goes on at the next
+    record terminator."""
+    position, number = 0, 0
+    while True:
+        while position < len(data) and data[position] in _PADDING:
+            position += 1
+        if position >= len(data):
+            return
+        number += 1
+        check_record_count(number)
+        head = data[position : position + 5]
+        terminator = data.find(END_OF_RECORD, position)
+        if not head.isdigit() or int(head) < 25:
+            yield (
+                number,
+                None,
+                _("记录头标区的记录长度“%(value)s”不是数字")
+                % {"value": head.decode("ascii", "replace").strip()},
+            )
+        else:
+            length = int(head)
+            chunk = data[position : position + length]
+            if len(chunk) < length:
+                yield (
+                    number,
+                    None,
+                    _(
+                        "记录头标区说记录有 %(length)s 字节，文件中只剩 %(left)s 字节，"
+                        "文件可能只传了一部分"
+                    )
+                    % {"length": length, "left": len(chunk)},
+                )
+                return
+            if chunk.endswith(END_OF_RECORD):
+                yield number, chunk, ""
+                position += length
+                continue
+            yield (
+                number,
+                None,
+                _("记录头标区的记录长度（%(length)s 字节）与记录的实际长度不符")
+                % {"length": length},
+            )
+        if terminator < 0:
+            return
+        position = terminator + 1
+
+
+def _raw_record(chunk: bytes) -> Record:
+    """pymarc's record from the bytes of one record, without decoding the text."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Record(data=chunk, to_unicode=False)
+
+
+def _pymarc_message(error: Exception) -> str:
+    for kind, message in _PYMARC_ERRORS.items():
+        if isinstance(error, kind):
+            return _(message)
+    return _("记录结构有误，无法读取")
+
+
 def read_iso2709(data: bytes, *, encoding: str, holdings, clc: ClcChecker) -> Manifest:
     encoding = encoding or marc_encoding(data)
     manifest = Manifest("marc", encoding)
-    reader = MARCReader(io.BytesIO(data), to_unicode=False, permissive=True)
-    for number, raw in enumerate(reader, start=1):
+    for number, chunk, reason in iso2709_chunks(data):
         where = _("第 %(n)s 条记录") % {"n": number}
-        if raw is None:
-            manifest.error(
-                where,
-                "",
-                "",
-                _("记录结构有误，无法读取：%(error)s") % {"error": reader.current_exception},
-            )
+        if chunk is None:
+            manifest.error(where, "", "", reason)
+            continue
+        try:
+            raw = _raw_record(chunk)
+        except (exceptions.PymarcException, ValueError, IndexError) as error:
+            manifest.error(where, "", "", _pymarc_message(error))
             continue
         try:
             record = _decode(raw, encoding)
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, ValueError, IndexError, KeyError):
             manifest.error(
                 where,
                 "",
@@ -80,10 +173,19 @@ def read_iso2709(data: bytes, *, encoding: str, holdings, clc: ClcChecker) -> Ma
                 % {"encoding": encoding.upper()},
             )
             continue
-        _add_record(manifest, record, number, holdings, clc)
+        _add_record_safely(manifest, record, number, holdings, clc)
     if not manifest.titles and not manifest.errors:
         manifest.error(_("文件"), "", "", _("文件中没有 MARC 记录。"))
     return manifest
+
+
+def _add_record_safely(manifest, record, number, holdings, clc) -> None:
+    """A record that the field map cannot make sense of is one error, not a failed upload."""
+    try:
+        _add_record(manifest, record, number, holdings, clc)
+    except Exception:
+        logger.warning("MARC record %s could not be read", number, exc_info=True)
+        manifest.error(_("第 %(n)s 条记录") % {"n": number}, "", "", _("记录内容有误，无法读取"))
 
 
 class _Records(XmlHandler):
@@ -107,17 +209,70 @@ class _Records(XmlHandler):
 
 
 _XML_DECLARATION = re.compile(rb"^(\xef\xbb\xbf)?\s*<\?xml[^>]*encoding=[\"']([\w\-]+)[\"']")
+# expat's messages, as a librarian would read them.
+_EXPAT_MESSAGES = {
+    "no element found": "文件在这里中断了，可能只传了一部分",
+    "mismatched tag": "开始标签和结束标签不配对",
+    "not well-formed (invalid token)": "有不符合 XML 规则的字符",
+    "unclosed token": "有没有结束的标签",
+    "junk after document element": "根元素结束之后还有多余的内容",
+    "undefined entity": "用了没有定义的实体",
+    "unbound prefix": "用了没有声明的命名空间前缀",
+    "duplicate attribute": "同一个属性写了两次",
+    "syntax error": "XML 语法有误",
+    "unknown encoding": "XML 声明中的编码无法识别",
+    "encoding specified in XML declaration is incorrect": "XML 声明中的编码与文件实际的编码不符",
+    "XML declaration not well-formed": "XML 声明写得不对",
+    "partial character": "文件末尾有不完整的字符，可能只传了一部分",
+    "reference to invalid character number": "引用了不允许的字符",
+    "text declaration not well-formed": "XML 声明写得不对",
+}
+
+
+def xml_error_message(error: Exception, lines: int = 0) -> str:
+    """A Chinese sentence for why an XML file cannot be read, with the line and column; an
+    error on the last line of the file (`lines`) is a file cut short."""
+    if isinstance(error, DefusedXmlException):
+        return _("不接受带 DOCTYPE 或实体声明的 XML 文件，请导出不带 DOCTYPE 的 MARCXML。")
+    if isinstance(error, LookupError):
+        return _("XML 声明中的文字编码无法识别，请导出 UTF-8 编码的 MARCXML。")
+    if isinstance(error, SAXParseException):
+        if lines and error.getLineNumber() >= lines:
+            return _("XML 文件在第 %(line)s 行中断了，文件可能只传了一部分。") % {
+                "line": error.getLineNumber()
+            }
+        raw = str(error.getMessage() or "")
+        text = next(
+            (_(message) for key, message in _EXPAT_MESSAGES.items() if raw.startswith(key)),
+            _("XML 结构有误"),
+        )
+        return _("XML 格式有误：第 %(line)s 行第 %(column)s 列，%(problem)s。") % {
+            "line": error.getLineNumber(),
+            "column": (error.getColumnNumber() or 0) + 1,
+            "problem": text,
+        }
+    return _("XML 格式有误，无法读取。")
+
+
+def parse_xml_safely(data: bytes, handler) -> None:
+    """Parse with defusedxml: no DOCTYPE, no entity declarations, no external references,
+    wherever they are in the file and in whatever encoding."""
+    parser = make_parser()
+    parser.forbid_dtd = True
+    parser.forbid_entities = True
+    parser.forbid_external = True
+    parser.setContentHandler(handler)
+    parser.setFeature(feature_namespaces, 1)
+    parser.parse(io.BytesIO(data))
 
 
 def read_marcxml(data: bytes, *, encoding: str, holdings, clc: ClcChecker) -> Manifest:
-    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
-        manifest = Manifest("marcxml")
-        manifest.error(_("文件"), "", "", _("不接受带 DOCTYPE 或实体声明的 XML 文件。"))
-        return manifest
     declared = _XML_DECLARATION.match(data)
     declared = declared.group(2).decode("ascii").lower() if declared else "utf-8"
     manifest = Manifest("marcxml", encoding or declared)
-    if (encoding and encoding != "utf-8") or declared.startswith("gb"):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        manifest.encoding = "utf-16"
+    elif (encoding and encoding not in ("utf-8", "marc-8")) or declared.startswith("gb"):
         # expat reads only UTF-8/UTF-16/Latin-1: re-encode GB18030/GBK text as UTF-8 first.
         try:
             text = data.decode(encoding or "gb18030")
@@ -135,12 +290,14 @@ def read_marcxml(data: bytes, *, encoding: str, holdings, clc: ClcChecker) -> Ma
         manifest.encoding = encoding or "gb18030"
     handler = _Records()
     try:
-        parse_xml(io.BytesIO(data), handler)
-    except Exception as error:  # SAXParseException and friends: say where the XML breaks.
-        manifest.error(_("文件"), "", "", _("XML 格式有误：%(error)s") % {"error": error})
+        parse_xml_safely(data, handler)
+    except Exception as error:  # expat, defusedxml, pymarc's handler on odd structure
+        lines = data.count(b"\n") + 1 if manifest.encoding != "utf-16" else 0
+        manifest.error(_("文件"), "", "", xml_error_message(error, lines))
         return manifest
     for number, record in enumerate(handler.records, start=1):
-        _add_record(manifest, record, number, holdings, clc)
+        check_record_count(number)
+        _add_record_safely(manifest, record, number, holdings, clc)
     if not manifest.titles and not manifest.errors:
         manifest.error(_("文件"), "", "", _("文件中没有 MARC 记录。"))
     return manifest
@@ -184,9 +341,17 @@ def _linked_880(record: Record, tag: str):
     return None
 
 
+def _control_field(record: Record, tag: str) -> str:
+    """The data of a control field (001, 008), or "" when the record has none: records from
+    real systems often come without them."""
+    for field in record.get_fields(tag):
+        if field.data:
+            return str(field.data)
+    return ""
+
+
 def _control_number(record: Record) -> str:
-    field = record["001"]
-    return field.data.strip() if field is not None and field.data else ""
+    return _control_field(record, "001").strip()
 
 
 def _add_record(manifest: Manifest, record: Record, number: int, holdings, clc) -> None:
@@ -204,19 +369,37 @@ def _add_record(manifest: Manifest, record: Record, number: int, holdings, clc) 
     fields = values.pop("fields")
     entry = ManifestTitle(where=where, title=values["title"], marc=str(record))
     if not entry.title:
-        manifest.error(where, fields["title"], "", _("缺少题名"))
-    entry.responsibility = values["responsibility"][:500]
-    entry.publisher = values["publisher"][:200]
+        manifest.error(where, _field_label("title", fields["title"]), "", _("缺少题名"))
+    entry.responsibility = values["responsibility"]
+    entry.publisher = values["publisher"]
     entry.price = parse_price(values["price"], lenient=True)
     entry.year = parse_year(values["year"], lenient=True)
     for key, parse in (("isbn", normalise_isbn), ("clc", clc.check)):
         try:
             setattr(entry, key, parse(values[key]))
         except ValueError as error:
-            manifest.error(where, fields[key], values[key], str(error))
+            manifest.error(where, _field_label(key, fields[key]), values[key], str(error))
     entry.call_number = values["call_number"]
     _add_holdings(manifest, record, entry, holdings, flavour)
+    check_lengths(manifest, entry, {key: _field_label(key, tag) for key, tag in fields.items()})
+    if flavour == "unimarc":
+        manifest.chinese_records += 1
     manifest.titles.append(entry)
+
+
+_FIELD_NAMES = {
+    "title": gettext_lazy("题名"),
+    "isbn": "ISBN",
+    "clc": gettext_lazy("中图分类号"),
+    "responsibility": gettext_lazy("责任者"),
+    "publisher": gettext_lazy("出版者"),
+    "call_number": gettext_lazy("索书号"),
+}
+
+
+def _field_label(key: str, tag: str) -> str:
+    """ "题名（200$a）": the field as a librarian says it, with its MARC tag."""
+    return f"{_FIELD_NAMES[key]}（{tag}）" if key in _FIELD_NAMES else tag
 
 
 def _unimarc(record: Record) -> dict:
@@ -235,7 +418,14 @@ def _unimarc(record: Record) -> dict:
         "year": year or _first(record, ["210", "214"], "d"),
         "clc": _first(record, ["690"], "a"),
         "call_number": "/".join(part for part in call if part),
-        "fields": {"title": "200$a", "isbn": "010$a", "clc": "690$a"},
+        "fields": {
+            "title": "200$a",
+            "isbn": "010$a",
+            "clc": "690$a",
+            "responsibility": "200$f",
+            "publisher": "210$c",
+            "call_number": "905$d",
+        },
     }
 
 
@@ -246,8 +436,8 @@ def _marc21(record: Record) -> dict:
         imprint = _linked_880(record, tag) or (record.get_fields(tag) or [None])[0]
         if imprint is not None:
             break
-    fixed = record["008"]
-    year = fixed.data[7:11] if fixed is not None and fixed.data[7:11].isdigit() else ""
+    fixed = _control_field(record, "008")
+    year = fixed[7:11] if fixed[7:11].isdigit() else ""
     if not year and imprint is not None:
         year = " ".join(imprint.get_subfields("c"))
     clc = ""
@@ -268,7 +458,13 @@ def _marc21(record: Record) -> dict:
         "year": year,
         "clc": clc,
         "call_number": "",
-        "fields": {"title": "245$a", "isbn": "020$a", "clc": "084$a"},
+        "fields": {
+            "title": "245$a",
+            "isbn": "020$a",
+            "clc": "084$a",
+            "responsibility": "245$c",
+            "publisher": "264$b",
+        },
     }
 
 

@@ -25,7 +25,8 @@ from collections_app.importing.fields import (
     parse_year,
 )
 from collections_app.importing.isbn import normalise_isbn
-from collections_app.importing.manifest import Manifest, ManifestCopy, ManifestTitle
+from collections_app.importing.limits import TooLarge, check_cell, check_row_count
+from collections_app.importing.manifest import Manifest, ManifestCopy, ManifestTitle, check_lengths
 
 # key: (header written in the template, description, every accepted header)
 COLUMNS = {
@@ -118,6 +119,12 @@ def _key(header) -> str:
 HEADER_KEYS = {_key(alias): key for key, (_h, _d, aliases) in COLUMNS.items() for alias in aliases}
 
 
+def _label(key: str, header: str) -> str:
+    """A column as the librarian knows it: "题名", or "题名（title）" when the file says so."""
+    name = COLUMNS[key][0]
+    return name if _key(header) == _key(name) else f"{name}（{header}）"
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -142,27 +149,87 @@ def _find_header(rows: Iterator[tuple[int, list[str]]]):
 
 
 def rows_of_csv(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells) of every non-empty row; the delimiter is read off the first line."""
+    """(row number, cells) of every non-empty row; the delimiter is read off the first line.
+    Rows and cells are capped while they stream in (see `limits`)."""
     first_line = text.split("\n", 1)[0]
     delimiter = max([",", "\t", ";"], key=first_line.count)
-    for number, cells in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            raise ValueError(
+                _("第 %(row)s 行的格式有误（引号不配对或内容过长），请检查这一行。")
+                % {"row": reader.line_num}
+            ) from None
+        number += 1
+        check_row_count(number)
         if any(cell.strip() for cell in cells):
-            yield number, [cell.strip() for cell in cells]
+            yield (
+                number,
+                [check_cell(cell.strip(), number, column) for column, cell in enumerate(cells, 1)],
+            )
+
+
+# The first columns of a sheet are read, the rest ignored: a sheet that claims 16,384 columns
+# does not make every row that wide.
+MAX_COLUMNS = 64
 
 
 def rows_of_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells) of every non-empty row of the first sheet, cells as text."""
+    """(row number, cells) of every non-empty row of the first sheet, cells as text, streamed
+    (openpyxl read-only) and capped while they stream in. Whatever a damaged workbook makes
+    openpyxl raise becomes a ValueError with a message for the librarian."""
     from openpyxl import load_workbook
 
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except ValueError as error:
+        if isinstance(error, TooLarge):
+            raise
+        raise ValueError(_damaged()) from None
+    except Exception:  # zipfile, XML, KeyError for a missing part, defusedxml: all "damaged"
+        raise ValueError(_damaged()) from None
+    try:
+        if not workbook.worksheets:
+            raise ValueError(_("XLSX 文件中没有工作表。"))
         sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [_cell(value) for value in values]
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        number = 0
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except ValueError as error:
+                if isinstance(error, TooLarge):
+                    raise
+                raise ValueError(_damaged(number + 1)) from None
+            except Exception:
+                raise ValueError(_damaged(number + 1)) from None
+            number += 1
+            check_row_count(number)
+            cells = [
+                check_cell(_cell(value), number, column)
+                for column, value in enumerate(values[:MAX_COLUMNS], 1)
+            ]
             if any(cells):
                 yield number, cells
     finally:
         workbook.close()
+
+
+def _damaged(row: int | None = None) -> str:
+    if row:
+        return _(
+            "XLSX 文件已损坏，读到第 %(row)s 行时无法继续：请用 Excel 或 WPS 打开后重新保存。"
+        ) % {"row": row}
+    return _("XLSX 文件已损坏，无法打开：请用 Excel 或 WPS 打开后重新保存。")
 
 
 def read_csv(text: str, *, encoding: str, clc: ClcChecker) -> Manifest:
@@ -193,6 +260,7 @@ def _read(rows: Iterable[tuple[int, list[str]]], manifest: Manifest, clc: ClcChe
                 _("未识别的列，已忽略。"),
             )
     columns = {key: (index, headers[index]) for index, key in reversed(mapping.items()) if key}
+    labels = {key: _label(key, header) for key, (_index, header) in columns.items()}
     has_barcodes = "barcode" in columns
     titles: dict[tuple, ManifestTitle] = {}
     for number, cells in rows:
@@ -202,7 +270,7 @@ def _read(rows: Iterable[tuple[int, list[str]]], manifest: Manifest, clc: ClcChe
         }
 
         def fail(key, message, values=values, where=where):
-            manifest.error(where, columns[key][1], values.get(key, ""), message)
+            manifest.error(where, labels[key], values.get(key, ""), message)
 
         record = {}
         for key, parse in (
@@ -225,7 +293,7 @@ def _read(rows: Iterable[tuple[int, list[str]]], manifest: Manifest, clc: ClcChe
             try:
                 barcodes.append(check_barcode(code))
             except ValueError as error:
-                manifest.error(where, columns["barcode"][1], code, str(error))
+                manifest.error(where, labels["barcode"], code, str(error))
         copies = record["copies"]
         if copies is not None and copies < len(barcodes):
             fail("copies", _("册数少于这一行的条码个数（%(n)s 个）") % {"n": len(barcodes)})
@@ -253,10 +321,10 @@ def _read(rows: Iterable[tuple[int, list[str]]], manifest: Manifest, clc: ClcChe
                 call_number=clean_text(values.get("call_number")),
             )
         call_number = clean_text(values.get("call_number")) or entry.call_number
-        field = columns["barcode"][1] if has_barcodes else ""
+        field = labels["barcode"] if has_barcodes else ""
         entry.copies.extend(ManifestCopy(code, call_number, where, field) for code in barcodes)
         entry.awaiting += max(0, (copies or (0 if barcodes else 1)) - len(barcodes))
-    manifest.titles = list(titles.values())
+    manifest.titles = [entry for entry in titles.values() if check_lengths(manifest, entry, labels)]
     if not manifest.titles and not manifest.errors:
         manifest.error(_("文件"), "", "", _("表头之后没有数据行。"))
     return manifest

@@ -148,8 +148,8 @@ def test_a_bad_isbn_or_clc_in_a_record_is_an_error_naming_record_and_field():
     data = iso2709([cnmarc_record("REC9", "乡土中国", "978-7-101-06641-9", "L123")])
     errors = read_manifest(data).errors
     assert [(e.where, e.field, e.value) for e in errors] == [
-        ("第 1 条记录（REC9）", "010$a", "978-7-101-06641-9"),
-        ("第 1 条记录（REC9）", "690$a", "L123"),
+        ("第 1 条记录（REC9）", "ISBN（010$a）", "978-7-101-06641-9"),
+        ("第 1 条记录（REC9）", "中图分类号（690$a）", "L123"),
     ]
     assert "校验位" in errors[0].message
 

@@ -152,7 +152,7 @@ def test_a_zip_that_is_not_a_workbook_is_refused():
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("hello.txt", "hi")
-    assert "不是 XLSX" in read_manifest(out.getvalue()).errors[0].message
+    assert "不是清单文件" in read_manifest(out.getvalue()).errors[0].message
 
 
 def test_the_documented_headers_are_those_of_the_template():

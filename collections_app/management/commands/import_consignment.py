@@ -4,6 +4,7 @@ from datetime import date
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from collections_app.errors import Refused
 from collections_app.importing import ImportOptions
@@ -41,27 +42,34 @@ class Command(BaseCommand):
         library = Library.objects.filter(code=options["library"]).first()
         if library is None:
             raise CommandError(f"没有代码为 {options['library']} 的图书馆")
-        consignment = self._consignment(library, options)
-        try:
-            result = consignment_import(
-                user=None,
-                consignment=consignment,
-                data=path.read_bytes(),
-                filename=path.name,
-                options=ImportOptions(encoding=options["encoding"], holdings=options["holdings"]),
-                dry_run=options["dry_run"],
-            )
-        except Refused as refused:
-            for problem in refused.problems:
+        data = path.read_bytes()
+        # All or nothing: a consignment created for this file goes too when its import fails.
+        with transaction.atomic():
+            consignment, created = self._consignment(library, options)
+            try:
+                result = consignment_import(
+                    user=None,
+                    consignment=consignment,
+                    data=data,
+                    filename=path.name,
+                    options=ImportOptions(
+                        encoding=options["encoding"], holdings=options["holdings"]
+                    ),
+                    dry_run=options["dry_run"],
+                )
+            except Refused as refused:
+                for problem in refused.problems:
+                    self.stderr.write(f"{problem.where}：{problem.message}")
+                raise CommandError(refused.message) from None
+            manifest = result.manifest
+            for problem in manifest.warnings:
+                self.stdout.write(f"提示：{problem}")
+            for problem in manifest.errors:
                 self.stderr.write(str(problem))
-            raise CommandError(refused.message) from None
-        manifest = result.manifest
-        for problem in manifest.warnings:
-            self.stdout.write(f"提示 {problem}")
-        for problem in manifest.errors:
-            self.stderr.write(str(problem))
-        if result.has_errors:
-            raise CommandError(result.summary())
+            if result.has_errors:
+                raise CommandError(result.summary())
+        if created:
+            self.stdout.write(f"已为{library}新建批次 {consignment.reference}")
         self.stdout.write(result.summary())
 
     def _consignment(self, library, options):
@@ -69,7 +77,7 @@ class Command(BaseCommand):
             library=library, reference=options["consignment"]
         ).first()
         if consignment is not None:
-            return consignment
+            return consignment, False
         lenders = Library.objects.filter(kind=Library.Kind.NATIONAL)
         if options["lender"]:
             lenders = lenders.filter(code=options["lender"])
@@ -77,9 +85,10 @@ class Command(BaseCommand):
             raise CommandError("请用 --lender 指定出借馆（国家图书馆）的代码")
         if options["dry_run"]:
             # A dry run writes nothing, not even the consignment: check against an unsaved one.
-            return Consignment(
+            consignment = Consignment(
                 library=library, lender=lenders.get(), reference=options["consignment"]
             )
+            return consignment, False
         try:
             consignment = consignment_announce(
                 user=None,
@@ -90,5 +99,4 @@ class Command(BaseCommand):
             )
         except Refused as refused:
             raise CommandError(refused.message) from None
-        self.stdout.write(f"已为{library}新建批次 {consignment.reference}")
-        return consignment
+        return consignment, True
