@@ -14,7 +14,7 @@ class Problem:
     message: str
 
     def __str__(self):
-        return f"{self.where}: {self.message}"
+        return f"{self.where}：{self.message}"
 
 
 class Refused(Exception):
