@@ -137,8 +137,8 @@ class CjkFont:
         from fontTools import subset
         from fontTools.ttLib import TTFont
 
-        # The subsetter reports every table at INFO, which the project's root logger shows.
-        logging.getLogger("fontTools").setLevel(logging.WARNING)
+        # The subsetter reports every table it drops, which the project's root logger would show.
+        logging.getLogger("fontTools").setLevel(logging.ERROR)
 
         options = subset.Options()
         options.retain_gids = True
