@@ -77,3 +77,62 @@ def test_a_file_that_is_no_table_is_refused_without_a_500(client_for, sui_librar
     ):
         assert post(client_for(sui_librarian), upload).status_code == 200
     assert not Patron.objects.exists()
+
+
+def test_an_unknown_reader_category_is_a_row_error_not_a_crash(
+    client_for, sui_librarian, sui_central
+):
+    rows = [HEADER, ["SX400001", "李明", "教师", "central", 1980]]
+    response = post(client_for(sui_librarian), csv_upload(rows))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "读者类型“教师”无效，应为：少儿、学生、成人、老年" in page
+    assert not Patron.objects.exists()
+
+
+def test_the_row_cap_stops_the_reading_instead_of_coming_after_it(monkeypatch):
+    """A file of two million rows is not read to the end to be refused: reading stops at the
+    first row past the cap."""
+    import pytest
+
+    from circulation import importing
+    from collections_app.errors import Refused
+
+    read = []
+
+    def rows_of_csv(text):
+        yield 1, HEADER[:4]
+        for number in range(2, 2_000_000):
+            read.append(number)
+            yield number, [f"SX{number:06d}", "李明", "成人", "central"]
+
+    monkeypatch.setattr(importing, "MAX_ROWS", 100)
+    monkeypatch.setattr(importing, "rows_of_csv", rows_of_csv)
+    with pytest.raises(Refused, match="一次最多导入 100 位读者"):
+        importing.read_patron_rows("readers.csv", "读者证号,姓名\n".encode())
+    assert len(read) <= 102
+
+
+def test_a_workbook_of_many_rows_is_refused_at_the_cap_quickly(
+    client_for, sui_librarian, sui_central, settings
+):
+    import time
+
+    from collections_app.tests.malformed import inline_row, sheet_zip
+
+    settings.CONSIGNMENT_IMPORT_MAX_ROWS = 1_000
+    data = sheet_zip(
+        [inline_row(1, HEADER[:4])]
+        + [inline_row(n, [f"SX{n:06d}", "李明", "成人", "central"]) for n in range(2, 50_000)]
+    )
+    started = time.monotonic()
+    response = post(client_for(sui_librarian), SimpleUploadedFile("readers.xlsx", data))
+    assert time.monotonic() - started < 10
+    assert "表格超过 1,000 行" in response.content.decode()
+    assert not Patron.objects.exists()
+
+
+def test_a_png_renamed_csv_is_named_for_what_it_is(client_for, sui_librarian, sui_central):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(200)
+    response = post(client_for(sui_librarian), SimpleUploadedFile("readers.csv", png))
+    assert "这是一个 PNG 图片，不是读者文件" in response.content.decode()

@@ -14,7 +14,6 @@ import zipfile
 import zlib
 
 from django.conf import settings
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
@@ -43,6 +42,11 @@ def max_cell_chars() -> int:
 def max_shared_strings_bytes() -> int:
     """openpyxl holds a workbook's shared strings in memory: cap them apart from the sheets."""
     return getattr(settings, "CONSIGNMENT_IMPORT_MAX_SHARED_STRINGS_BYTES", 64 * 1024 * 1024)
+
+
+def intcomma(number: int) -> str:
+    """ "100,000": the same in every message, whatever the locale settings."""
+    return f"{number:,}"
 
 
 class TooLarge(ValueError):

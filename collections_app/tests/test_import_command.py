@@ -1,5 +1,7 @@
 """python manage.py import_consignment: the same import from the command line."""
 
+from io import StringIO
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -78,3 +80,35 @@ def test_an_unknown_library_or_file_is_a_clear_error(nlc, suixian, manifest):
         run(str(manifest), "--library", "NOPE", "--consignment", "X")
     with pytest.raises(CommandError, match="找不到文件"):
         run("/nonexistent.csv", "--library", "SUIXIAN", "--consignment", "X")
+
+
+def test_a_failed_import_leaves_no_new_consignment_behind(nlc, suixian, sui_central, tmp_path):
+    data = rows(4)
+    data[2][1] = "9787500000010"
+    path = tmp_path / "bad.csv"
+    path.write_bytes(csv_bytes(data))
+    with pytest.raises(CommandError, match="未导入任何记录"):
+        run(str(path), "--library", "SUIXIAN", "--consignment", "NLC-2024-07")
+    assert not Consignment.objects.exists()
+    assert not Title.objects.exists()
+
+
+def test_a_file_that_cannot_be_read_leaves_no_new_consignment_behind(
+    nlc, suixian, sui_central, tmp_path
+):
+    path = tmp_path / "manifest.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command(
+            "import_consignment",
+            str(path),
+            "--library",
+            "SUIXIAN",
+            "--consignment",
+            "NLC-2024-07",
+            stdout=StringIO(),
+            stderr=err,
+        )
+    assert "文件：这是一个 PNG 图片" in err.getvalue()
+    assert not Consignment.objects.exists()

@@ -1,5 +1,6 @@
 """Real MARC files: CNMARC (ISO 2709 and XML in an SRU response), MARC21, GB18030, holdings."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -175,3 +176,117 @@ def test_clc_numbers_are_checked_against_the_classification():
     for bad in ("L12", "TW12", "12", "I24 7#"):
         with pytest.raises(ValueError):
             checker.check(bad)
+
+
+# Malformed and unusual files from real systems ------------------------------------------
+
+
+def _without(data: bytes, *tags: str) -> bytes:
+    """The ISO 2709 records of `data` again, without the fields `tags`."""
+    from pymarc import MARCReader
+
+    kept = []
+    for record in MARCReader(data, to_unicode=True, force_utf8=True):
+        record.remove_fields(*tags)
+        kept.append(record)
+    return iso2709(kept)
+
+
+@pytest.mark.parametrize("tags", [("001",), ("008",), ("001", "008")])
+def test_marc21_records_without_001_or_008_are_read(tags):
+    data = _without((DATA / "traject_test_data.utf8.mrc").read_bytes(), *tags)
+    manifest = read_manifest(data)
+    assert manifest.errors == []
+    assert manifest.title_count == 30
+    if "001" in tags:
+        assert manifest.titles[0].where == "第 1 条记录"
+
+
+def test_cnmarc_records_without_001_are_read():
+    data = _without((DATA / "derived_dp2_cnmarc_utf8.iso").read_bytes(), "001")
+    manifest = read_manifest(data)
+    assert manifest.errors == []
+    assert [t.title for t in manifest.titles] == [row[0] for row in DP2_EXPECTED]
+
+
+def test_marcxml_records_without_001_or_008_are_read():
+    text = (DATA / "dp2_sample_cnmarcxml_sru.xml").read_text(encoding="utf-8-sig")
+    assert "<controlfield" in text
+    text = re.sub(r"<controlfield[^>]*>.*?</controlfield>", "", text, flags=re.S)
+    manifest = read_manifest(text.encode("utf-8"))
+    assert manifest.errors == []
+    assert manifest.title_count == 10
+
+
+@pytest.mark.parametrize("between", [b"\n", b"\r\n", b"   ", b"\x00\x00\x00\x00"])
+def test_whitespace_or_padding_between_and_after_iso2709_records_is_skipped(between):
+    data = (DATA / "derived_dp2_cnmarc_utf8.iso").read_bytes()
+    records = [chunk + b"\x1d" for chunk in data.split(b"\x1d") if chunk.strip()]
+    manifest = read_manifest(between.join(records) + between * 3)
+    assert manifest.errors == []
+    assert summary(manifest) == summary(read("derived_dp2_cnmarc_utf8.iso"))
+
+
+def test_a_leader_that_lies_about_the_length_names_the_record_and_reading_goes_on():
+    data = (DATA / "derived_dp2_cnmarc_utf8.iso").read_bytes()
+    first, *rest = [chunk + b"\x1d" for chunk in data.split(b"\x1d") if chunk.strip()]
+    lying = f"{len(first) + 50:05d}".encode() + first[5:]
+    manifest = read_manifest(lying + b"".join(rest))
+    assert [(e.where, e.message) for e in manifest.errors] == [
+        ("第 1 条记录", "记录头标区的记录长度（%s 字节）与记录的实际长度不符" % (len(first) + 50))
+    ]
+    assert manifest.title_count == 9
+
+
+def test_a_doctype_anywhere_in_an_xml_file_is_refused_and_no_entity_is_expanded():
+    data = (DATA / "dp2_sample_cnmarcxml_sru.xml").read_bytes()
+    end = data.index(b"?>") + 2
+    late = data[:end] + b"<!--" + b"x" * 8000 + b'--><!DOCTYPE r [<!ENTITY t "x">]>' + data[end:]
+    for variant in (late, late.decode("utf-8-sig").replace("UTF-8", "UTF-16").encode("utf-16")):
+        manifest = read_manifest(variant)
+        assert manifest.titles == []
+        assert "DOCTYPE" in manifest.errors[0].message
+
+
+def test_a_utf16_marcxml_file_is_read():
+    text = (DATA / "dp2_sample_cnmarcxml_sru.xml").read_text(encoding="utf-8-sig")
+    manifest = read_manifest(text.replace("UTF-8", "UTF-16").encode("utf-16"))
+    assert manifest.errors == []
+    assert manifest.title_count == 10
+
+
+def test_xml_errors_are_said_in_chinese_with_line_and_column():
+    data = (DATA / "dp2_sample_cnmarcxml_sru.xml").read_bytes()
+    broken = read_manifest(data.replace(b"</record>", b"", 1)).errors[0].message
+    assert broken.startswith("XML 格式有误：第 ") and "开始标签和结束标签不配对" in broken
+    cut = read_manifest(data[:5000]).errors[0].message
+    assert "可能只传了一部分" in cut
+    for message in (broken, cut):
+        assert "<unknown>" not in message and "element" not in message
+
+
+def test_gb18030_cnmarc_read_as_marc8_is_warned_about_and_marked_as_garbled():
+    records = [
+        cnmarc_record(f"GB{n}", title, "", "C912.82", [f"NL3100000{n}"])
+        for n, title in enumerate(["乡土中国", "活着", "平凡的世界"])
+    ]
+    manifest = read_manifest(iso2709(records, encoding="gb18030"), options=ImportOptions("marc-8"))
+    assert manifest.errors == []
+    assert len(manifest.suspect_titles) == 3
+    assert [w.where for w in manifest.warnings] == ["文字编码"]
+    assert "可能选错了文字编码" in manifest.warnings[0].message
+    # Read with the right encoding, the same file reads well and warns of nothing.
+    right = read_manifest(iso2709(records, encoding="gb18030"))
+    assert right.warnings == [] and right.suspect_titles == []
+    assert [t.title for t in right.sample] == ["乡土中国", "活着", "平凡的世界"]
+
+
+def test_the_real_marc21_records_in_many_scripts_are_not_taken_for_garbled_text():
+    assert read("traject_test_data.utf8.mrc").suspect_titles == []
+
+
+def test_a_title_longer_than_its_column_is_refused_naming_record_and_field_not_cut():
+    long_title = "乡土中国" * 130
+    manifest = read_manifest(iso2709([cnmarc_record("R1", long_title, "", "C912.82", ["NL1"])]))
+    assert [(e.where, e.field) for e in manifest.errors] == [("第 1 条记录（R1）", "题名（200$a）")]
+    assert "题名有 520 字，最多 500 字" in manifest.errors[0].message

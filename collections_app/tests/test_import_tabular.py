@@ -160,3 +160,82 @@ def test_the_documented_headers_are_those_of_the_template():
 
     assert [header for header, _d, _a in COLUMNS.values()][:3] == ["条码号", "ISBN", "题名"]
     assert set(HEADERS) <= {header for header, _d, _a in COLUMNS.values()}
+
+
+def test_problems_name_the_column_in_chinese_with_the_files_own_header():
+    data = rows(2)
+    data[1][1] = "9787500000010"
+    manifest = read_manifest(csv_bytes(data, headers=ENGLISH))
+    assert [e.field for e in manifest.errors] == ["ISBN"]
+    data[1][1], data[1][2] = "", ""
+    manifest = read_manifest(csv_bytes(data, headers=ENGLISH))
+    assert [e.field for e in manifest.errors] == ["题名（title）"]
+
+
+def test_a_value_longer_than_its_column_is_refused_with_row_and_field_not_cut():
+    data = rows(2)
+    data[1][4] = "出版社" * 70
+    data[1][7] = "I247.5/" + "1" * 60
+    manifest = read_manifest(csv_bytes(data))
+    assert [(e.where, e.field) for e in manifest.errors] == [
+        ("第 3 行", "出版社"),
+        ("第 3 行", "索书号"),
+    ]
+    assert "出版者有 210 字，最多 200 字" in manifest.errors[0].message
+
+
+def test_a_sheet_that_claims_every_column_and_row_reads_only_what_it_holds():
+    """A <dimension> of A1:XFD1048576 (some exporters write it) must not make every row
+    16,384 cells wide, nor the sheet a million rows long."""
+    import time
+
+    from collections_app.tests.malformed import inline_row, sheet_zip
+
+    data = sheet_zip(
+        [inline_row(1, HEADERS)] + [inline_row(n, row) for n, row in enumerate(rows(5), 2)],
+        dimension="A1:XFD1048576",
+    )
+    started = time.monotonic()
+    manifest = read_manifest(data)
+    assert time.monotonic() - started < 5
+    assert manifest.errors == []
+    assert manifest.item_count == 5
+
+
+def test_rows_past_the_cap_stop_the_reading_of_a_workbook(settings):
+    from collections_app.tests.malformed import many_rows, sheet_zip
+
+    settings.CONSIGNMENT_IMPORT_MAX_ROWS = 500
+    manifest = read_manifest(sheet_zip(many_rows(5_000)))
+    assert [e.message for e in manifest.errors] == [
+        "表格超过 500 行，一次最多导入 500 行，请分成几个文件导入。"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("part", "message"),
+    [
+        ("[Content_Types].xml", "缺少“[Content_Types].xml”"),
+        ("_rels/.rels", "缺少“_rels/.rels”"),
+        ("xl/_rels/workbook.xml.rels", "缺少“xl/_rels/workbook.xml.rels”"),
+    ],
+)
+def test_a_workbook_without_its_parts_is_refused_with_a_message(part, message):
+    from collections_app.tests.malformed import rezip
+
+    manifest = read_manifest(rezip(xlsx_bytes(rows(3)), drop=[part]))
+    assert message in manifest.errors[0].message
+
+
+@pytest.mark.parametrize("false", [{"crc": 1234}, {"size": 10}, {"size": 5_000_000}])
+def test_a_workbook_with_false_sizes_or_checksums_is_refused_with_a_message(false):
+    from collections_app.tests.malformed import patch_zip_headers
+
+    manifest = read_manifest(patch_zip_headers(xlsx_bytes(rows(3)), **false))
+    assert manifest.titles == []
+    assert "XLSX 文件已损坏" in manifest.errors[0].message
+
+
+def test_a_png_renamed_csv_is_named_for_what_it_is_not_an_encoding_problem():
+    manifest = read_manifest(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    assert manifest.errors[0].message.startswith("这是一个 PNG 图片，不是清单文件。")
