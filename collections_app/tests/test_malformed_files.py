@@ -174,3 +174,33 @@ def test_the_readers_import(case, client_for, sui_librarian, sui_central, with_s
     assert found
     for message in found:
         assert_clear(message)
+
+
+def test_the_preview_shows_a_sample_and_warns_when_the_text_looks_mis_decoded(
+    client_for, sui_librarian, announced
+):
+    from collections_app.tests.manifest_files import cnmarc_record, iso2709
+
+    data = iso2709(
+        [
+            cnmarc_record(f"GB{n}", title, "", "C912.82", [f"NL3100000{n}"])
+            for n, title in enumerate(["乡土中国", "活着", "平凡的世界"])
+        ],
+        encoding="gb18030",
+    )
+    client = client_for(sui_librarian)
+    url = reverse("collections:consignment-import", args=[announced.pk])
+
+    def preview(encoding):
+        upload = SimpleUploadedFile("gb.iso", data)
+        response = client.post(url, {"file": upload, "encoding": encoding}, follow=True)
+        return html.unescape(response.content.decode())
+
+    wrong = preview("marc-8")
+    assert "样例（前 3 种，请核对文字是否正确）" in wrong
+    assert "有 3 种书的文字看起来是乱码，可能选错了文字编码" in wrong
+    assert "疑似乱码" in wrong and "NL31000000" in wrong
+    right = preview("")
+    assert "乡土中国" in right and "平凡的世界" in right
+    assert "乱码" not in right
+    assert Title.objects.count() == 0
