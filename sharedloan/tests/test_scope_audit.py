@@ -1227,4 +1227,4 @@ def test_the_central_site_staff_do_read_the_receipt_lists(
 ):
     url = reverse("collections:consignment-export", args=[sui_consignment.pk, "missing", "csv"])
     response = client_for(sui_librarian).get(url)
-    assert expected_at_central.barcode.encode() in response.content
+    assert expected_at_central.barcode.encode() in b"".join(response.streaming_content)
