@@ -55,6 +55,7 @@ class Job(models.Model):
         MANIFEST_PREVIEW = "manifest-preview", _("检查清单")
         MANIFEST_COMMIT = "manifest-commit", _("导入清单")
         LABELS = "labels", _("生成标签 PDF")
+        PERIOD_REPORT_PDF = "period-report-pdf", _("生成报表 PDF")
         REPORT_REFRESH = "report-refresh", _("刷新统计汇总表")
         HOLD_EXPIRY = "hold-expiry", _("预约到期处理")
         ROTATION_RUN = "rotation-run", _("轮换调配")

@@ -44,6 +44,7 @@ RUNNERS = {
     Job.Kind.ROTATION_RUN: "collections_app.jobs.rotation_run",
     Job.Kind.HOLD_EXPIRY: "circulation.jobs.hold_expiry",
     Job.Kind.REPORT_REFRESH: "reports.jobs.report_refresh",
+    Job.Kind.PERIOD_REPORT_PDF: "reports.jobs.period_report_pdf",
     Job.Kind.CLEANUP: "jobs.services.cleanup",
 }
 

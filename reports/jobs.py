@@ -1,9 +1,13 @@
 """Background jobs of the reports: refreshing the summary tables, as
-`refresh_report_tables` does."""
+`refresh_report_tables` does, and the PDF of a period report."""
 
-from django.utils import timezone
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from collections_app.exports import pdf_bytes
+from jobs.services import job_attach_output
 from reports.facts import refresh_report_tables
 
 
@@ -15,3 +19,24 @@ def report_refresh(job, progress) -> dict:
         "loan_days": counts["loan_days"],
     }
 
+
+def period_report_pdf(job, progress) -> dict:
+    """The period report's PDF, in the language of the page that asked for it."""
+    from reports.models import PeriodReport
+    from reports.views import _detail_context, _report_stem
+
+    report = PeriodReport.objects.select_related("library", "consignment").get(
+        pk=job.params["report"]
+    )
+    with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+        progress.start(2, _("统计报表数据……"))
+        context = _detail_context(None, report)
+        progress.set(1, _("排版 PDF……"))
+        pdf = pdf_bytes("reports/period_pdf.html", context)
+        job_attach_output(
+            job, data=pdf, name=f"{_report_stem(report)}.pdf", content_type="application/pdf"
+        )
+        return {
+            "message": _("报表 PDF 已生成。"),
+            "url": reverse("reports:period-detail", args=[report.pk]),
+        }

@@ -11,11 +11,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.db.models.functions import TruncDate
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.scope import (
@@ -31,6 +32,8 @@ from accounts.scope import (
 from collections_app.errors import Refused
 from collections_app.exports import csv_response, pdf_response, table_response, xlsx_response
 from collections_app.models import Consignment, Item
+from jobs.models import Job
+from jobs.services import job_start
 from reports import selectors
 from reports.filters import ReportFilter, validate
 from reports.forms import NarrativeForm, PrepareForm, ReviewForm, RollupForm
@@ -422,7 +425,18 @@ def period_download(request, pk, fmt):
     context = _detail_context(request, report)
     stem = _report_stem(report)
     if fmt == "pdf":
-        return pdf_response(f"{stem}.pdf", "reports/period_pdf.html", context)
+        # Laid out by a background job; handed over at once when the job has already run.
+        job = job_start(
+            kind=Job.Kind.PERIOD_REPORT_PDF,
+            user=request.user,
+            library=report.library,
+            params={"report": report.pk, "language": get_language()},
+        )
+        if job.status != Job.Status.SUCCEEDED:
+            return redirect("jobs:job-detail", job.pk)
+        response = HttpResponse(bytes(job.output.data), content_type="application/pdf")
+        response["Content-Disposition"] = content_disposition_header(True, job.output.name)
+        return response
     if fmt != "xlsx":
         raise Http404
     summary = [

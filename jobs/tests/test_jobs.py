@@ -106,3 +106,22 @@ def test_the_commands_still_run_in_the_foreground_for_cron(db, capsys):
     call_command("expire_holds")
     call_command("recover_jobs")
     assert not Job.objects.exists()
+
+
+def test_a_period_report_pdf_is_laid_out_by_a_job_and_handed_over(
+    client_for, sui_librarian, sui_consignment
+):
+    from reports.periods import parse_period
+    from reports.services import period_report_prepare
+
+    report = period_report_prepare(
+        user=sui_librarian,
+        library=sui_consignment.library,
+        consignment=sui_consignment,
+        period=parse_period("2026-05"),
+    )
+    response = client_for(sui_librarian).get(f"/reports/period/{report.pk}/download.pdf")
+    job = Job.objects.get(kind=Job.Kind.PERIOD_REPORT_PDF)
+    assert (job.status, job.percent, job.params["report"]) == ("succeeded", 100, report.pk)
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content == bytes(job.output.data) and response.content.startswith(b"%PDF")
