@@ -39,7 +39,7 @@ from collections_app.importing.fields import (
     parse_year,
 )
 from collections_app.importing.isbn import normalise_isbn
-from collections_app.importing.limits import check_record_count
+from collections_app.importing.limits import TooLarge, check_record_count
 from collections_app.importing.manifest import (
     Manifest,
     ManifestCopy,
@@ -188,9 +188,21 @@ def _add_record_safely(manifest, record, number, holdings, clc) -> None:
         manifest.error(_("第 %(n)s 条记录") % {"n": number}, "", "", _("记录内容有误，无法读取"))
 
 
+# Fields and subfields of one record: real records have a few dozen; a record of thousands is a
+# file made to fill the memory.
+MAX_FIELDS_PER_RECORD = 2_000
+MAX_SUBFIELDS_PER_RECORD = 20_000
+
+
 class _Records(XmlHandler):
-    def __init__(self):
+    """pymarc's MARCXML handler, handing each record on as soon as it ends (`on_record`) instead
+    of keeping them all, and refusing records past the caps while the XML streams in."""
+
+    def __init__(self, on_record):
         super().__init__(strict=False)
+        self.on_record = on_record
+        self.count = 0
+        self._fields = self._subfields = 0
 
     def startElementNS(self, name, qname, attrs):
         # An SRU response wraps each MARC record in its own <record>; only a record element that
@@ -200,12 +212,27 @@ class _Records(XmlHandler):
             return
         if name[1] in ("leader", "controlfield", "datafield") and self._record is None:
             self._record = Record()
+            self._fields = self._subfields = 0
+        if name[1] in ("controlfield", "datafield"):
+            self._fields += 1
+        elif name[1] == "subfield":
+            self._subfields += 1
+        if self._fields > MAX_FIELDS_PER_RECORD or self._subfields > MAX_SUBFIELDS_PER_RECORD:
+            raise TooLarge(
+                _("第 %(n)s 条记录的字段超过 %(limit)s 个，不像是书目记录。")
+                % {"n": self.count + 1, "limit": f"{MAX_FIELDS_PER_RECORD:,}"}
+            )
         super().startElementNS(name, qname, attrs)
 
     def endElementNS(self, name, qname):
         if name[1] == "record" and self._record is not None and not self._record.fields:
             return
         super().endElementNS(name, qname)
+
+    def process_record(self, record):
+        self.count += 1
+        check_record_count(self.count)
+        self.on_record(self.count, record)
 
 
 _XML_DECLARATION = re.compile(rb"^(\xef\xbb\xbf)?\s*<\?xml[^>]*encoding=[\"']([\w\-]+)[\"']")
@@ -288,16 +315,17 @@ def read_marcxml(data: bytes, *, encoding: str, holdings, clc: ClcChecker) -> Ma
         text = re.sub(r"^\s*<\?xml[^>]*\?>", '<?xml version="1.0" encoding="UTF-8"?>', text)
         data = text.encode("utf-8")
         manifest.encoding = encoding or "gb18030"
-    handler = _Records()
+    handler = _Records(
+        lambda number, record: _add_record_safely(manifest, record, number, holdings, clc)
+    )
     try:
         parse_xml_safely(data, handler)
+    except TooLarge:
+        raise
     except Exception as error:  # expat, defusedxml, pymarc's handler on odd structure
         lines = data.count(b"\n") + 1 if manifest.encoding != "utf-16" else 0
         manifest.error(_("文件"), "", "", xml_error_message(error, lines))
         return manifest
-    for number, record in enumerate(handler.records, start=1):
-        check_record_count(number)
-        _add_record_safely(manifest, record, number, holdings, clc)
     if not manifest.titles and not manifest.errors:
         manifest.error(_("文件"), "", "", _("文件中没有 MARC 记录。"))
     return manifest

@@ -25,7 +25,7 @@ from collections_app.importing.fields import (
     parse_year,
 )
 from collections_app.importing.isbn import normalise_isbn
-from collections_app.importing.limits import TooLarge, check_cell, check_row_count
+from collections_app.importing.limits import TooLarge, check_cell, check_row_count, max_cells
 from collections_app.importing.manifest import Manifest, ManifestCopy, ManifestTitle, check_lengths
 
 # key: (header written in the template, description, every accepted header)
@@ -148,11 +148,21 @@ def _find_header(rows: Iterator[tuple[int, list[str]]]):
     return None, None, None
 
 
+# The first columns of a sheet are read, the rest ignored: a sheet that claims 16,384 columns
+# does not make every row that wide.
+MAX_COLUMNS = 64
+
+
 def rows_of_csv(text: str) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) of every non-empty row; the delimiter is read off the first line.
     Rows and cells are capped while they stream in (see `limits`)."""
     first_line = text.split("\n", 1)[0]
     delimiter = max([",", "\t", ";"], key=first_line.count)
+    if text.count(delimiter) > max_cells():
+        # Counted before csv builds a row: one line of millions of commas would fill the memory.
+        raise TooLarge(
+            _("表格超过 %(n)s 个单元格，请分成几个文件导入。") % {"n": f"{max_cells():,}"}
+        )
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     number = 0
     while True:
@@ -170,13 +180,11 @@ def rows_of_csv(text: str) -> Iterator[tuple[int, list[str]]]:
         if any(cell.strip() for cell in cells):
             yield (
                 number,
-                [check_cell(cell.strip(), number, column) for column, cell in enumerate(cells, 1)],
+                [
+                    check_cell(cell.strip(), number, column)
+                    for column, cell in enumerate(cells[:MAX_COLUMNS], 1)
+                ],
             )
-
-
-# The first columns of a sheet are read, the rest ignored: a sheet that claims 16,384 columns
-# does not make every row that wide.
-MAX_COLUMNS = 64
 
 
 def rows_of_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:

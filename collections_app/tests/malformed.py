@@ -301,6 +301,36 @@ def corpus() -> list[Case]:
             "没有 MARC 记录",
         )
     )
+    add(
+        Case(
+            "xml-record-of-thousands-of-fields",
+            "fields.xml",
+            b'<collection xmlns="http://www.loc.gov/MARC21/slim"><record><leader>00000nam  22'
+            b"00000   4500</leader>"
+            + b'<datafield tag="500" ind1=" " ind2=" "><subfield code="a">x</subfield></datafield>'
+            * 5_000
+            + b"</record></collection>",
+            "字段超过",
+        )
+    )
+    add(
+        Case(
+            "xml-records-past-the-cap",
+            "cnmarc.xml",
+            CNMARC_XML,
+            "条记录",
+            settings={"CONSIGNMENT_IMPORT_MAX_ROWS": 5},
+        )
+    )
+    add(
+        Case(
+            "iso-records-past-the-cap",
+            "cnmarc.iso",
+            CNMARC_ISO,
+            "条记录",
+            settings={"CONSIGNMENT_IMPORT_MAX_ROWS": 5},
+        )
+    )
     for seed in range(4):
         add(
             Case(
@@ -448,6 +478,15 @@ def corpus() -> list[Case]:
         )
     )
     add(Case("empty-file", "manifest.csv", b"\r\n  \r\n", "空"))
+    add(
+        Case(
+            "csv-one-line-of-commas",
+            "manifest.csv",
+            csv_manifest() + b"," * 2_000_000,
+            "单元格",
+            settings={"CONSIGNMENT_IMPORT_MAX_CELLS": 100_000},
+        )
+    )
     for seed in range(3):
         add(
             Case(
