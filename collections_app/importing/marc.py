@@ -506,7 +506,7 @@ def _add_holdings(manifest: Manifest, record: Record, entry: ManifestTitle, hold
         fields = record.get_fields(tag)
         if not fields:
             continue
-        label = f"{tag}${code}"
+        label = f"{_('条码号')}（{tag}${code}）"
         without = 0
         for field in fields:
             codes = [value.strip() for value in field.get_subfields(code) if value.strip()]

@@ -69,7 +69,7 @@ def test_cnmarc_gives_responsibility_and_call_numbers_from_905_and_906():
     assert first.responsibility == "国家统计局编"
     assert first.call_number == "F124/26"
     assert {copy.call_number for copy in first.copies} == {"F124/26"}
-    assert {copy.field for copy in first.copies} == {"906$b"}
+    assert {copy.field for copy in first.copies} == {"条码号（906$b）"}
 
 
 def test_marc21_records_with_vernacular_880_fields_give_the_vernacular_title():
