@@ -64,6 +64,16 @@ def code128_modules(code: str) -> str:
     return Code128(code).build()[0]
 
 
+_RUN = re.compile("1+")
+
+
+def _bars(modules: str) -> str:
+    """The bars of a module pattern as unit-high rectangles, one module wide each unit."""
+    return " ".join(
+        f"{run.start()} 0 {run.end() - run.start()} 1 re" for run in _RUN.finditer(modules)
+    )
+
+
 def short_title(title: str, length: int = 14) -> str:
     return title if len(title) <= length else title[: length - 1] + "…"
 
@@ -231,12 +241,13 @@ class Sheet:
         # Ten modules of quiet zone on each side, as Code 128 asks for a scanner to lock on.
         unit = room / (len(modules) + 20)
         left = x + mm(PAD_X_MM) + 10 * unit
-        rects = [
-            f"{left + run.start() * unit:.2f} {bars_top - bars_h:.2f} "
-            f"{(run.end() - run.start()) * unit:.3f} {bars_h:.2f} re"
-            for run in re.finditer("1+", modules)
-        ]
-        ops.append(" ".join(rects) + " f")
+        # Drawn in module units (a matrix scales them to the label), so each bar is a few
+        # integers: 60,000 labels would otherwise spend most of their time formatting floats.
+        ops.append(
+            f"q {unit:.4f} 0 0 {bars_h:.2f} {left:.2f} {bars_top - bars_h:.2f} cm "
+            + _bars(modules)
+            + " f Q"
+        )
         self._mono(ops, volume.barcode, "F2", 8, cx, bars_top - bars_h - 8.5)
         meta = f"{short_title(volume.title)} · {volume.call_number or volume.clc}"
         self._cjk(ops, meta, 6.5, cx, y + mm(PAD_Y_MM) + 1.5, room)
