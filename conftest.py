@@ -3,6 +3,7 @@ a branch and the 小林一中 service point; 曾都区 as the other county; the 
 library; the NLC as lender."""
 
 import importlib
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -261,6 +262,22 @@ def watch_page(context, page):
     return problems
 
 
+FUNCTION = re.compile(r"^\s*(async\s+)?(function\b|\([^)]*\)\s*=>|[\w$]+\s*=>)")
+
+
+def without_eval(wait_for_function):
+    """Playwright evaluates a bare expression given to wait_for_function with eval() at every
+    poll, which the page's Content-Security-Policy (no 'unsafe-eval') refuses; a function is
+    evaluated once, by the driver, and then only called."""
+
+    def wait(expression, *args, **kwargs):
+        if not FUNCTION.match(expression):
+            expression = f"() => ({expression})"
+        return wait_for_function(expression, *args, **kwargs)
+
+    return wait
+
+
 @pytest.fixture
 def browser_page(request, live_server):
     """A Chinese-speaking browser tab; parametrize indirectly with a viewport (default DESKTOP).
@@ -282,6 +299,7 @@ def browser_page(request, live_server):
         context = browser.new_context(viewport=viewport, locale="zh-CN", base_url=live_server.url)
         page = context.new_page()
         page.problems = watch_page(context, page)
+        page.wait_for_function = without_eval(page.wait_for_function)
         page.set_default_timeout(15_000)
         try:
             yield page
