@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.append(str(ROOT / "bench"))  # after ROOT: bench/reports.py must not shadow the app
+sys.path.append(str(ROOT / "bench"))  # after ROOT: a bench script must not shadow an app
 DATABASE_URL = os.environ.setdefault(
     "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sharedloan_checkout_bench"
 )
