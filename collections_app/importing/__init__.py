@@ -32,8 +32,33 @@ def read_manifest(data: bytes, *, options: ImportOptions | None = None, clc=None
     chinese = manifest.file_format in ("csv", "xlsx") or (
         manifest.chinese_records * 2 > len(manifest.titles)
     )
+    _warn_of_a_forced_encoding(manifest, data, options.encoding)
     flag_suspect_text(manifest, chinese=chinese)
     return manifest
+
+
+def _warn_of_a_forced_encoding(manifest: Manifest, data: bytes, chosen: str) -> None:
+    """A file whose text is valid UTF-8, read as GB18030 or MARC-8 because the librarian chose
+    so: Chinese text in UTF-8 is almost never also sensible GB18030, so say it."""
+    try:
+        chosen = normalise_encoding(chosen)
+    except ValueError:
+        return
+    if manifest.file_format not in ("csv", "marc") or chosen not in ("gb18030", "marc-8"):
+        return
+    if data.isascii():
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    manifest.warn(
+        _("文字编码"),
+        "",
+        "",
+        _("文件中的文字是 UTF-8 编码，却按 %(chosen)s 读取，可能选错了文字编码：请核对样例。")
+        % {"chosen": chosen.upper()},
+    )
 
 
 def _read(data: bytes, options: ImportOptions, clc) -> Manifest:

@@ -290,3 +290,12 @@ def test_a_title_longer_than_its_column_is_refused_naming_record_and_field_not_c
     manifest = read_manifest(iso2709([cnmarc_record("R1", long_title, "", "C912.82", ["NL1"])]))
     assert [(e.where, e.field) for e in manifest.errors] == [("第 1 条记录（R1）", "题名（200$a）")]
     assert "题名有 520 字，最多 500 字" in manifest.errors[0].message
+
+
+def test_a_utf8_file_read_as_marc8_because_it_was_chosen_is_warned_about():
+    manifest = read("derived_dp2_cnmarc_utf8.iso", encoding="marc-8")
+    assert manifest.errors == []
+    messages = [w.message for w in manifest.warnings if w.where == "文字编码"]
+    assert any("文件中的文字是 UTF-8 编码，却按 MARC-8 读取" in m for m in messages)
+    assert any("看起来是乱码" in m for m in messages)
+    assert read("derived_dp2_cnmarc_utf8.iso").warnings == []
