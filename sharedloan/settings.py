@@ -217,6 +217,14 @@ SPECTACULAR_SETTINGS = {
 # Days after which a dispatched transfer counts as overdue on the dashboards.
 TRANSIT_OVERDUE_DAYS = env.int("SHAREDLOAN_TRANSIT_OVERDUE_DAYS", default=7)
 
+# What one manifest may hold, enforced while it is read (a file under the byte caps can still
+# unpack to millions of rows).
+CONSIGNMENT_IMPORT_MAX_ROWS = env.int("SHAREDLOAN_IMPORT_MAX_ROWS", default=100_000)
+CONSIGNMENT_IMPORT_MAX_CELLS = env.int("SHAREDLOAN_IMPORT_MAX_CELLS", default=2_000_000)
+CONSIGNMENT_IMPORT_MAX_CELL_CHARS = env.int("SHAREDLOAN_IMPORT_MAX_CELL_CHARS", default=5_000)
+CONSIGNMENT_IMPORT_MAX_SHARED_STRINGS_BYTES = env.int(
+    "SHAREDLOAN_IMPORT_MAX_SHARED_STRINGS_BYTES", default=64 * 1024 * 1024
+)
 # Manifest uploads: the largest file accepted, and how far an XLSX (a zip) may inflate.
 CONSIGNMENT_IMPORT_MAX_BYTES = env.int("SHAREDLOAN_IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
 CONSIGNMENT_IMPORT_MAX_XLSX_BYTES = env.int(

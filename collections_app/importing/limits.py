@@ -32,16 +32,16 @@ def max_xlsx_bytes() -> int:
 def max_rows() -> int:
     """Rows of a table (or records of a MARC file) read from one file: a manifest of a whole
     NLC consignment is some 30,000 volumes."""
-    return getattr(settings, "CONSIGNMENT_IMPORT_MAX_ROWS", 100_000)
+    return settings.CONSIGNMENT_IMPORT_MAX_ROWS
 
 
 def max_cell_chars() -> int:
-    return getattr(settings, "CONSIGNMENT_IMPORT_MAX_CELL_CHARS", 5_000)
+    return settings.CONSIGNMENT_IMPORT_MAX_CELL_CHARS
 
 
 def max_shared_strings_bytes() -> int:
     """openpyxl holds a workbook's shared strings in memory: cap them apart from the sheets."""
-    return getattr(settings, "CONSIGNMENT_IMPORT_MAX_SHARED_STRINGS_BYTES", 64 * 1024 * 1024)
+    return settings.CONSIGNMENT_IMPORT_MAX_SHARED_STRINGS_BYTES
 
 
 def intcomma(number: int) -> str:
@@ -132,7 +132,7 @@ def check_xlsx_size(data: bytes) -> None:
 
 
 def max_cells() -> int:
-    return getattr(settings, "CONSIGNMENT_IMPORT_MAX_CELLS", 2_000_000)
+    return settings.CONSIGNMENT_IMPORT_MAX_CELLS
 
 
 # One row of a real manifest is a few hundred bytes of sheet XML; a row of a megabyte is a

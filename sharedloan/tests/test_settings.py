@@ -53,3 +53,24 @@ def test_debug_cannot_be_switched_on_in_production():
     )
     assert result.returncode != 0
     assert "DJANGO_DEBUG must be off in production" in result.stderr
+
+
+def test_every_setting_the_code_reads_is_declared_in_settings():
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(__file__).resolve().parents[2]
+    read = set()
+    for path in root.glob("**/*.py"):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith((".venv/", "staticfiles/")) or "/tests/" in relative:
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "settings" not in text:
+            continue
+        read |= set(re.findall(r"\bsettings\.([A-Z][A-Z0-9_]+)\b", text))
+        read |= set(re.findall(r"getattr\(settings,\s*\"([A-Z][A-Z0-9_]+)\"", text))
+    assert read, "the walk found no settings read at all"
+    assert sorted(name for name in read if not hasattr(settings, name)) == []
