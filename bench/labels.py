@@ -55,10 +55,10 @@ def svg(code: str) -> str:
 
 def weasyprint_sheet(volumes: list, layout: labels.Layout) -> float:
     """Seconds WeasyPrint takes for one sheet of the labels, laid out as HTML."""
-    from weasyprint import HTML
-
     for name in ("weasyprint", "weasyprint.progress"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    from weasyprint import HTML
+
     page = []
     for volume in volumes:
         klass, book = labels.split_call_number(volume.call_number, volume.clc)

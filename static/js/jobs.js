@@ -13,6 +13,8 @@
       if (value === undefined || value === null) return;
       node.textContent = typeof value === "number" ? value.toLocaleString() : value;
     });
+    var counts = box.querySelector("[data-job-counts]");
+    if (counts) counts.hidden = !job.total;
     var bar = box.querySelector("[data-job-bar]");
     if (bar) {
       bar.value = job.percent;
