@@ -287,7 +287,7 @@ def consignment_detail(request, pk):
 def _get_preview_job(request, consignment, pk) -> Job:
     """A manifest check this user started for this consignment; 404 for any other job."""
     return get_object_or_404(
-        Job.objects.select_related("input"),
+        Job.objects.select_related("input").defer("input__data"),
         pk=pk,
         kind=Job.Kind.MANIFEST_PREVIEW,
         created_by=request.user,

@@ -12,12 +12,13 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
-from jobs.models import Job
+from jobs.models import Job, StoredFile
 from jobs.services import jobs_recover
 
 
 def get_job_for_user(request, pk) -> Job:
-    job = get_object_or_404(Job.objects.select_related("output"), pk=pk)
+    # The output's bytes (a PDF of several MB) only for the download, not for every poll.
+    job = get_object_or_404(Job.objects.select_related("output").defer("output__data"), pk=pk)
     if job.created_by_id != request.user.pk:
         raise Http404
     return _recovered(job)
@@ -50,6 +51,7 @@ def job_download(request, pk):
     stored = job.output
     if job.status != Job.Status.SUCCEEDED or stored is None:
         raise Http404
-    response = HttpResponse(bytes(stored.data), content_type=stored.content_type)
+    data = StoredFile.objects.filter(pk=stored.pk).values_list("data", flat=True).get()
+    response = HttpResponse(bytes(data), content_type=stored.content_type)
     response["Content-Disposition"] = content_disposition_header(True, stored.name)
     return response
