@@ -104,11 +104,13 @@ class ClosedDaysForm(forms.Form):
         required=False,
         empty_label=_("全馆所有站点"),
     )
-    first = forms.DateField(label=_("从"), widget=forms.DateInput(attrs={"type": "date"}))
+    first = forms.DateField(
+        label=_("从"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     last = forms.DateField(
         label=_("到"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         help_text=_("只闭馆一天时留空。"),
     )
     reason = forms.CharField(label=_("原因"), max_length=100, required=False)

@@ -106,12 +106,13 @@ class AnnounceForm(forms.Form):
         label=gettext_lazy("批次号"), max_length=50, help_text=gettext_lazy("国图来函中的批次号。")
     )
     agreement_date = forms.DateField(
-        label=gettext_lazy("协议日期"), widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("协议日期"),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     term_ends_on = forms.DateField(
         label=gettext_lazy("期满日期"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     expected_count = forms.IntegerField(
         label=gettext_lazy("应到册数"),

@@ -40,12 +40,12 @@ class ReportFilter(django_filters.FilterSet):
     start = django_filters.DateFilter(
         label=gettext_lazy("开始日期"),
         method=_noop,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     end = django_filters.DateFilter(
         label=gettext_lazy("结束日期（含）"),
         method=_noop,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
     )
     grain = django_filters.ChoiceFilter(
         label=gettext_lazy("时间粒度"), choices=list(TIMES.items()), method=_noop, empty_label=None
