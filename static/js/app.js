@@ -23,7 +23,7 @@ document.addEventListener("submit", function (event) {
 document.addEventListener("change", function (event) {
   var field = event.target;
   if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) {
-    field.form.submit();
+    HTMLFormElement.prototype.submit.call(field.form);
   }
 });
 

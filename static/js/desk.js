@@ -54,7 +54,7 @@
     body.append("mode", m);
     body.append("card", currentCard);
     body.append("code", code);
-    return fetch(form.action, {
+    return fetch(form.getAttribute("action") || window.location.href, {
       method: "POST",
       body: body,
       credentials: "same-origin",

@@ -68,7 +68,7 @@
       var body = new FormData();
       body.append("barcode", scan.code);
       if (scan.damaged) body.append("damaged", "on");
-      fetch(form.action || window.location.href, {
+      fetch(form.getAttribute("action") || window.location.href, {
         method: "POST",
         body: body,
         headers: { Accept: "application/json", "X-CSRFToken": csrf },

@@ -47,7 +47,7 @@
       busy = true;
       var body = new FormData(form);
       input.value = "";
-      fetch(form.action || window.location.href, {
+      fetch(form.getAttribute("action") || window.location.href, {
         method: "POST",
         body: body,
         headers: { Accept: "application/json", "X-CSRFToken": csrfToken(form) },
