@@ -559,7 +559,12 @@ def hold_cancel(request, pk):
 # Overdue
 
 
-def _overdue_rows(request):
+OVERDUE_PER_PAGE = 100
+NOTICES_PER_PAGE = 50
+
+
+def _overdue_loans(request):
+    """The overdue loans the user may chase, at one site when ?site= names one of theirs."""
     sites = selectors.desk_sites(request.user)
     site = None
     code = request.GET.get("site", "")
@@ -567,20 +572,35 @@ def _overdue_rows(request):
         site = sites.filter(code=code[:32]).first()
         if site is None:
             raise Http404
+    return sites, site, selectors.overdue_loans(request.user, site)
+
+
+def _with_days(loans):
     now = timezone.now()
-    rows = list(selectors.overdue_loans(request.user, site, now)[:2000])
-    for loan in rows:
+    for loan in loans:
         loan.days = selectors.days_overdue(loan, now)
-    return sites, site, rows
+    return loans
 
 
 @login_required
 def overdue(request):
     if not selectors.desk_sites(request.user).exists():
         raise Http404
-    sites, site, rows = _overdue_rows(request)
+    sites, site, loans = _overdue_loans(request)
+    # Every overdue loan is on some page and the heading counts all of them, not one page.
+    page = Paginator(loans, OVERDUE_PER_PAGE).get_page(request.GET.get("page"))
+    _with_days(page.object_list)
     return render(
-        request, "circulation/overdue.html", {"sites": sites, "site": site, "loans": rows}
+        request,
+        "circulation/overdue.html",
+        {
+            "sites": sites,
+            "site": site,
+            "loans": page.object_list,
+            "page": page,
+            "total": page.paginator.count,
+            "query": f"site={site.code}" if site else "",
+        },
     )
 
 
@@ -588,7 +608,11 @@ def overdue(request):
 def overdue_notices(request):
     if not selectors.desk_sites(request.user).exists():
         raise Http404
-    _sites, site, rows = _overdue_rows(request)
+    _sites, site, loans = _overdue_loans(request)
+    # One notice per reader, a page of readers at a time, so every reader gets one.
+    patron_ids = loans.order_by("patron__card_number").values_list("patron_id", flat=True)
+    page = Paginator(patron_ids.distinct(), NOTICES_PER_PAGE).get_page(request.GET.get("page"))
+    rows = _with_days(list(loans.filter(patron_id__in=list(page.object_list))))
     by_patron = {}
     for loan in rows:
         by_patron.setdefault(loan.patron_id, {"patron": loan.patron, "loans": []})
@@ -597,7 +621,13 @@ def overdue_notices(request):
     return render(
         request,
         "circulation/overdue_notices.html",
-        {"site": site, "notices": notices, "today": timezone.localdate()},
+        {
+            "site": site,
+            "notices": notices,
+            "today": timezone.localdate(),
+            "page": page,
+            "query": f"site={site.code}" if site else "",
+        },
     )
 
 
