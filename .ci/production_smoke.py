@@ -3,8 +3,9 @@
 Run by .ci/run after `collectstatic`, with DJANGO_ENV=production, DJANGO_SECRET_KEY,
 DJANGO_ALLOWED_HOSTS=127.0.0.1 and DATABASE_URL naming a database that holds the demo. It starts
 gunicorn on 127.0.0.1, logs in as every demo role, and fetches every page reachable from the
-navigation (two links deep, GET only) and the admin: no answer may be a 500, and every static
-asset a page names must answer 200 with a long cache lifetime. Exits 1 with the list of faults.
+navigation (two links deep, GET only) and the admin: no answer may be a 500 (nor a 403 for a
+page the user was offered), every page carries a Content-Security-Policy without
+'unsafe-inline', and every static asset a page names must answer 200 with a long cache lifetime. Exits 1 with the list of faults.
 
 Requests carry `X-Forwarded-Proto: https`, as the reverse proxy of docs/deployment.md sends, so
 the secure cookies and the CSRF referer check work as they do behind it.
@@ -120,6 +121,9 @@ def walk(browser, username, checked_assets: dict) -> tuple[list[str], int]:
             continue
         if "text/html" not in headers.get("Content-Type", ""):
             continue
+        policy = headers.get("Content-Security-Policy", "")
+        if not policy or "unsafe-inline" in policy:
+            faults.append(f"{username}: {path} has no strict Content-Security-Policy ({policy!r})")
         links = Links()
         links.feed(body.decode("utf-8", "replace"))
         for asset in links.assets:

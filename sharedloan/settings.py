@@ -142,6 +142,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("SHAREDLOAN_LOGIN_COOLOFF_MINUTES"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
 AXES_CLIENT_IP_CALLABLE = "accounts.lockouts.client_address"
+# One line per lockout is enough; not a banner on every manage.py command.
+AXES_VERBOSE = False
 # Reverse proxies in front of gunicorn (nginx: 1) whose X-Forwarded-For names the reader's
 # address; 0 trusts only the connection's own address.
 SHAREDLOAN_PROXY_COUNT = env.int("SHAREDLOAN_PROXY_COUNT", default=0)
