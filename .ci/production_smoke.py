@@ -5,7 +5,8 @@ DJANGO_ALLOWED_HOSTS=127.0.0.1 and DATABASE_URL naming a database that holds the
 gunicorn on 127.0.0.1, logs in as every demo role, and fetches every page reachable from the
 navigation (two links deep, GET only) and the admin: no answer may be a 500 (nor a 403 for a
 page the user was offered), every page carries a Content-Security-Policy without
-'unsafe-inline', and every static asset a page names must answer 200 with a long cache lifetime. Exits 1 with the list of faults.
+'unsafe-inline', and every static asset a page names must answer 200 with a long cache
+lifetime. Exits 1 with the list of faults.
 
 Requests carry `X-Forwarded-Proto: https`, as the reverse proxy of docs/deployment.md sends, so
 the secure cookies and the CSRF referer check work as they do behind it.
