@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format migrations-check messages clean bench
+.PHONY: run test lint format migrations-check messages clean bench bench-quick
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,12 +51,18 @@ messages: $(VENV)/.runtime
 
 # Every benchmark script in bench/ (benchdb.py is their shared set-up, not a benchmark), each on
 # its own fresh PostgreSQL database named by DATABASE_URL (which must end in _bench).
+# `make bench-quick` runs each on small data (`--quick`, well under a minute each), as CI does,
+# so that a broken benchmark is caught when it breaks; the figures come from `make bench`.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/sharedloan_bench
-bench: $(VENV)/.runtime
-	for f in bench/*.py; do \
+BENCH_RUN = for f in bench/*.py; do \
 	  case $$f in bench/benchdb.py) continue ;; esac; \
-	  echo "==> $$f"; DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) $$f || exit 1; \
+	  echo "==> $$f $(1)"; \
+	  DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(PY) $$f $(1) || exit 1; \
 	done
+bench: $(VENV)/.runtime
+	$(call BENCH_RUN)
+bench-quick: $(VENV)/.runtime
+	$(call BENCH_RUN,--quick)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

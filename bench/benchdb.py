@@ -1,7 +1,10 @@
 """Shared set-up of the benchmarks: a fresh PostgreSQL database and a synthetic county.
 
-Each benchmark runs standalone (`python bench/NAME.py`) against DATABASE_URL, default
-postgres://postgres@127.0.0.1:5432/sharedloan_bench, which is dropped and re-created first.
+Each benchmark runs standalone (`python bench/NAME.py [--quick]`) against DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/sharedloan_bench, which is dropped and re-created first. The
+scripts put the project root in place of bench/ on the path (a script there would shadow an app
+or a library of its name) and import this module as `bench.benchdb`. `--quick` runs each on
+small data, as CI does (`make bench-quick`); the figures come from the full run (`make bench`).
 """
 
 import os

@@ -22,13 +22,16 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+# `python bench/NAME.py` puts bench/ first on the path, where a script would shadow an app or a
+# library of its name: the project root takes its place, and the set-up is bench.benchdb.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p).resolve() != ROOT / "bench")]
 os.environ.setdefault(
     "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sharedloan_integrity_bench"
 )
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sharedloan.settings")
 
-from benchdb import fresh_database  # noqa: E402
+from bench.benchdb import fresh_database  # noqa: E402
 
 ARGS = argparse.ArgumentParser()
 ARGS.add_argument("--quick", action="store_true", help="20,000 items: seconds, for CI")

@@ -21,13 +21,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-# After the project: bench/reports.py must not shadow the reports app.
-sys.path.append(str(ROOT / "bench"))
+# `python bench/NAME.py` puts bench/ first on the path, where a script would shadow an app or a
+# library of its name: the project root takes its place, and the set-up is bench.benchdb.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p).resolve() != ROOT / "bench")]
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sharedloan_bench")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sharedloan.settings")
 
-from benchdb import fresh_database, make_county  # noqa: E402
+from bench.benchdb import fresh_database, make_county  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 VOLUMES = 3_000 if QUICK else 30_000
