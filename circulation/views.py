@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -39,6 +40,7 @@ from circulation.models import ClosedDay, Hold, Loan, LoanRule, Patron
 from circulation.services import holds, loans, patrons, rules
 from circulation.services.closed_days import closed_day_remove, closed_days_add
 from circulation.services.holds import hold_ready
+from circulation.services.routing import Action
 from collections_app.barcodes import MAX_LENGTH, normalise_barcode
 from collections_app.errors import Refused
 from collections_app.models import Item, Site, Title, Transfer
@@ -118,9 +120,7 @@ def _desk_context(request, site, card="", mode="checkout", entry=None):
         "patron": patron,
         "reader": _reader_panel(patron),
         "entries": [entry] if entry else [],
-        "pending": selectors.pending_dispatches(request.user, site).annotate(
-            item_count=Count("lines")
-        ),
+        "pending": _pending(request, site),
         "hold_shelf": selectors.hold_shelf(site),
         "other_sites": len(selectors.desk_sites(request.user)[:2]) > 1,
         "max_code": MAX_LENGTH,
@@ -157,6 +157,7 @@ def _entry(tone, message, *, item=None, instruction="", action="", loan=None, ki
         "action": action,
         "loan": loan,
         "kind": kind,
+        "hold": False,
         "at": timezone.now(),
     }
 
@@ -197,7 +198,11 @@ def _scan(request, site, mode, card, code):
             loan=done.loan,
             kind="return",
         )
-        return entry, card, False
+        # The reader at the desk returned it: their panel loses the loan at once.
+        returned_by_reader = (
+            bool(card) and done.loan is not None and done.loan.patron.card_number == card
+        )
+        return entry, card, returned_by_reader
     if mode == "renew":
         try:
             loan = loans.loan_renew(user=request.user, site=site, barcode=code)
@@ -241,6 +246,7 @@ def _scan(request, site, mode, card, code):
     if done.hold is not None:
         message += _("（预约已取书）")
     entry = _entry(tone, message, item=done.item, loan=done.loan, kind="checkout")
+    entry["hold"] = done.hold is not None
     return entry, card, done.loan.patron
 
 
@@ -297,7 +303,33 @@ def desk_scan(request, library_code, site_code):
         payload["reader"] = render_to_string(
             "circulation/_desk_reader.html", {"reader": _reader_panel(patron), "site": site}
         )
+    if _piles_changed(entry):
+        payload["piles"] = render_to_string(
+            "circulation/_desk_piles.html",
+            {
+                "site": site,
+                "pending": _pending(request, site),
+                "hold_shelf": selectors.hold_shelf(site),
+                "csrf_token": get_token(request),
+            },
+        )
     return JsonResponse(payload)
+
+
+def _piles_changed(entry) -> bool:
+    """Whether a scan changed what waits to be sent or picked up here: a return put the volume
+    on a draft or the hold shelf, or a checkout took it off one."""
+    if entry["tone"] != "ok":
+        return False
+    if entry["kind"] == "return":
+        return entry["action"] not in (Action.SHELVE, Action.DISPLAY)
+    if entry["kind"] == "checkout":
+        return entry["hold"] or bool(getattr(entry["item"], "on_transfer", False))
+    return False
+
+
+def _pending(request, site):
+    return selectors.pending_dispatches(request.user, site).annotate(item_count=Count("lines"))
 
 
 @login_required

@@ -68,6 +68,9 @@
         addEntry(data.entry);
         if (m === "checkout" || data.reader !== undefined) card.value = data.card;
         if (data.reader !== undefined) reader.innerHTML = data.reader;
+        // What waits to be sent or picked up here follows the scan, not the next reload.
+        var piles = document.getElementById("desk-piles");
+        if (data.piles !== undefined && piles) piles.outerHTML = data.piles;
         refreshPrompt();
       })
       .catch(function () {
@@ -103,6 +106,16 @@
     reader.innerHTML = "";
     refreshPrompt();
   }
+
+  // A visible way to end the reader, for a phone without an Esc key. Without JavaScript the
+  // link reloads the desk without a card.
+  document.addEventListener("click", function (event) {
+    var end = event.target.closest && event.target.closest("[data-desk-end]");
+    if (!end) return;
+    event.preventDefault();
+    endReader();
+    focusScan();
+  });
 
   document.addEventListener("keydown", function (event) {
     var keys = { F2: "checkout", F3: "return", F4: "renew" };
