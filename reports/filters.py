@@ -134,6 +134,7 @@ class ReportFilter(django_filters.FilterSet):
             )
             chosen = parse_period(text)
             start, end = chosen.start, chosen.end
+            self.default_period_text = text
         days = (end - start).days
         grain = data.get("grain") or ("day" if days <= 62 else "month")
         filters = {}
@@ -152,6 +153,19 @@ class ReportFilter(django_filters.FilterSet):
             filters=filters,
             idle_days=int(data.get("idle_days") or 90),
         )
+
+    def show(self, params: Params) -> None:
+        """Bind the form to what the page shows: a grain, rows or period left unset read as the
+        defaults the report used, not as the first choice of each list."""
+        data = self.form.data.copy()
+        fields = self.form.fields
+        if "grain" in fields:
+            data["grain"] = params.grain
+        if "rows" in fields:
+            data["rows"] = params.rows
+        if "period" in fields and getattr(self, "default_period_text", ""):
+            data["period"] = self.default_period_text
+        self.form.data = data
 
 
 def validate(filterset) -> list[str]:

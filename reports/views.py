@@ -151,6 +151,7 @@ def _report(request, name):
     tables, params, figures = [], None, None
     if not errors:
         params = filterset.params(default_period=page.default_period)
+        filterset.show(params)
         try:
             if name == "readers":  # the page's total is counted once, for both uses
                 total = selectors.reader_total(scope, params)
