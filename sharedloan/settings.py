@@ -288,4 +288,6 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["forbidden_in_one_line"]}
     },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # Sign-in lockouts are worth a line; every successful sign-in and clean-up is not.
+    "loggers": {"axes": {"level": env.str("SHAREDLOAN_AXES_LOG_LEVEL", default="WARNING")}},
 }
