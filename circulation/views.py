@@ -19,6 +19,7 @@ from accounts.scope import (
     can_cancel_hold,
     can_edit_patron,
     can_manage_library,
+    can_prepare_period_report,
     can_see_readers,
     can_work_at_site,
     get_scoped_or_404,
@@ -52,7 +53,24 @@ DESK_SITE_KEY = "circulation_desk_site"
 
 @login_required
 def home(request):
-    return render(request, "circulation/home.html", dashboards.dashboard(request.user))
+    context = dashboards.dashboard(request.user)
+    context["returned_reports"] = _returned_reports(request.user)
+    return render(request, "circulation/home.html", context)
+
+
+def _returned_reports(user):
+    """Period reports the province sent back to this county librarian, to fix and resubmit."""
+    if not can_prepare_period_report(user):
+        return []
+    # Imported here: the reports app builds on circulation, not the other way round; the home
+    # page only reads the county's own reports to say which ones came back.
+    from reports.models import PeriodReport
+
+    return list(
+        PeriodReport.objects.filter(library=user.library, status=PeriodReport.Status.RETURNED)
+        .select_related("consignment")
+        .order_by("-starts_on")[:20]
+    )
 
 
 # Scope helpers

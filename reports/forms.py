@@ -26,14 +26,29 @@ class RollupForm(forms.Form):
     period = PeriodField(label=_("期间"), max_length=10, help_text=_("2026-06、2026-Q2 或 2026"))
 
 
+NARRATIVE_MAX_LENGTH = 4000
+
+
 class NarrativeForm(forms.Form):
     narrative = forms.CharField(
         label=_("工作说明"),
         required=False,
-        max_length=4000,
+        max_length=NARRATIVE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("本期工作概况、亮点和问题，4000 字以内。"),
+        error_messages={
+            "max_length": _(
+                "工作说明最多 %(limit_value)d 字，现在是 %(show_value)d 字。"
+                "没有保存，请删减后再保存。"
+            )
+        },
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The browser would cut a longer paste at the limit without a word; the server refuses
+        # it instead and keeps the text on the page.
+        self.fields["narrative"].widget.attrs.pop("maxlength", None)
 
 
 class ReviewForm(forms.Form):

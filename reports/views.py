@@ -285,9 +285,10 @@ def period_list(request):
     reports = _reports_for(user).order_by("-starts_on", "library__code", "consignment__reference")
     prepare = None
     if can_prepare_period_report(user):
+        consignments = Consignment.objects.filter(library=user.library)
         prepare = PrepareForm(
-            consignments=Consignment.objects.filter(library=user.library),
-            initial={"period": _last_month_text()},
+            consignments=consignments,
+            initial={"period": _last_month_text(), "consignment": _in_service(consignments)},
         )
     rollup_form = (
         RollupForm(initial={"period": _last_month_text()}) if can_read_rollups(user) else None
@@ -301,6 +302,17 @@ def period_list(request):
             "rollup_form": rollup_form,
             "pages": PAGES.values(),
         },
+    )
+
+
+def _in_service(consignments):
+    """The consignment a report is most likely about: the newest one in service, not one only
+    announced whose volumes have not arrived."""
+    order = ("-agreement_date", "-pk")
+    Status = Consignment.Status
+    return (
+        consignments.filter(status=Status.ACTIVE).order_by(*order).first()
+        or consignments.exclude(status=Status.ANNOUNCED).order_by(*order).first()
     )
 
 
@@ -362,18 +374,23 @@ def _detail_context(request, report):
 
 @login_required
 def period_detail(request, pk):
-    report = _get_report_for_user(request, pk)
+    return _render_detail(request, _get_report_for_user(request, pk))
+
+
+def _render_detail(request, report, narrative_form=None, status=200):
     context = _detail_context(request, report)
     user = request.user
     can_edit = report.is_editable and can_prepare_period_report(user, report.library)
     can_review = report.is_submitted and can_review_period_report(user, report)
+    if can_edit and narrative_form is None:
+        narrative_form = NarrativeForm(initial={"narrative": report.narrative})
     context.update(
-        narrative_form=NarrativeForm(initial={"narrative": report.narrative}) if can_edit else None,
+        narrative_form=narrative_form if can_edit else None,
         review_form=ReviewForm() if can_review else None,
         pages=PAGES.values(),
         can_submit=can_edit and report.ends_on < timezone.localdate(),
     )
-    return render(request, "reports/period_detail.html", context)
+    return render(request, "reports/period_detail.html", context, status=status)
 
 
 @login_required
@@ -382,8 +399,8 @@ def period_save(request, pk):
     report = _get_report_for_user(request, pk)
     form = NarrativeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("工作说明有误：%(errors)s") % {"errors": form.errors.as_text()})
-        return redirect("reports:period-detail", pk=report.pk)
+        # Shown again with the text as typed and the reason, nothing saved or submitted.
+        return _render_detail(request, report, narrative_form=form, status=400)
     narrative = form.cleaned_data["narrative"]
     try:
         if request.POST.get("action") == "submit":
