@@ -318,6 +318,8 @@ def consignment_import_view(request, pk):
     the check as a background job; the file waits there for the commit, so any web server can
     take the commit."""
     consignment = _get_consignment(request, pk)
+    # Only those who may import see the form: a volunteer used to get it and a 403 on sending.
+    _require_manager(request, consignment)
     template = "collections_app/receiving/import.html"
     if request.method != "POST":
         job = None
@@ -327,7 +329,6 @@ def consignment_import_view(request, pk):
             except ValidationError:
                 raise Http404 from None
         return render(request, template, _import_context(consignment, job))
-    _require_manager(request, consignment)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, template, _import_context(consignment, None, form), status=400)
