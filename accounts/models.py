@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -28,6 +29,11 @@ class User(AbstractUser):
         blank=True,
         related_name="staff",
         help_text=_("站点馆员只能在这些站点办理流通和验收。"),
+    )
+
+    # Blank until the user picks a language with the switcher; then the one they chose.
+    language = models.CharField(
+        _("界面语言"), max_length=10, choices=settings.LANGUAGES, blank=True, default=""
     )
 
     SCOPE_LIBRARY = "library"

@@ -3,6 +3,8 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import views as accounts_views
+
 handler400 = "sharedloan.errors.bad_request"
 handler403 = "sharedloan.errors.permission_denied"
 handler404 = "sharedloan.errors.page_not_found"
@@ -14,7 +16,8 @@ urlpatterns = [
     path("collections/", include("collections_app.urls")),
     path("reports/", include("reports.urls")),
     path("jobs/", include("jobs.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The switcher's choice is also kept on the user's account.
+    path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("sharedloan.api_urls")),
