@@ -1,6 +1,6 @@
 """Each user is offered only what they may do: the consignment import form answers the
 product's 403 page to a volunteer (it used to show the form, then refuse the upload), its
-link is hidden from them, and no link a volunteer is shown leads to a refusal."""
+link is hidden from them, and no link any role is shown leads to a refusal."""
 
 import re
 
@@ -37,10 +37,13 @@ def test_the_librarian_gets_the_import_form_and_its_link(
 SKIP = re.compile(r"^/(accounts/logout|static/|media/|admin/|api/)|\.(pdf|csv|xlsx)$|export")
 
 
-def test_no_link_shown_to_a_volunteer_leads_to_a_refusal(
-    client_for, xiaolin_volunteer, sui_consignment, xiaolin_item, sui_item
+@pytest.mark.parametrize(
+    "actor", ["xiaolin_volunteer", "hubei_reviewer", "nlc_lender", "sui_librarian"]
+)
+def test_no_link_shown_to_a_user_leads_to_a_refusal(
+    client_for, request, actor, sui_consignment, xiaolin_item, sui_item
 ):
-    client = client_for(xiaolin_volunteer)
+    client = client_for(request.getfixturevalue(actor))
     start = ["/", f"/collections/consignments/{sui_consignment.pk}/"]
     seen, queue, refused = set(start), list(start), []
     while queue and len(seen) < 150:
