@@ -639,14 +639,14 @@ def overdue(request):
     sites, site, loans = _overdue_loans(request)
     # Every overdue loan is on some page and the heading counts all of them, not one page.
     page = Paginator(loans, OVERDUE_PER_PAGE).get_page(request.GET.get("page"))
-    _with_days(page.object_list)
+    rows = _with_days(list(page.object_list))
     return render(
         request,
         "circulation/overdue.html",
         {
             "sites": sites,
             "site": site,
-            "loans": page.object_list,
+            "loans": rows,
             "page": page,
             "total": page.paginator.count,
             "query": f"site={site.code}" if site else "",

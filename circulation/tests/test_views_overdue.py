@@ -88,6 +88,7 @@ def test_the_overdue_list_counts_every_loan_and_pages_through_all_of_them(
     html = client.get("/overdue/").content.decode()
     assert f"{BRANCH_LOANS + CENTRAL_LOANS} 册逾期" in html
     assert "2000 册逾期" not in html
+    assert "30 天" in html
     seen, pages = walk(client)
     assert seen == {item.barcode for item in overdue_loans}
     assert pages > 1
