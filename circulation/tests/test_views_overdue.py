@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from circulation import dashboards
 from circulation.models import Loan, Patron
 from collections_app.models import Item
 from conftest import make_item
@@ -92,6 +93,9 @@ def test_the_overdue_list_counts_every_loan_and_pages_through_all_of_them(
     seen, pages = walk(client)
     assert seen == {item.barcode for item in overdue_loans}
     assert pages > 1
+    # The home page's figure and the list agree.
+    figures = dashboards.loan_figures(sui_librarian, timezone.now())
+    assert figures["overdue"] == BRANCH_LOANS + CENTRAL_LOANS
 
 
 @pytest.mark.django_db
