@@ -8,7 +8,6 @@ from django.utils.translation import pgettext_lazy
 
 from accounts import scope
 
-
 # (url name, label, predicate of accounts.scope the user must satisfy to see it).
 ENTRIES = [
     ("circulation:home", pgettext_lazy("navigation", "首页"), scope.has_staff_role),
