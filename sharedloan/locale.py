@@ -1,6 +1,9 @@
 """The interface language is the one the librarian chose, else Chinese. A browser's
 Accept-Language is not a choice: a county library's desktop set up in English still shows
-Chinese until its user picks English, and that pick is kept on their account."""
+Chinese until its user picks English, and that pick is kept on their account.
+
+A program is different: a client of the REST API under /api/ says which language it wants in
+Accept-Language (a script of the NLC asks for English), and gets it."""
 
 from django.conf import settings
 from django.middleware.locale import LocaleMiddleware
@@ -20,7 +23,11 @@ def supported(code: str | None) -> str | None:
 
 def chosen_language(request) -> str:
     """The language cookie (set by the switcher, and at sign-in from the account), else the
-    signed-in user's saved choice, else LANGUAGE_CODE."""
+    signed-in user's saved choice, else LANGUAGE_CODE; for the API, Accept-Language first."""
+    if request.path_info.startswith("/api/"):
+        language = supported(translation.get_language_from_request(request, check_path=False))
+        if language and "HTTP_ACCEPT_LANGUAGE" in request.META:
+            return language
     language = supported(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
     if language:
         return language
@@ -41,6 +48,9 @@ class ChosenLanguageMiddleware(LocaleMiddleware):
         request.LANGUAGE_CODE = translation.get_language()
 
     def process_response(self, request, response):
-        patch_vary_headers(response, ("Cookie",))
+        patch_vary_headers(
+            response,
+            ("Cookie", "Accept-Language") if request.path_info.startswith("/api/") else ("Cookie",),
+        )
         response.headers.setdefault("Content-Language", translation.get_language())
         return response

@@ -2,6 +2,8 @@
 never chose sees Chinese, a choice is saved on the account, follows them to another browser
 and is applied when they sign in."""
 
+import re
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -79,3 +81,12 @@ def test_an_unknown_language_cookie_falls_back_to_chinese(client_for, sui_librar
     client = client_for(sui_librarian)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     assert lang(client.get(reverse("circulation:home"), **ENGLISH_BROWSER)) == "zh-hans"
+
+
+@pytest.mark.django_db
+def test_an_api_client_gets_the_language_it_asks_for_and_chinese_otherwise(client):
+    url = "/api/v1/libraries/"
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()["detail"]
+    chinese = client.get(url).json()["detail"]
+    assert english.startswith("Authentication credentials")
+    assert re.search(r"[\u4e00-\u9fff]", chinese)
