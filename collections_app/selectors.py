@@ -196,3 +196,22 @@ def pick_list(transfer: Transfer) -> list[dict]:
         group = groups.setdefault(top, {"code": top, "name": names.get(top, ""), "lines": []})
         group["lines"].append(line)
     return list(groups.values())
+
+
+# Holds live in circulation, which depends on this app and not the reverse: a copy trapped for a
+# reader is found through the reverse relation of Hold.item, by its status value.
+HOLD_TRAPPED = "trapped"
+
+
+def trapped_for_readers(item_ids) -> set[int]:
+    """The ids among `item_ids` of copies kept for a reader's hold: nobody may move, lend to
+    another or write off the very copy a reader has been told to collect."""
+    ids = list(item_ids)
+    trapped: set[int] = set()
+    for start in range(0, len(ids), 5000):
+        trapped.update(
+            Item.objects.filter(
+                pk__in=ids[start : start + 5000], holds__status=HOLD_TRAPPED
+            ).values_list("pk", flat=True)
+        )
+    return trapped

@@ -6,13 +6,19 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from circulation.integrity import find_violations
 from circulation.models import Hold
 from circulation.services.holds import hold_cancel, hold_place, hold_ready, holds_expire
 from circulation.services.loans import loan_checkout, loan_return
 from circulation.services.routing import Action
 from collections_app.errors import Refused
 from collections_app.models import Transfer
-from collections_app.services.transfers import transfer_dispatch, transfer_receive
+from collections_app.services.transfers import (
+    transfer_add_items,
+    transfer_create,
+    transfer_dispatch,
+    transfer_receive,
+)
 from conftest import make_item
 
 
@@ -186,3 +192,19 @@ def test_site_staff_place_holds_for_pickup_at_their_own_sites(
         hold_place(user=xiaolin_volunteer, patron=li, title=book.title, pickup_site=sui_central)
     hold = hold_place(user=xiaolin_volunteer, patron=li, title=book.title, pickup_site=xiaolin_site)
     assert hold.status == "waiting"
+
+
+def test_a_copy_kept_for_a_reader_goes_on_no_other_transfer(
+    sui_librarian, sui_central, sui_branch, li, book
+):
+    hold = hold_place(user=sui_librarian, patron=li, title=book.title, pickup_site=sui_central)
+    hold.refresh_from_db()
+    assert hold.item == book
+    rotation = transfer_create(
+        user=sui_librarian, source=sui_central, destination=sui_branch, reason="rotation"
+    )
+    with pytest.raises(Refused) as refused:
+        transfer_add_items(user=sui_librarian, transfer=rotation, items=[book])
+    assert "预约" in str(refused.value)
+    assert not rotation.lines.exists()
+    assert find_violations() == []

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.scope import can_manage_library
 from collections_app.errors import Problem, Refused
 from collections_app.models import Item, ItemEvent, Library, TransferLine
+from collections_app.selectors import trapped_for_readers
 from collections_app.services.items import item_transition
 from collections_app.services.transfers import lock_items
 
@@ -29,10 +30,6 @@ MARKS = (
     Item.Status.AVAILABLE,
 )
 MARKABLE_FROM = MARKS
-
-# Holds live in circulation, which depends on this app and not the reverse: the trapped copy is
-# found through the reverse relation of Hold.item, by its status value.
-TRAPPED = "trapped"
 
 
 def _refusal(item: Item, status: str, open_transfers: dict[int, int], trapped: set[int]):
@@ -70,9 +67,7 @@ def item_mark(*, user, items: Iterable[Item], status: str, note: str = "") -> in
                 "item_id", "transfer_id"
             )
         )
-        trapped = set(
-            Item.objects.filter(pk__in=ids, holds__status=TRAPPED).values_list("pk", flat=True)
-        )
+        trapped = trapped_for_readers(ids)
         problems = []
         for item in locked:
             if not can_manage_library(user, libraries[item.library_id]):

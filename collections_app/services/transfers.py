@@ -19,7 +19,7 @@ from accounts.scope import can_manage_library, can_work_at_site, scoped
 from collections_app.barcodes import normalise_barcode
 from collections_app.errors import Problem, Refused
 from collections_app.models import Box, Display, Item, ItemEvent, Site, Transfer, TransferLine
-from collections_app.selectors import transferable_items
+from collections_app.selectors import transferable_items, trapped_for_readers
 from collections_app.services.arrivals import rotation_arrive
 from collections_app.services.items import item_transition, item_transition_many
 
@@ -135,6 +135,14 @@ def transfer_add_items(*, user, transfer: Transfer, items: Iterable[Item]) -> in
             for item in locked
             if (reason := item_refusal(item, transfer.source))
         ]
+        if transfer.reason != Transfer.Reason.HOLD:
+            # A copy kept for a reader travels only on the hold transfer to their pickup site.
+            trapped = trapped_for_readers(item.pk for item in locked)
+            problems += [
+                Problem(item.barcode, _("已为预约的读者留书，不能另作调拨"))
+                for item in locked
+                if item.pk in trapped
+            ]
         if problems:
             raise Refused(
                 _("%(count)s 册图书不能调拨，未做任何更改。") % {"count": len(problems)}, problems
