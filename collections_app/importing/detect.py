@@ -6,8 +6,8 @@ import io
 import re
 import zipfile
 
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 ENCODINGS = {
     "utf-8": "utf-8",
@@ -68,7 +68,7 @@ _ACCEPTED = gettext_lazy("请上传 CSV、XLSX、ISO 2709 MARC 或 MARCXML 格�
 
 def not_a_manifest(kind) -> ValueError:
     kind = str(kind)
-    if kind[:1].isascii():
+    if kind[:1].isascii() and (get_language() or "").startswith("zh"):
         kind = f" {kind}"  # a space between Chinese and Latin text: "一个 PNG 图片"
     return ValueError(
         _("这是一个%(kind)s，不是清单文件。%(accepted)s") % {"kind": kind, "accepted": _ACCEPTED}
