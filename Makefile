@@ -42,12 +42,11 @@ format: $(VENV)/.dev
 migrations-check: $(VENV)/.runtime
 	$(PY) manage.py makemigrations --check --dry-run
 
-# Refresh the English catalogues (needs GNU gettext; Chinese is the source language, so it
-# needs none); the compiled .mo files are committed
-# so that a fresh machine needs no gettext.
+# Refresh the English catalogues (needs GNU gettext; Chinese is the source language and needs
+# none); the compiled .mo files are committed so that a fresh machine needs no gettext.
 messages: $(VENV)/.runtime
 	$(PY) manage.py makemessages --locale en --ignore '.venv/*' --ignore 'staticfiles/*'
-	$(PY) manage.py makemessages --domain djangojs --locale en --locale zh_Hans --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'static/vendor/*'
+	$(PY) manage.py makemessages --domain djangojs --locale en --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'static/vendor/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
 
 # Every benchmark script in bench/ (benchdb.py is their shared set-up, not a benchmark), each on
