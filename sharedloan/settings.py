@@ -13,6 +13,7 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from whitenoise.compress import Compressor
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -168,6 +169,9 @@ STATIC_URL = "static/"
 # Outside production, WhiteNoise serves the files straight from static/ and the apps, so
 # `make run` needs no collectstatic and works with debug off.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# Source maps (several MB, for a developer's tools only) are not compressed: brotli at its best
+# quality made collectstatic take over a minute for them alone.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map")
 WHITENOISE_AUTOREFRESH = not PRODUCTION
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
