@@ -73,8 +73,9 @@ def overdue_loans(user, site: Site | None = None, now=None):
         loans = loans.filter(site_id__in=site_ids(user))
     if site is not None:
         loans = loans.filter(site=site)
+    # The id last: pages of a list ordered by columns that repeat would overlap and skip rows.
     return loans.select_related("patron", "item__title", "site").order_by(
-        "site__name", "due_at", "patron__card_number"
+        "site__name", "due_at", "patron__card_number", "pk"
     )
 
 

@@ -126,7 +126,7 @@ def with_line_counts(transfers):
     return transfers.annotate(
         line_count=Count("lines", filter=~Q(lines__state=TransferLine.State.EXTRA)),
         pending_count=Count("lines", filter=Q(lines__state=TransferLine.State.PENDING)),
-    ).order_by("-created_at")
+    ).order_by("-created_at", "-pk")  # one run's transfers share their creation time
 
 
 def line_counts(transfer: Transfer) -> dict[str, int]:
