@@ -270,11 +270,13 @@ CHECKS = [
             SELECT i.id FROM {T["item"]} i
             -- Every item's rows are ranked, whatever the library: a filter inside this
             -- window made SQLite rank once per item (150 s on the demo instead of 1 s).
+            -- Latest by id, not by time: the item lock orders one item's writes, while
+            -- the clocks of two web servers need not agree.
             LEFT JOIN (
                 SELECT item_id, to_status, to_site_id FROM (
                     SELECT e.item_id, e.to_status, e.to_site_id,
                            ROW_NUMBER() OVER (
-                               PARTITION BY e.item_id ORDER BY e.at DESC, e.id DESC
+                               PARTITION BY e.item_id ORDER BY e.id DESC
                            ) AS latest
                     FROM {T["event"]} e
                 ) ranked WHERE latest = 1
