@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from circulation.models import ClosedDay, Hold, Loan, LoanRule, Patron
 from circulation.services.holds import hold_cancel
 from circulation.services.loans import loan_return
-from collections_app.admin import ScopedAdminMixin, ScopedHistoryAdmin, run_each
+from collections_app.admin import ScopedAdminMixin, ScopedHistoryAdmin, ViewOnlyMixin, run_each
 from collections_app.errors import Refused
 from collections_app.models import Item
 
@@ -62,7 +62,7 @@ def return_loans(modeladmin, request, queryset):
 
 
 @admin.register(Loan)
-class LoanAdmin(ScopedHistoryAdmin):
+class LoanAdmin(ViewOnlyMixin, ScopedHistoryAdmin):
     """Checkout, renewal and return write loans (circulation.services.loans): readable here."""
 
     list_display = ["item", "patron", "site", "checked_out_at", "due_at", "returned_at", "renewals"]
@@ -71,15 +71,6 @@ class LoanAdmin(ScopedHistoryAdmin):
     date_hierarchy = "checked_out_at"
     list_select_related = ["item", "patron", "site"]
     actions = [return_loans]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.action(description=gettext_lazy("取消预约"))

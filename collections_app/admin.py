@@ -94,6 +94,20 @@ class ChangeDisplay(HistoricalRecordContextHelper):
         return super().prepare_delta_change_value(change, value)
 
 
+class ViewOnlyMixin:
+    """Rows the services alone write (history, transfer lines, loans): readable in the admin,
+    never added, edited or deleted there; the fixes a superuser needs are actions."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ScopedHistoryAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     """Superusers fix data here; every edit is kept in the model's history (历史记录).
 
@@ -319,7 +333,7 @@ class ItemAdmin(ScopedHistoryAdmin):
 
 
 @admin.register(ItemEvent)
-class ItemEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ItemEventAdmin(ViewOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     """Item history is append-only: readable here, never edited or deleted."""
 
     list_display = [
@@ -336,15 +350,6 @@ class ItemEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["item__barcode", "note"]
     date_hierarchy = "at"
     list_select_related = ["item", "from_site", "to_site", "user"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # Transfers --------------------------------------------------------------------------------
@@ -413,7 +418,7 @@ class TransferAdmin(ScopedHistoryAdmin):
 
 
 @admin.register(TransferLine)
-class TransferLineAdmin(ScopedHistoryAdmin):
+class TransferLineAdmin(ViewOnlyMixin, ScopedHistoryAdmin):
     """Lines are written by the transfer services alone (their open flag backs the "one open
     transfer per item" index): readable here."""
 
@@ -421,15 +426,6 @@ class TransferLineAdmin(ScopedHistoryAdmin):
     list_filter = ["state", "is_open", "library"]
     search_fields = ["item__barcode"]
     service_fields = ("transfer", "item", "state", "is_open")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # Boxes and rotation -----------------------------------------------------------------------
