@@ -6,6 +6,7 @@ must still be posted to the form's own address."""
 import pytest
 
 from collections_app.models import Display, Item
+from collections_app.tests.browser_steps import scan, sign_in
 from conftest import DESKTOP, PHONE, make_item
 
 pytestmark = [
@@ -20,22 +21,6 @@ def volumes(sui_librarian, sui_consignment, sui_central):
         make_item(sui_consignment, sui_central, f"NL4400000{n}", title=f"非遗专题 {n}")
         for n in range(3)
     ]
-
-
-def sign_in(page, username):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button[type=submit]:has-text('登录')")
-    page.wait_for_url("**/")
-
-
-def scan(page, code):
-    before = page.locator(".scan-log li").count()
-    page.fill("input[name=barcode]", code)
-    page.keyboard.press("Enter")
-    page.wait_for_function(f"() => document.querySelectorAll('.scan-log li').length > {before}")
-    return page.locator(".scan-log li").first
 
 
 @pytest.mark.parametrize("browser_page", [DESKTOP, PHONE], indirect=True, ids=["desktop", "phone"])

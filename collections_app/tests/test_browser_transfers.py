@@ -5,6 +5,7 @@ dashboard — on a desktop and on a phone."""
 import pytest
 
 from collections_app.models import Item, Transfer
+from collections_app.tests.browser_steps import scan, sign_in
 from conftest import DESKTOP, PHONE, make_item
 
 pytestmark = [
@@ -25,22 +26,6 @@ def shelves(sui_librarian, xiaolin_volunteer, sui_consignment, sui_central, xiao
     ]
     stray = make_item(sui_consignment, sui_central, "NL33000000", title="走错箱的书", clc="K20")
     return {"literature": literature, "history": history, "stray": stray, "central": sui_central}
-
-
-def sign_in(page, username):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button[type=submit]:has-text('登录')")
-    page.wait_for_url("**/")
-
-
-def scan(page, code):
-    before = page.locator(".scan-log li").count()
-    page.fill("input[name=barcode]", code)
-    page.keyboard.press("Enter")
-    page.wait_for_function(f"() => document.querySelectorAll('.scan-log li').length > {before}")
-    return page.locator(".scan-log li").first
 
 
 @pytest.mark.parametrize("browser_page", [DESKTOP, PHONE], indirect=True, ids=["desktop", "phone"])
