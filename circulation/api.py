@@ -7,14 +7,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
 
 from accounts.scope import can_work_at_site, scoped
 from circulation.models import Loan, Patron
 from circulation.services import loans
 from collections_app.barcodes import normalise_barcode
-from collections_app.errors import Refused
 from collections_app.models import Site
 
 
@@ -90,10 +89,6 @@ class CirculationViewSet(viewsets.ViewSet):
         data.is_valid(raise_exception=True)
         return data.validated_data, self._site(data.validated_data["site"])
 
-    @staticmethod
-    def _refused(refused):
-        return Response({"detail": str(refused.message)}, status=status.HTTP_409_CONFLICT)
-
     @action(detail=False, methods=["post"])
     def checkout(self, request):
         data, site = self._input(request)
@@ -106,23 +101,17 @@ class CirculationViewSet(viewsets.ViewSet):
             .first()
         )
         if patron is None:
-            return Response({"detail": _("找不到这位读者。")}, status=status.HTTP_404_NOT_FOUND)
-        try:
-            done = loans.loan_checkout(
-                user=request.user, site=site, patron=patron, barcode=data["barcode"]
-            )
-        except Refused as refused:
-            return self._refused(refused)
+            raise NotFound(_("找不到这位读者。"))
+        done = loans.loan_checkout(
+            user=request.user, site=site, patron=patron, barcode=data["barcode"]
+        )
         body = LoanSerializer(done.loan).data | {"already": done.already}
         return Response(body, status=status.HTTP_200_OK if done.already else 201)
 
     @action(detail=False, methods=["post"], url_path="return")
     def return_(self, request):
         data, site = self._input(request)
-        try:
-            done = loans.loan_return(user=request.user, site=site, barcode=data["barcode"])
-        except Refused as refused:
-            return self._refused(refused)
+        done = loans.loan_return(user=request.user, site=site, barcode=data["barcode"])
         routing = done.routing
         return Response(
             {
@@ -139,10 +128,7 @@ class CirculationViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["post"])
     def renew(self, request):
         data, site = self._input(request)
-        try:
-            loan = loans.loan_renew(user=request.user, site=site, barcode=data["barcode"])
-        except Refused as refused:
-            return self._refused(refused)
+        loan = loans.loan_renew(user=request.user, site=site, barcode=data["barcode"])
         return Response(LoanSerializer(loan).data)
 
 

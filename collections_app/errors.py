@@ -18,10 +18,14 @@ class Problem:
 
 
 class Refused(Exception):
-    def __init__(self, message, problems=()):
+    """`code` is the stable, machine-readable name of the refusal that API clients branch on;
+    the message is for people and is translated."""
+
+    def __init__(self, message, problems=(), code="refused"):
         super().__init__(str(message))
         self.message = message
         self.problems = list(problems)
+        self.code = code
 
     def __str__(self):
         lines = [str(self.message)] + [str(problem) for problem in self.problems]

@@ -86,7 +86,7 @@ def test_an_unknown_language_cookie_falls_back_to_chinese(client_for, sui_librar
 @pytest.mark.django_db
 def test_an_api_client_gets_the_language_it_asks_for_and_chinese_otherwise(client):
     url = "/api/v1/libraries/"
-    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()["detail"]
-    chinese = client.get(url).json()["detail"]
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()["message"]
+    chinese = client.get(url).json()["message"]
     assert english.startswith("Authentication credentials")
     assert re.search(r"[\u4e00-\u9fff]", chinese)

@@ -39,9 +39,9 @@ def test_the_api_does_not_lend_return_or_renew_at_an_inactive_site(api, sui_bran
     sui_branch.is_active = False
     sui_branch.save()
     response = post(api, "checkout", books[1].barcode, card_number=wang.card_number)
-    assert response.status_code == 409 and "已停用" in response.json()["detail"]
+    assert response.status_code == 409 and "已停用" in response.json()["message"]
     for what in ("return", "renew"):
         response = post(api, what, books[0].barcode)
-        assert response.status_code == 409 and "已停用" in response.json()["detail"]
+        assert response.status_code == 409 and "已停用" in response.json()["message"]
     assert Loan.objects.open().count() == 1
     assert Item.objects.get(pk=books[1].pk).status == "available"

@@ -1,0 +1,68 @@
+"""Every error of the REST API in one JSON shape, so that a client branches on a stable `code`
+and shows the `message` (Chinese by default, English on `Accept-Language: en`):
+
+    {"code": "refused", "message": "该册已借出。", "problems": [{"where": ..., "message": ...}]}
+    {"code": "invalid", "message": "...", "fields": {"barcode": [{"code": ..., "message": ...}]}}
+    {"code": "not_found", "message": "未找到。"}
+
+A service's refusal (`Refused`) is 409 Conflict: the request was understood and the rules said
+no. Django's own Http404 and PermissionDenied are turned into DRF's so that they get the shape.
+"""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from collections_app.errors import Refused
+
+
+def refused_body(refused):
+    return {
+        "code": refused.code,
+        "message": str(refused.message),
+        "problems": [
+            {"where": str(problem.where), "message": str(problem.message)}
+            for problem in refused.problems
+        ],
+    }
+
+
+def _field_errors(detail):
+    if isinstance(detail, dict):
+        return {name: _field_errors(value) for name, value in detail.items()}
+    if isinstance(detail, list):
+        if all(isinstance(entry, exceptions.ErrorDetail) for entry in detail):
+            return [{"code": entry.code, "message": str(entry)} for entry in detail]
+        return [_field_errors(entry) for entry in detail]
+    return [{"code": getattr(detail, "code", "invalid"), "message": str(detail)}]
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, Refused):
+        return Response(refused_body(exc), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {
+            "code": "invalid",
+            "message": _("请求有误，请按各字段的说明改正后再发。"),
+            "fields": _field_errors(detail),
+        }
+    else:
+        detail = exc.detail
+        response.data = {
+            "code": getattr(detail, "code", None) or exc.default_code,
+            "message": str(detail),
+        }
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            response.data["retry_after"] = int(exc.wait)
+    return response

@@ -1,0 +1,53 @@
+"""Every API error has one shape: a stable `code` to branch on, a `message` to show, and the
+fields or refused rows where there are some."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from conftest import make_item
+
+
+@pytest.fixture
+def api(sui_librarian):
+    client = APIClient()
+    client.force_authenticate(sui_librarian)
+    return client
+
+
+def test_a_refusal_is_409_with_its_code_and_message(api, sui_consignment, sui_branch):
+    item = make_item(sui_consignment, sui_branch, "NL7300001")
+    sui_branch.is_active = False
+    sui_branch.save()
+    response = api.post(
+        "/api/v1/circulation/renew/",
+        {"site": "SUIXIAN.lijiadian", "barcode": item.barcode},
+        format="json",
+    )
+    body = response.json()
+    assert response.status_code == 409
+    assert body["code"] == "refused" and "已停用" in body["message"]
+    assert body["problems"] == []
+
+
+def test_a_bad_field_names_the_field(api):
+    response = api.post("/api/v1/circulation/return/", {"site": "SUIXIAN.central"}, format="json")
+    body = response.json()
+    assert response.status_code == 400
+    assert body["code"] == "invalid" and body["message"]
+    assert body["fields"]["barcode"][0]["code"] == "required"
+
+
+def test_something_out_of_scope_is_not_found_in_both_languages(api, zengdu_central):
+    url = "/api/v1/sites/ZENGDU.central/"
+    chinese = api.get(url)
+    english = api.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert chinese.status_code == english.status_code == 404
+    assert chinese.json()["code"] == english.json()["code"] == "not_found"
+    assert chinese.json()["message"] != english.json()["message"]
+    assert english.json()["message"].isascii()
+
+
+def test_an_unauthenticated_client_is_told_so():
+    response = APIClient().get("/api/v1/items/")
+    assert response.status_code in (401, 403)
+    assert response.json()["code"] == "not_authenticated"
