@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "collections_app",
     "circulation",
     "reports",
+    "readers",
     "django_tasks",
     "django_tasks_db",
     "jobs",

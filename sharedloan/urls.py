@@ -16,6 +16,8 @@ urlpatterns = [
     path("collections/", include("collections_app.urls")),
     path("reports/", include("reports.urls")),
     path("jobs/", include("jobs.urls")),
+    # The public catalogue: no sign-in, one county library per address.
+    path("catalogue/", include("readers.urls")),
     # The switcher's choice is also kept on the user's account.
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
