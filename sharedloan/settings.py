@@ -220,6 +220,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ItemStatusEnum": "collections_app.models.Item.Status",
         "ConsignmentStatusEnum": "collections_app.models.Consignment.Status",
+        "TransferStatusEnum": "collections_app.models.Transfer.Status",
+        "JobStatusEnum": "jobs.models.Job.Status",
     },
 }
 
