@@ -41,6 +41,7 @@ from collections_app.models import (
 )
 from collections_app.services.stock import item_mark
 from collections_app.services.transfers import transfer_cancel
+from collections_app.title_keys import title_search_keys
 
 admin.site.site_header = gettext_lazy("共享借阅管理")
 admin.site.site_title = gettext_lazy("共享借阅管理")
@@ -253,6 +254,13 @@ class TitleAdmin(ScopedHistoryAdmin):
     list_filter = ["library", "clc_top"]
     search_fields = ["title", "isbn", "responsibility", "publisher", "clc"]
     list_select_related = ["library"]
+    readonly_fields = ["title_pinyin", "title_initials"]
+
+    def save_model(self, request, obj, form, change):
+        # A corrected title is searched by its new pinyin in the public catalogue.
+        for field, value in title_search_keys(obj.title).items():
+            setattr(obj, field, value)
+        super().save_model(request, obj, form, change)
 
 
 # Items ------------------------------------------------------------------------------------

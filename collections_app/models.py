@@ -265,7 +265,13 @@ class Title(models.Model):
     )
     marc = models.TextField(_("MARC 原始记录"), blank=True)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
-    history = HistoricalRecords(excluded_fields=["marc"])
+    # What readers type into the public catalogue for this title, filled by
+    # collections_app.title_keys.title_search_keys wherever titles are created.
+    title_pinyin = models.CharField(_("题名拼音"), max_length=1000, blank=True, db_index=True)
+    title_initials = models.CharField(
+        _("题名拼音首字母"), max_length=500, blank=True, db_index=True
+    )
+    history = HistoricalRecords(excluded_fields=["marc", "title_pinyin", "title_initials"])
 
     class Meta:
         verbose_name = _("书目")
@@ -370,6 +376,8 @@ class Item(models.Model):
         indexes = [
             models.Index(fields=["library", "status"]),
             models.Index(fields=["current_site", "status"]),
+            # The public catalogue: a title's copies by site and status.
+            models.Index(fields=["title", "current_site", "status"], name="item_title_site_status"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -628,7 +636,11 @@ class ItemEvent(models.Model):
         verbose_name = _("图书流转记录")
         verbose_name_plural = _("图书流转记录")
         ordering = ["item", "at", "id"]
-        indexes = [models.Index(fields=["item", "at"])]
+        indexes = [
+            models.Index(fields=["item", "at"]),
+            # The public catalogue's new arrivals: what reached a site lately.
+            models.Index(fields=["to_site", "at"], name="itemevent_to_site_at"),
+        ]
 
     def __str__(self):
         return f"{self.item} {self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"

@@ -28,6 +28,7 @@ from collections_app.models import (
     Transfer,
     TransferLine,
 )
+from collections_app.title_keys import title_search_keys
 
 from .people import ensure_users, loan_rules
 from .places import NLC, SUIXIAN, ZENGDU, ensure_libraries, ensure_sites
@@ -225,6 +226,7 @@ class Writer:
                 price=t.price,
                 marc=t.marc,
                 created_at=p.changed_at[0],
+                **title_search_keys(t.title),
             ),
         )
         display_id = [d.pk for d in displays]

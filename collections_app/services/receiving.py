@@ -37,6 +37,7 @@ from collections_app.models import (
 )
 from collections_app.receiving_selectors import reconciliation
 from collections_app.services.items import item_transition, item_transition_many
+from collections_app.title_keys import title_search_keys
 
 BATCH = 2000
 IMPORTABLE = (Consignment.Status.ANNOUNCED, Consignment.Status.RECEIVING)
@@ -289,11 +290,11 @@ def _write(user, consignment: Consignment, result: ImportResult) -> None:
     title_ids = _insert(
         Title,
         ["library_id", "isbn", "title", "responsibility", "publisher", "year", "clc", "clc_top",
-         "price", "marc", "created_at"],
+         "price", "marc", "created_at", "title_pinyin", "title_initials"],
         [
             (library_id, entry.isbn, entry.title[:500], entry.responsibility[:500],
              entry.publisher[:200], entry.year, entry.clc[:64], entry.clc_top, entry.price,
-             entry.marc, now)
+             entry.marc, now, *title_search_keys(entry.title[:500]).values())
             for entry in manifest.titles
         ],
     )  # fmt: skip
