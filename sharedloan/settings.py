@@ -237,6 +237,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Searches of the public catalogue one address may run (the API's rate format: N/sec|min|hour).
+CATALOGUE_SEARCH_RATE = env.str("SHAREDLOAN_CATALOGUE_SEARCH_RATE", default="30/min")
+
 # Days after which a dispatched transfer counts as overdue on the dashboards.
 TRANSIT_OVERDUE_DAYS = env.int("SHAREDLOAN_TRANSIT_OVERDUE_DAYS", default=7)
 
