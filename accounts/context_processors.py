@@ -19,6 +19,7 @@ ENTRIES = [
     ("collections:site-list", pgettext_lazy("navigation", "站点"), scope.has_staff_role),
     ("circulation:overdue-list", pgettext_lazy("navigation", "逾期"), scope.can_circulate),
     ("reports:volume", pgettext_lazy("navigation", "统计报表"), scope.has_staff_role),
+    ("accounts:api-tokens", pgettext_lazy("navigation", "API 令牌"), scope.can_use_api_tokens),
 ]
 
 

@@ -93,3 +93,67 @@ class FormSubmission(models.Model):
 
     def __str__(self):
         return f"{self.form} {self.key}"
+
+
+class ApiToken(models.Model):
+    """A user's key for the REST API (`Authorization: Token <secret>`). The secret is shown
+    once, when it is made; only its SHA-256 is kept, so a copy of the database lets nobody in.
+    A read-only token (for the NLC's and the province's systems) reads what its user may read
+    and is refused every write, whatever its user's role."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("读写")
+        READ_ONLY = "read_only", _("只读")
+
+    user = models.ForeignKey(
+        User, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("名称"), max_length=80)
+    kind = models.CharField(_("类型"), max_length=16, choices=Kind.choices, default=Kind.FULL)
+    # The first characters of the secret, so the owner can tell their tokens apart.
+    prefix = models.CharField(_("前缀"), max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+    @property
+    def is_read_only(self):
+        return self.kind == self.Kind.READ_ONLY
+
+
+class IdempotentRequest(models.Model):
+    """The answer to an API write sent with an `Idempotency-Key`, kept 24 hours so that a retry
+    of the same request gets the same answer without doing the work again (see
+    sharedloan.idempotency). Written in the same transaction as the work itself."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, path, query and body: the same key with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=200, blank=True)
+    body = models.BinaryField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("幂等请求")
+        verbose_name_plural = _("幂等请求")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user"),
+        ]
+
+    def __str__(self):
+        return self.key

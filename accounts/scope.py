@@ -219,6 +219,25 @@ def can_read_rollups(user) -> bool:
     return role_of(user) in ("lender", "provincial", "superuser")
 
 
+def is_read_only_role(user) -> bool:
+    """Lenders and provincial reviewers read over their scope and change nothing through the
+    API: any write of theirs is refused (403) before it is looked at."""
+    return role_of(user) in ("lender", "provincial")
+
+
+def can_use_api_tokens(user) -> bool:
+    """Every staff account may have API tokens; each reads and acts as its user would."""
+    return has_staff_role(user)
+
+
+def can_make_api_token(user, kind: str) -> bool:
+    """Read-only tokens for every staff account (the NLC's and the province's systems pull
+    reports with them); tokens that write only for those whose role writes."""
+    if not can_use_api_tokens(user):
+        return False
+    return kind == "read_only" or not is_read_only_role(user)
+
+
 def can_use_admin(user) -> bool:
     return role_of(user) == "superuser"
 

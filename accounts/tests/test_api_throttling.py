@@ -4,10 +4,11 @@ generous enough for a self-check machine, so a leaked token or a loop cannot flo
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.tokens import api_token_create
 
 
 @pytest.fixture
@@ -37,11 +38,13 @@ def test_a_token_past_the_rate_gets_429_and_another_token_is_not_held(
     sui_librarian, zengdu_librarian, tiny_rates
 ):
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=sui_librarian).key}")
+    _token, secret = api_token_create(user=sui_librarian, name="desk")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     codes = [api.get("/api/v1/items/").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     assert "Retry-After" in api.get("/api/v1/items/")
 
     other = APIClient()
-    other.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=zengdu_librarian).key}")
+    _token, secret = api_token_create(user=zengdu_librarian, name="desk")
+    other.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     assert other.get("/api/v1/items/").status_code == 200

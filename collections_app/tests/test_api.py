@@ -1,8 +1,9 @@
 """The REST API reads through the same scope as the pages."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from accounts.tokens import api_token_create
 
 
 @pytest.fixture
@@ -36,8 +37,8 @@ def test_a_site_is_addressed_by_library_and_site_code(api, hubei_reviewer, xiaol
 
 
 def test_a_token_authenticates_a_script(api, nlc_lender, sui_item, zengdu_item):
-    token = Token.objects.create(user=nlc_lender)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, secret = api_token_create(user=nlc_lender, name="NLC", kind="read_only")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
     body = api.get("/api/v1/items/", {"library__code": "ZENGDU"}).json()
     assert [row["barcode"] for row in body["results"]] == [zengdu_item.barcode]
 
