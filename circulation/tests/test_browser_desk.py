@@ -11,6 +11,7 @@ from circulation.models import Hold, Loan, LoanRule, Patron
 from circulation.services.loans import loan_checkout
 from collections_app.models import Item, Transfer
 from conftest import DESKTOP, PHONE, make_item
+from sharedloan.tests.browser_steps import sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -57,13 +58,6 @@ def fits(page, width):
     return page.evaluate("document.documentElement.scrollWidth") <= width
 
 
-def sign_in(page, next_url):
-    page.goto(f"/accounts/login/?next={next_url}")
-    page.fill("input[name=username]", "suixian")
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button[type=submit]:has-text('登录')")
-
-
 def scan(page, code):
     count = page.locator("#desk-log > li").count()
     page.fill("#desk-code", code)
@@ -81,7 +75,7 @@ def scan(page, code):
 )
 def test_a_day_at_the_desk(browser_page, width, county, screenshot):
     page = browser_page
-    sign_in(page, "/desk/SUIXIAN/central/")
+    sign_in(page, "suixian", "/desk/SUIXIAN/central/")
     page.wait_for_selector("h1:has-text('借还台 · 随县图书馆总馆')")
     assert page.evaluate("document.activeElement.id") == "desk-code"
 

@@ -7,6 +7,7 @@ import pytest
 from circulation.models import LoanRule, Patron
 from collections_app.models import Item
 from conftest import DESKTOP, PHONE, make_item
+from sharedloan.tests.browser_steps import sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,13 +37,6 @@ def desk(sui_librarian, sui_consignment, sui_central, xiaolin_site):
     return books
 
 
-def sign_in(page, next_url):
-    page.goto(f"/accounts/login/?next={next_url}")
-    page.fill("input[name=username]", "suixian")
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button[type=submit]:has-text('登录')")
-
-
 def scan(page, code):
     count = page.locator("#desk-log > li").count()
     page.fill("#desk-code", code)
@@ -56,7 +50,7 @@ def test_a_return_updates_the_reader_and_the_pile_to_send_without_a_reload(
     browser_page, desk, screenshot
 ):
     page = browser_page
-    sign_in(page, "/desk/SUIXIAN/xiaolin/")
+    sign_in(page, "suixian", "/desk/SUIXIAN/xiaolin/")
     page.wait_for_selector("h1:has-text('借还台 · 小林一中')")
     scan(page, "SX0001")
     assert "借出" in scan(page, "NL71000000").inner_text()
@@ -80,7 +74,7 @@ def test_a_return_updates_the_reader_and_the_pile_to_send_without_a_reload(
 @pytest.mark.parametrize("browser_page", [PHONE, DESKTOP], indirect=True, ids=["phone", "desktop"])
 def test_the_current_reader_is_ended_with_a_visible_control(browser_page, desk):
     page = browser_page
-    sign_in(page, "/desk/SUIXIAN/xiaolin/")
+    sign_in(page, "suixian", "/desk/SUIXIAN/xiaolin/")
     page.wait_for_selector("h1:has-text('借还台 · 小林一中')")
     scan(page, "SX0001")
     page.wait_for_selector("#desk-reader .desk-reader-name:has-text('张小明')")

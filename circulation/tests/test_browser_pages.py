@@ -9,6 +9,7 @@ from django.utils import timezone
 from circulation.models import Loan, Patron
 from collections_app.models import Display, Item, ItemEvent, Transfer, TransferLine
 from conftest import DESKTOP, PHONE, make_item
+from sharedloan.tests.browser_steps import sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -161,17 +162,10 @@ def test_the_librarian_signs_in_filters_items_and_opens_one(
     assert fits(page, width)
 
 
-def sign_in(page, username, next_url="/"):
-    page.goto(f"/accounts/login/?next={next_url}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button[type=submit]:has-text('登录')")
-
-
 @pytest.mark.parametrize("browser_page", [PHONE], indirect=True, ids=["phone"])
 def test_a_bad_isbn_shows_its_error_on_a_phone(browser_page, county, screenshot):
     page = browser_page
-    sign_in(page, "suixian", "/collections/items/%3Fisbn%3D12345")
+    sign_in(page, "suixian", "/collections/items/?isbn=12345")
     page.wait_for_selector(".field.has-error .error")
     screenshot(page, "bad-isbn")
     assert fits(page, 390)

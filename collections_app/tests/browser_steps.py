@@ -1,13 +1,9 @@
 """Steps the collections browser tests share: sign in as a fixture account, scan into a page's
 scan form and wait for its answer in the scan log."""
 
+from sharedloan.tests.browser_steps import sign_in
 
-def sign_in(page, username):
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button[type=submit]:has-text('登录')")
-    page.wait_for_url("**/")
+__all__ = ["scan", "sign_in"]
 
 
 def scan(page, code):

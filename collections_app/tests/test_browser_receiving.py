@@ -7,19 +7,12 @@ import pytest
 from collections_app.models import Consignment, Item
 from collections_app.tests.manifest_files import csv_bytes, rows
 from conftest import DESKTOP, PHONE
+from sharedloan.tests.browser_steps import sign_in
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def sign_in(page, username):
-    page.goto("/accounts/login/?next=/collections/consignments/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button[type=submit]:has-text('登录')")
-    page.wait_for_url("**/collections/consignments/")
 
 
 def scan(page, code, expect):
@@ -36,7 +29,7 @@ def test_a_librarian_receives_a_consignment_from_announcement_to_the_missing_lis
     page = browser_page
     manifest = tmp_path / "国图清单.csv"
     manifest.write_bytes(csv_bytes(rows(8), encoding="gb18030"))
-    sign_in(page, "suixian")
+    sign_in(page, "suixian", "/collections/consignments/")
 
     page.click("text=登记新批次")
     page.fill("input[name=reference]", "NLC-2024-SX")

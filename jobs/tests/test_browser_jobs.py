@@ -5,16 +5,9 @@ import pytest
 
 from jobs.models import Job
 from jobs.services import Progress, _claim, _finish
+from sharedloan.tests.browser_steps import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, username, next_url):
-    page.goto(f"/accounts/login/?next={next_url}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button[type=submit]:has-text('登录')")
-    page.wait_for_url(f"**{next_url}")
 
 
 def test_the_job_page_follows_the_progress_and_shows_the_result(browser_page, sui_librarian):

@@ -8,6 +8,7 @@ from circulation.models import Patron
 from conftest import DESKTOP, PHONE, make_item
 from reports.models import PeriodReport
 from reports.tests.helpers import lend, make_patron
+from sharedloan.tests.browser_steps import sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,15 +44,6 @@ def may(
             item = make_item(sui_consignment, site, f"NL4{n:07}", title=f"图书 {n}", clc=clc)
             reader = child if site == xiaolin_site else adult
             lend(item, reader, site, f"2025-05-{n:02} 10:00", returned=f"2025-05-{n + 1:02} 10:00")
-
-
-def sign_in(page, username):
-    page.context.clear_cookies()
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "correct-horse-battery")
-    page.click("button[type=submit]:has-text('登录')")
-    page.wait_for_url("**/")
 
 
 @pytest.mark.parametrize("browser_page", [DESKTOP, PHONE], indirect=True, ids=["desktop", "phone"])

@@ -9,9 +9,10 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.management import call_command
 
+from sharedloan.tests.browser_steps import DEMO_PASSWORD, sign_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "shared-loan-demo"
 # Links that change state on GET or leave the pages: never followed.
 SKIP = ("/logout/", "/i18n/", "/export", ".csv", ".xlsx", ".pdf", "/labels", "/api/", "/delete/")
 
@@ -19,15 +20,6 @@ SKIP = ("/logout/", "/i18n/", "/export", ".csv", ".xlsx", ".pdf", "/labels", "/a
 @pytest.fixture
 def demo(db):
     call_command("seed_demo", "--today", "2026-06-30", "--scale", "0.02", stdout=StringIO())
-
-
-def sign_in(page, username):
-    page.context.clear_cookies()
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]:has-text('登录')")
-    page.wait_for_selector("nav[aria-label]")
 
 
 def local_links(page, selector):
@@ -53,7 +45,7 @@ def visit(page, path, visited):
 @pytest.mark.parametrize("username", ["suixian", "xiaolin", "zengdu", "hubei", "nlc", "admin"])
 def test_no_page_of_a_demo_role_breaks_the_policy(browser_page, demo, username):
     page = browser_page
-    sign_in(page, username)
+    sign_in(page, username, password=DEMO_PASSWORD)
     visited = set()
     for path in local_links(page, "#site-nav nav a"):
         visit(page, path, visited)
@@ -65,7 +57,7 @@ def test_no_page_of_a_demo_role_breaks_the_policy(browser_page, demo, username):
 
 def test_the_admin_and_the_api_docs_keep_the_policy(browser_page, demo):
     page = browser_page
-    sign_in(page, "admin")
+    sign_in(page, "admin", password=DEMO_PASSWORD)
     visited = set()
     visit(page, "/admin/", visited)
     for changelist in local_links(page, "#content-main th a")[:12]:
