@@ -234,6 +234,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ItemStatusEnum": "collections_app.models.Item.Status",
         "ConsignmentStatusEnum": "collections_app.models.Consignment.Status",
+        "HoldStatusEnum": "circulation.models.Hold.Status",
+        "PeriodReportStatusEnum": "reports.models.PeriodReport.Status",
+        "PeriodReportKindEnum": "reports.models.PeriodReport.Kind",
         "TransferStatusEnum": "collections_app.models.Transfer.Status",
         "JobStatusEnum": "jobs.models.Job.Status",
     },
