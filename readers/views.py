@@ -1,8 +1,177 @@
-from django.http import Http404
+"""The public catalogue: pages anyone may open, no sign-in, one county library per address.
+
+The reader's home site (their service point) is chosen on the page and kept in a cookie for
+now; reader accounts will carry it once readers sign in."""
+
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from . import selectors
+from .search import FIELDS, MAX_QUERY, CatalogueQuery, search
+from .throttle import search_allowed
+
+HOME_COOKIE = "catalogue_home"
+HOME_COOKIE_AGE = 365 * 24 * 60 * 60
 
 
-def libraries(request, **kwargs):
-    raise Http404
+def _home_site(request, library):
+    """The site chosen in ?home= (kept in the cookie), else the cookie's, else none."""
+    sites = {site.code: site for site in selectors.public_sites(library)}
+    chosen = request.GET.get("home")
+    if chosen is not None:
+        return sites.get(chosen), True
+    stored = request.COOKIES.get(HOME_COOKIE, "")
+    library_code, _sep, site_code = stored.partition(".")
+    if library_code == library.code:
+        return sites.get(site_code), False
+    return None, False
 
 
-home = search = title_detail = new_arrivals = popular = libraries
+def _render(request, library, home, changed, template, context, status=200):
+    context = {
+        "library": library,
+        "home": home,
+        "sites": selectors.public_sites(library),
+        "fields": _field_choices(),
+        **context,
+    }
+    response = render(request, template, context, status=status)
+    if changed:
+        if home is None:
+            response.delete_cookie(HOME_COOKIE)
+        else:
+            response.set_cookie(
+                HOME_COOKIE,
+                f"{library.code}.{home.code}",
+                max_age=HOME_COOKIE_AGE,
+                samesite="Lax",
+                httponly=True,
+                secure=request.is_secure(),
+            )
+    return response
+
+
+def _field_choices():
+    labels = {
+        "any": _("全部"),
+        "title": _("题名"),
+        "author": _("责任者"),
+        "publisher": _("出版者"),
+        "isbn": _("ISBN"),
+        "clc": _("分类号"),
+    }
+    return [(value, labels[value]) for value in FIELDS]
+
+
+def _site_param(request, library, name="site"):
+    code = request.GET.get(name, "")
+    return selectors.public_sites(library).filter(code=code).first() if code else None
+
+
+def _listed_site(request, library, home_site):
+    """The site a list is for: ?site=CODE, ?site=all for the whole library, else the home site."""
+    if request.GET.get("site") == "all":
+        return None
+    return _site_param(request, library) or home_site
+
+
+def _page_number(request) -> int:
+    try:
+        return min(max(int(request.GET.get("page", "1")), 1), 10_000)
+    except ValueError:
+        return 1
+
+
+@require_GET
+def libraries(request):
+    return render(request, "readers/libraries.html", {"libraries": selectors.catalogue_libraries()})
+
+
+@require_GET
+def home(request, library):
+    library = selectors.get_catalogue_library(library)
+    home_site, changed = _home_site(request, library)
+    return _render(
+        request,
+        library,
+        home_site,
+        changed,
+        "readers/home.html",
+        {
+            "arrivals": selectors.new_arrivals(library, home_site)[:5],
+            "popular": selectors.popular(library, home_site)[:5],
+        },
+    )
+
+
+@require_GET
+def search_page(request, library):
+    library = selectors.get_catalogue_library(library)
+    home_site, changed = _home_site(request, library)
+    query = CatalogueQuery(
+        text=request.GET.get("q", "")[: MAX_QUERY * 2],
+        field=request.GET.get("field", "any"),
+        clc=request.GET.get("clc", "")[:1].upper(),
+        site=_site_param(request, library),
+        available=request.GET.get("available") == "1",
+        home=home_site,
+    )
+    context = {"query": query, "result": None}
+    if query.is_empty:
+        return _render(request, library, home_site, changed, "readers/search.html", context)
+    allowed, wait = search_allowed(request)
+    if not allowed:
+        context["wait"] = wait
+        response = _render(
+            request, library, home_site, changed, "readers/search.html", context, status=429
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    context["result"] = search(library, query, page=_page_number(request))
+    return _render(request, library, home_site, changed, "readers/search.html", context)
+
+
+@require_GET
+def title_detail(request, library, pk):
+    library = selectors.get_catalogue_library(library)
+    home_site, changed = _home_site(request, library)
+    title = selectors.get_public_title(library, pk)
+    return _render(
+        request,
+        library,
+        home_site,
+        changed,
+        "readers/title.html",
+        {"title": title, "copies": selectors.title_copies(library, title, home_site)},
+    )
+
+
+@require_GET
+def new_arrivals(request, library):
+    library = selectors.get_catalogue_library(library)
+    home_site, changed = _home_site(request, library)
+    site = _listed_site(request, library, home_site)
+    return _render(
+        request,
+        library,
+        home_site,
+        changed,
+        "readers/new_arrivals.html",
+        {"site": site, "rows": selectors.new_arrivals(library, site)},
+    )
+
+
+@require_GET
+def popular(request, library):
+    library = selectors.get_catalogue_library(library)
+    home_site, changed = _home_site(request, library)
+    site = _listed_site(request, library, home_site)
+    return _render(
+        request,
+        library,
+        home_site,
+        changed,
+        "readers/popular.html",
+        {"site": site, "rows": selectors.popular(library, site)},
+    )
