@@ -20,7 +20,7 @@ from datetime import timedelta
 from django.http import HttpResponse
 from django.urls import NoReverseMatch
 from django.utils.http import content_disposition_header
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -427,7 +427,7 @@ class PdfJobSerializer(serializers.Serializer):
 class JobFailed(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "job_failed"
-    default_detail = "The PDF could not be made."
+    default_detail = gettext_lazy("报表 PDF 没有生成。")
 
 
 REPORTED = (PeriodReport.Status.SUBMITTED, PeriodReport.Status.ACCEPTED)
@@ -532,7 +532,7 @@ class PeriodReportViewSet(viewsets.ReadOnlyModelViewSet):
             response["Content-Disposition"] = content_disposition_header(True, output.name)
             return response
         if job.status == Job.Status.FAILED:
-            raise JobFailed(job.error or _("报表 PDF 没有生成。"))
+            raise JobFailed(job.error or None)
         url = reverse("period-report-pdf", args=[report.pk], request=request) + f"?job={job.pk}"
         try:
             status_url = reverse("job-detail", args=[job.pk], request=request)
