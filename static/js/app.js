@@ -1,6 +1,13 @@
 // Behaviour shared by every page. No inline event handlers anywhere: the Content-Security-Policy
 // refuses them, so pages ask for behaviour with data- attributes handled here.
 document.addEventListener("DOMContentLoaded", function () {
+  // A region that scrolls (a wide table, a long side table) takes the keyboard focus, so that
+  // it can be scrolled without a mouse.
+  document.querySelectorAll(".table-scroll, .report-side").forEach(function (region) {
+    if (region.scrollWidth > region.clientWidth || region.scrollHeight > region.clientHeight) {
+      region.tabIndex = 0;
+    }
+  });
   // Collapsible navigation on narrow screens. Without JavaScript the menu simply stays open.
   var toggle = document.querySelector(".nav-toggle");
   var nav = document.getElementById("site-nav");
