@@ -67,7 +67,8 @@
           });
         })
         .catch(function () {
-          logLine(log, { ok: false, message: code + "：" + (form.dataset.networkError || "网络错误，请重扫") });
+          var error = form.dataset.networkError || gettext("网络错误，请重扫");
+          logLine(log, { ok: false, message: interpolate(gettext("%s：%s"), [code, error]) });
         })
         .finally(function () {
           busy = false;
@@ -79,6 +80,17 @@
     document.addEventListener("click", function (event) {
       if (!event.target.closest("a, button, input, select, textarea, label, summary")) input.focus();
     });
+  }
+
+  // The pages load Django's JavaScript catalogue first; without it the Chinese stays.
+  if (typeof window.gettext !== "function") {
+    window.gettext = function (text) { return text; };
+  }
+  if (typeof window.interpolate !== "function") {
+    window.interpolate = function (format, values) {
+      var index = 0;
+      return format.replace(/%s/g, function () { return String(values[index++]); });
+    };
   }
 
   document.addEventListener("DOMContentLoaded", function () {
