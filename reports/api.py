@@ -231,7 +231,7 @@ def _dimension_label(name) -> str:
     return str(TIMES[name] if name in TIMES else DIMENSIONS[name].label)
 
 
-def loan_volume(request, group_by) -> dict:
+def loan_volume_figures(request, group_by) -> dict:
     """The figures of the volume page for the request's filters, grouped by `group_by`."""
     filterset = _report_filter(request, group_by)
     params = filterset.params(default_period="month")
@@ -283,8 +283,10 @@ def _csv(body, group_by):
     return headers, rows
 
 
-@extend_schema_view(
-    list=extend_schema(
+class ReportViewSet(viewsets.ViewSet):
+    """Loan figures of the report pages, for programs."""
+
+    @extend_schema(
         summary="Loan volume",
         description="Checkouts grouped by one or two dimensions, with the filters of the "
         "report page 借阅量 and the same figures. JSON by default; CSV on `Accept: text/csv` "
@@ -302,7 +304,7 @@ def _csv(body, group_by):
                 "start", OpenApiTypes.DATE, description="First day, instead of a period"
             ),
             OpenApiParameter(
-                "end", OpenApiTypes.DATE, description="Last day (inclusive), instead of a period"
+                "end", OpenApiTypes.DATE, description="Last day (inclusive), not a period"
             ),
             OpenApiParameter("library", str, description="Library code, e.g. SUIXIAN"),
             OpenApiParameter("site", str, description="LIBRARY.site, e.g. SUIXIAN.xiaolin"),
@@ -320,15 +322,18 @@ def _csv(body, group_by):
             ),
         },
     )
-)
-class LoanVolumeViewSet(viewsets.ViewSet):
-    renderer_classes = [JSONRenderer, CSVRenderer]
-
-    def list(self, request):
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="loan-volume",
+        url_name="loan-volume",
+        renderer_classes=[JSONRenderer, CSVRenderer],
+    )
+    def loan_volume(self, request):
         if not can_read_reports(request.user):
             raise NotFound
         group_by = _group_by(request)
-        body = loan_volume(request, group_by)
+        body = loan_volume_figures(request, group_by)
         if getattr(request.accepted_renderer, "format", "") == "csv":
             response = Response({"csv": _csv(body, group_by)})
             stem = f"loan-volume-{'-'.join(group_by)}-{body['start']:%Y%m%d}-{body['end']:%Y%m%d}"
@@ -549,5 +554,5 @@ class PeriodReportViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 def register(router):
-    router.register("reports/loan-volume", LoanVolumeViewSet, basename="report-loan-volume")
+    router.register("reports", ReportViewSet, basename="report")
     router.register("period-reports", PeriodReportViewSet, basename="period-report")
