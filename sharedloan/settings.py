@@ -206,11 +206,15 @@ REST_FRAMEWORK = {
         "accounts.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "sharedloan.api_permissions.ReadOnlyRolesOnlyRead",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every operation documents the Idempotency-Key header and its real error answers.
+    "DEFAULT_SCHEMA_CLASS": "sharedloan.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "sharedloan.api_errors.exception_handler",
     # Generous for a self-check machine scanning all day; a stolen token still cannot flood.
     "DEFAULT_THROTTLE_CLASSES": [
