@@ -399,10 +399,13 @@ def normalise_scan(raw: str) -> str:
 
 
 def consignment_scan(
-    *, user, consignment: Consignment, barcode: str, damaged: bool = False
+    *, user, consignment: Consignment, barcode: str, damaged: bool = False, counts: bool = True
 ) -> ScanResult:
     """One barcode scanned at the central library: expected → available (or damaged); scanned
-    before; not in the manifest; or not a barcode at all. Every scan is recorded."""
+    before; not in the manifest; or not a barcode at all. Every scan is recorded.
+
+    `counts=False` leaves out the running counts, which take most of a scan's time on a large
+    consignment: a batch of scans (the API) asks for them once, after its last scan."""
     code = normalise_scan(barcode)
     with transaction.atomic():
         consignment = _lock(consignment)
@@ -444,7 +447,8 @@ def consignment_scan(
             user=user,
             at=now,
         )
-        result.counts = receipt_counts(consignment)
+        if counts:
+            result.counts = receipt_counts(consignment)
     return result
 
 

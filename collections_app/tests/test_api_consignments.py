@@ -446,3 +446,13 @@ def test_the_lists_follow_the_scope_of_the_sign_off_page(
         assert as_(api, zengdu_librarian).get(url(receiving, action)).status_code == 404
         assert as_(api, central_volunteer).get(url(receiving, action)).status_code == 200
     assert as_(api, zengdu_librarian).get(url(receiving, "reconciliation")).status_code == 404
+
+
+def test_a_request_holds_at_most_a_few_boxes_of_scans(api, sui_librarian, receiving):
+    from collections_app.api import MAX_SCANS
+
+    response = as_(api, sui_librarian).post(
+        url(receiving, "scan"), {"barcodes": ["NL2100000001"] * (MAX_SCANS + 1)}, format="json"
+    )
+    assert response.status_code == 400 and "barcodes" in response.json()["fields"]
+    assert not ReceiptEntry.objects.exists()
