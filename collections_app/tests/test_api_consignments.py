@@ -456,3 +456,22 @@ def test_a_request_holds_at_most_a_few_boxes_of_scans(api, sui_librarian, receiv
     )
     assert response.status_code == 400 and "barcodes" in response.json()["fields"]
     assert not ReceiptEntry.objects.exists()
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+@pytest.mark.parametrize(
+    "data", [b"\x89PNG\r\n\x1a\n" + bytes(range(256)), b"PK\x03\x04broken zip", b"", b"\xff" * 64]
+)
+def test_a_file_that_is_no_manifest_is_answered_not_crashed_on(
+    api, sui_librarian, announced, data, dry_run
+):
+    response = upload(as_(api, sui_librarian), announced, data, name="x.xlsx", dry_run=dry_run)
+    assert response.status_code in (202, 400), response.content
+    if response.status_code == 202:
+        status = api.get(response["Location"]).json()
+        assert status["finished"]
+        if status["status"] == "succeeded":
+            assert status["result"]["has_errors"] and not status["result"]["committable"]
+        else:
+            assert status["error"] and "Traceback" not in status["error"]
+    assert not Item.objects.exists()
