@@ -389,3 +389,31 @@ def test_the_read_only_lists_keep_their_paths(
     listed = api.get("/api/v1/transfers/", {"status": "dispatched"}).json()
     assert [row["id"] for row in listed["results"]] == [transfer.pk]
     assert len(api.get(url(transfer)).json()["lines"]) == 2
+
+
+def test_the_county_librarian_confirms_a_return_to_the_lender(
+    api, sui_librarian, shelf, sui_central
+):
+    from accounts.models import User
+    from conftest import make_user
+
+    transfer = transfer_create(
+        user=sui_librarian, source=sui_central, destination=None, reason="return_to_lender"
+    )
+    transfer_add_items(user=sui_librarian, transfer=transfer, items=shelf[:2])
+    transfer_dispatch(user=sui_librarian, transfer=transfer)
+    central_staff = make_user(
+        "central", sui_central.library, User.Role.SITE_STAFF, sites=[sui_central]
+    )
+    body = {"barcodes": ["SX10001", "SX10002"]}
+    assert (
+        as_(api, central_staff).post(url(transfer, "receive"), body, format="json").status_code
+        == 403
+    )
+    response = as_(api, sui_librarian).post(url(transfer, "receive"), body, format="json")
+    assert response.status_code == 200
+    assert response.json()["completed"] is True
+    assert set(
+        Item.objects.filter(barcode__in=body["barcodes"]).values_list("status", flat=True)
+    ) == {"returned_to_lender"}
+    assert find_violations() == []
