@@ -174,7 +174,7 @@ class LibraryViewSet(ScopedReadOnlyViewSet):
 
 class SiteSerializer(serializers.ModelSerializer):
     library = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     key = serializers.SerializerMethodField()
 
     class Meta:
