@@ -232,6 +232,7 @@ class HoldSerializer(serializers.ModelSerializer):
     item = serializers.SlugRelatedField(
         slug_field="barcode",
         read_only=True,
+        allow_null=True,
         help_text="Barcode of the copy kept for the reader (trapped holds)",
     )
     ready = serializers.SerializerMethodField(
