@@ -86,7 +86,7 @@ class IdempotencyMiddleware:
                     HEADER: [
                         {
                             "code": "invalid",
-                            "message": _("幂等键须为 1 到 255 个可见 ASCII 字符。"),
+                            "message": _("幂等键须为 1 到 255 个半角字母、数字或符号。"),
                         }
                     ]
                 },

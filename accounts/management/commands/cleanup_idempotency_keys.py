@@ -5,7 +5,7 @@ from sharedloan.idempotency import idempotent_requests_cleanup
 
 
 class Command(BaseCommand):
-    help = _("删除保存超过 24 小时的 API 幂等请求（Idempotency-Key）的应答。每天运行。")
+    help = _("删除保存超过 24 小时的 API 幂等请求的应答。每天运行。")
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help=_("只统计要删除多少，不删除。"))
