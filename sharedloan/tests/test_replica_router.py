@@ -57,7 +57,8 @@ REPORT_URLS = [
 ]
 
 
-def test_without_a_replica_every_read_goes_to_the_primary():
+def test_without_a_replica_every_read_goes_to_the_primary(monkeypatch):
+    monkeypatch.setattr(db_routers, "replica_configured", lambda: False)
     seen, response = through_middleware(RequestFactory().get("/reports/?period=2026-05"))
     assert set(seen.values()) == {DEFAULT_DB_ALIAS}
     assert PIN_COOKIE not in response.cookies
