@@ -47,6 +47,9 @@ KNOWN = {
     r"untranslated: '[^']*，\d{4}'": "the item page joins publisher and year with '，' in English",
     r"untranslated: '\d{4}年\d{1,2}月\d{1,2}日'": "overdue notices print a Chinese date in English",
     r"untranslated: '[^']*~ 至今'": "the holdings report's open-ended period says 至今 in English",
+    r"/admin/: untranslated: '[^']*(Tasks Database|Task Results|Model name|Add link|Change or)": (
+        "the admin index shows django-tasks' and Django's own strings that have no Chinese"
+    ),
     r"pick-list/: untranslated: '（\d+）'": "the pick list counts a group's lines in （）",
     r"consignments/\d+/(scan|sign-off)/ answered 404|consignments/\d+/scan/: console error.*404": (
         "a volunteer is shown a consignment's receiving pages, which answer 404 to them"

@@ -32,6 +32,7 @@ SCREENSHOTS = Path(os.environ.get("SHAREDLOAN_SCREENSHOTS", "/tmp/sharedloan-scr
 # Links the walk does not open as pages, and why.
 NOT_PAGES = {
     "accounts:logout": "signs out (the walk submits the sign-out form last)",
+    "admin:logout": "signs out of the admin",
     "set_language": "a form, not a page (the walk submits it)",
     "javascript-catalog": "a script",
     "api-schema": "the API's schema, not a page",
