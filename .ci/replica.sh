@@ -70,6 +70,9 @@ unix_socket_directories = '$REPLICA_DIR'
 hot_standby = on
 hot_standby_feedback = on
 shared_buffers = 128MB
+# A reporting standby: room for the report pages' groupings to hash in memory (the primary's
+# holdings query asks for the same with SET LOCAL).
+work_mem = 64MB
 $(same max_connections)
 $(same max_worker_processes)
 $(same max_locks_per_transaction)
