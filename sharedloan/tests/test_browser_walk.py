@@ -20,7 +20,18 @@ from conftest import BROWSER_ARGS, CHROMIUM
 from sharedloan.tests.walk import SCREENSHOTS, DataText, Walk, data_strings
 from sharedloan.tests.walk_forms import Fill
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The walk takes minutes: CI runs it once, on PostgreSQL, the production database. On SQLite it
+# runs when asked for.
+ON_SQLITE = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        ON_SQLITE and os.environ.get("SHAREDLOAN_WALK") != "1",
+        reason="browser walk: runs on PostgreSQL (set DATABASE_URL=postgres://…); on SQLite run"
+        " it with SHAREDLOAN_WALK=1 .venv/bin/pytest sharedloan/tests/test_browser_walk.py",
+    ),
+]
 
 # The demo logins of the README, one per role. 曾都区's librarian (`zengdu`) has the same role
 # and pages as Sui County's, on the other county's data: the walk of `suixian` covers them.
