@@ -23,9 +23,11 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django import forms
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import FormSubmission
@@ -79,3 +81,14 @@ def submitted_once(user, key: str, form: str, *, fallback: str = "/"):
             first = FormSubmission.objects.filter(user=user, key=key[:64]).first()
             raise AlreadySubmitted((first.result_url if first else "") or fallback) from None
         yield Claim(row)
+
+
+# A form page left open over a weekend is still sent once; a key older than this is forgotten.
+FORM_KEY_KEEP = timedelta(days=7)
+
+
+def form_submissions_cleanup(*, now=None) -> int:
+    """Forget create-form keys older than FORM_KEY_KEEP; returns how many."""
+    old = FormSubmission.objects.filter(created_at__lt=(now or timezone.now()) - FORM_KEY_KEEP)
+    deleted, _detail = old.delete()
+    return deleted

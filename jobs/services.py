@@ -30,8 +30,10 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from accounts.submissions import form_submissions_cleanup
 from collections_app.errors import Refused
 from jobs.models import Job, StoredFile
+from sharedloan.idempotency import idempotent_requests_cleanup
 
 logger = logging.getLogger(__name__)
 
@@ -273,11 +275,13 @@ def _give_up_task(task_id: str) -> None:
 
 
 def cleanup(job: Job, progress: Progress) -> dict:
-    """Delete expired staged files and outputs, and finished jobs older than JOB_KEEP_DAYS."""
+    """Delete expired staged files and outputs, finished jobs older than JOB_KEEP_DAYS, and the
+    API's and forms' old once-only keys."""
     counts = jobs_cleanup()
     return {
         "message": _(
-            "删除过期文件 %(files)s 个、旧任务 %(jobs)s 个；重新排队 %(requeued)s 个中断的任务。"
+            "删除过期文件 %(files)s 个、旧任务 %(jobs)s 个、过期的一次性提交记录 %(keys)s 个；"
+            "重新排队 %(requeued)s 个中断的任务。"
         )
         % counts
     }
@@ -297,4 +301,5 @@ def jobs_cleanup(*, now=None) -> dict:
         pass
     else:
         DBTaskResult.objects.finished().filter(finished_at__lt=old).delete()
-    return {"files": files, "jobs": jobs, **recovered}
+    keys = idempotent_requests_cleanup(now=now) + form_submissions_cleanup(now=now)
+    return {"files": files, "jobs": jobs, "keys": keys, **recovered}

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from accounts.models import FormSubmission, IdempotentRequest
 from jobs.models import Job, StoredFile
 from jobs.services import Progress, job_start, jobs_cleanup, jobs_recover, run_job, store_file
 
@@ -84,6 +85,24 @@ def test_cleanup_deletes_expired_staged_files_and_old_jobs(db):
     assert counts["files"] == 1 and counts["jobs"] == 1
     assert list(StoredFile.objects.all()) == [fresh]
     assert not Job.objects.filter(pk=finished.pk).exists() and old.pk
+
+
+def test_cleanup_forgets_old_once_only_keys_of_the_api_and_the_forms(db, sui_librarian):
+    now = timezone.now()
+    for age in (timedelta(days=8), timedelta(hours=1)):
+        form = FormSubmission.objects.create(user=sui_librarian, key=f"f{age}", form="transfer")
+        FormSubmission.objects.filter(pk=form.pk).update(created_at=now - age)
+    for age in (timedelta(hours=25), timedelta(hours=1)):
+        IdempotentRequest.objects.create(
+            user=sui_librarian,
+            key=f"k{age}",
+            fingerprint="x",
+            status_code=201,
+            body=b"{}",
+            created_at=now - age,
+        )
+    assert jobs_cleanup(now=now)["keys"] == 2
+    assert FormSubmission.objects.count() == IdempotentRequest.objects.count() == 1
 
 
 @pytest.mark.parametrize(
