@@ -120,4 +120,4 @@ if ! wait "$bench"; then
   cat "$REPLICA_DIR/bench.log"
   exit 1
 fi
-grep -E "/s|p95" "$REPLICA_DIR/bench.log" | sed 's/^/  bench: /' | head -n 12
+sed -n '/^gunicorn:/,$p' "$REPLICA_DIR/bench.log" | sed 's/^/  bench: /'
