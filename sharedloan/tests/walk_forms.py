@@ -20,6 +20,7 @@ FORMSET_ROW = re.compile(r"-\d+-")
 class Fill:
     def __init__(self):
         self.counter = itertools.count(1)
+        self.submitted = set()  # (page, form) URL names: each submitted once per user
 
     def order(self, form_key, form):
         if form["method"] == "get":
