@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, F, OuterRef, Subquery, Sum
 from django.db.models.functions import (
     ExtractMonth,
@@ -44,6 +44,7 @@ from reports.facts import (
     summarised_until,
 )
 from reports.models import LoanDay, LoanMonth, ReaderCount, ReaderMonth
+from sharedloan.db_routers import connection_for_reads
 
 IN_SERVICE = (Item.Status.AVAILABLE, Item.Status.ON_LOAN, Item.Status.IN_TRANSIT)
 
@@ -345,7 +346,7 @@ def _add_live_readers(result, scope, period, a, b, dims, filters):
     )
     sql, params = _sql(per_visit)
     group = ", ".join(keys)
-    with connection.cursor() as cursor:
+    with connection_for_reads(LoanDay).cursor() as cursor:
         cursor.execute(
             f"SELECT {group + ', ' if keys else ''}COUNT(*), SUM(n) FROM ({sql}) visits"
             + (f" GROUP BY {group}" if keys else ""),
@@ -420,7 +421,7 @@ def reader_counts(scope: LoanScope, start: date, end: date, dims=(), filters=Non
     )
     group = f" GROUP BY {', '.join(keys_out)}" if keys_out else ""
     select_keys = f"{', '.join(keys_out)}, " if keys_out else ""
-    with connection.cursor() as cursor:
+    with connection_for_reads(LoanDay).cursor() as cursor:
         cursor.execute(
             f"SELECT {select_keys}COUNT(DISTINCT k_patron) FROM ({union}) readers{group}",
             patron_params,
@@ -480,13 +481,14 @@ class Holdings:
             )
         keys = {f"g_{name}": F(ITEM_COLUMNS[name]) for name in grain}
         grouped = items.annotate(**keys).values(*keys).annotate(**aggregates).order_by()
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
+        reads = connection_for_reads(Item)
+        with transaction.atomic(using=reads.alias):
+            if reads.vendor == "postgresql":
                 # The planner cannot tell that half a million volumes fall in a few thousand
                 # groups and, in the default 4 MB, sorts them on disk: room to hash instead.
-                with connection.cursor() as cursor:
+                with reads.cursor() as cursor:
                     cursor.execute("SET LOCAL work_mem = '64MB'")
-            rows = list(grouped)
+            rows = list(grouped.using(reads.alias))
         self.rows = [
             (
                 {name: row[f"g_{name}"] for name in grain},

@@ -29,8 +29,8 @@ primary when
 The cookie lives in the browser, not on a server, so the pin holds whichever web server takes
 the next request.
 
-Raw SQL runs on `django.db.connection`, the primary. A report query written in raw SQL that
-should read the replica takes its connection from `connection_for_reads(Model)`.
+Raw SQL on `django.db.connection` runs on the primary: the report queries written in raw SQL
+(reports/queries.py) take their connection from `connection_for_reads(Model)` instead.
 """
 
 from __future__ import annotations
