@@ -6,9 +6,10 @@ publisher; an ISBN (10 or 13 digits, hyphens or not) finds its editions and a CL
 subclasses (I24 → I247.5). Ranking: how well the title matches, then whether a copy is on the
 shelf at the reader's home site, then anywhere in the library.
 
-On PostgreSQL the text match goes through the trigram index of collections_app's migration
-0008_title_catalogue_search_indexes, whose expression SEARCH_EXPRESSION repeats word for word;
-SQLite (the demo) scans with LIKE.
+On PostgreSQL the text match goes through the trigram index on the column `catalogue_text` that
+migration readers.0001_catalogue_search_text adds and keeps filled: the title, its pinyin, author
+and publisher, each Chinese character written three times so that a two-character word is a
+trigram; `tripled` writes a query the same way. SQLite (the demo) scans with LIKE.
 """
 
 import re
@@ -36,12 +37,9 @@ from collections_app.importing.clc import normalise_clc
 from collections_app.models import Item, Library, Site, Title
 from collections_app.title_keys import query_pinyin
 
-# Word for word the expression of the trigram index: the planner only uses an index whose
-# expression it recognises.
-SEARCH_EXPRESSION = (
-    "regexp_replace(title || '|' || title_pinyin || '|' || title_initials || '|' "
-    "|| responsibility || '|' || publisher, '([^\\x01-\\x7f])', '\\1\\1\\1', 'g')"
-)
+# The column the trigram index of the search is on (PostgreSQL only).
+# Unqualified: Django renames the title table in subqueries, and no other table has the column.
+SEARCH_COLUMN = "catalogue_text"
 _NON_ASCII = re.compile(r"([^\x01-\x7f])")
 _CLC = re.compile(r"^\[?[A-Z]{1,2}\d[0-9A-Z.\-=:/\"()<>+]*$")
 _ISBNISH = re.compile(r"^[0-9][0-9\-\s]{8,16}[0-9Xx]$")
@@ -50,6 +48,10 @@ _ISBNISH = re.compile(r"^[0-9][0-9\-\s]{8,16}[0-9Xx]$")
 MAX_QUERY = 100
 MAX_TERMS = 5
 PAGE_SIZE = 20
+# A search that finds more titles than this (a common word: 中国, 历史) ranks, counts and
+# facets the first MATCH_LIMIT it finds and says "more than" on the page: the time of a search
+# then grows with the limit, not with the size of the catalogue.
+MATCH_LIMIT = 1000
 
 FIELDS = ("any", "title", "author", "publisher", "isbn", "clc")
 
@@ -103,6 +105,11 @@ def understand(query: CatalogueQuery) -> Match:
     return Match("text", text, terms=terms)
 
 
+def tripled(text: str) -> str:
+    """`text` as the search column holds it: each non-ASCII character three times."""
+    return _NON_ASCII.sub(r"\1\1\1", text)
+
+
 def _like(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -139,9 +146,8 @@ def _text_filter(titles: QuerySet, match: Match, wants: str) -> QuerySet:
             )
             continue
         if connection.vendor == "postgresql":
-            tripled = _NON_ASCII.sub(r"\1\1\1", term)
             titles = titles.filter(
-                RawSQL(f"{SEARCH_EXPRESSION} ILIKE %s", [_like(tripled)], BooleanField())
+                RawSQL(f"{SEARCH_COLUMN} ILIKE %s", [_like(tripled(term))], BooleanField())
             )
         titles = titles.filter(_term_filter(term, wants))
     return titles
@@ -239,6 +245,7 @@ class SearchResult:
     clc_facets: list[Facet] = field(default_factory=list)
     site_facets: list[Facet] = field(default_factory=list)
     available_count: int = 0
+    more: bool = False  # more titles match than the MATCH_LIMIT ranked and counted
 
     @property
     def pages(self) -> int:
@@ -265,10 +272,17 @@ def search(library: Library, query: CatalogueQuery, *, page: int = 1) -> SearchR
     result = SearchResult(query=query, match=match, page=max(page, 1))
     if match.kind == "none" or match.invalid:
         return result
-    titles = matching_titles(library, query, match)
-    result.total = titles.count()
+    found = list(
+        matching_titles(library, query, match)
+        .order_by()
+        .values_list("pk", flat=True)[: MATCH_LIMIT + 1]
+    )
+    result.more = len(found) > MATCH_LIMIT
+    result.total = min(len(found), MATCH_LIMIT)
     if not result.total:
         return result
+    # Everything below works on these ids, not on the text match again.
+    titles = Title.objects.filter(pk__in=found[:MATCH_LIMIT])
     result.page = min(result.page, result.pages)
     start = (result.page - 1) * PAGE_SIZE
     rows = list(

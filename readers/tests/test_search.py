@@ -148,3 +148,33 @@ def test_results_come_in_pages(catalogue):
     second = search(catalogue.library, CatalogueQuery(text="三国"), page=2)
     assert (first.total, first.pages, len(first.titles), len(second.titles)) == (25, 2, 20, 5)
     assert not {t.pk for t in first.titles} & {t.pk for t in second.titles}
+
+
+def test_a_search_that_finds_more_than_the_limit_ranks_and_counts_the_first_found(
+    catalogue, monkeypatch, client
+):
+    monkeypatch.setattr("readers.search.MATCH_LIMIT", 2)
+    result = search(catalogue.library, CatalogueQuery(text="红楼"))
+    assert (result.more, result.total, result.pages, len(result.titles)) == (True, 2, 1, 2)
+    assert sum(f.count for f in result.clc_facets) == 2
+    assert result.available_count == 2
+    exact = search(catalogue.library, CatalogueQuery(text="活着"))
+    assert (exact.more, exact.total) == (False, 1)
+
+    page = client.get(f"/catalogue/{catalogue.library.code}/search/", {"q": "红楼"})
+    assert "找到 2 种以上" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_on_postgresql_the_search_column_follows_every_change_of_a_title(catalogue):
+    from django.db import connection
+
+    from collections_app.models import Title
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the search column and its trigger exist on PostgreSQL only")
+    assert "水浒" not in found(catalogue, "水浒")
+    Title.objects.filter(pk=catalogue.earth.pk).update(title="水浒传", title_pinyin="shuihuzhuan")
+    assert found(catalogue, "水浒") == ["水浒传"]
+    assert found(catalogue, "shuihu") == ["水浒传"]
+    assert found(catalogue, "乡土") == []
