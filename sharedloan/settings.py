@@ -173,8 +173,13 @@ LANGUAGES = [
     ("zh-hans", _("简体中文")),
     ("en", _("English")),
 ]
-# The second holds Chinese for django-axes' admin; outside any folder makemessages rewrites.
-LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "accounts" / "axes_locale"]
+# The second holds Chinese for django-axes' admin, the third Chinese for the admin strings
+# Django's own zh_Hans catalogue lacks; both outside any folder makemessages rewrites.
+LOCALE_PATHS = [
+    BASE_DIR / "locale",
+    BASE_DIR / "accounts" / "axes_locale",
+    BASE_DIR / "sharedloan" / "django_locale",
+]
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
