@@ -66,9 +66,15 @@ def _get_consignment_volumes(request, pk) -> Consignment:
     """A consignment whose volumes a page lists: site staff only where they receive (the central
     library is one of their sites); anyone else in scope as for the consignment itself."""
     consignment = _get_consignment(request, pk)
-    if is_site_bound(request.user) and not _can_scan(request.user, consignment):
+    if not _can_see_volumes(request.user, consignment):
         raise Http404
     return consignment
+
+
+def _can_see_volumes(user, consignment) -> bool:
+    """Whether the scan and sign-off pages open for this user; the detail page links to them
+    only then."""
+    return not is_site_bound(user) or _can_scan(user, consignment)
 
 
 def _require_manager(request, consignment) -> None:
@@ -277,6 +283,7 @@ def consignment_detail(request, pk):
         "consignment": consignment,
         "can_manage": can_manage_library(request.user, consignment.library),
         "can_scan": _can_scan(request.user, consignment),
+        "can_see_volumes": _can_see_volumes(request.user, consignment),
         "counts": receiving_selectors.reconciliation(consignment),
         "imports": consignment.imports.select_related("created_by"),
         "import_form": ImportForm(),
