@@ -173,11 +173,11 @@ def main() -> int:
         stdout=subprocess.DEVNULL,
     )
     try:
+        # Ready when the login page answers as it does behind the proxy (a plain-HTTP request
+        # is sent to HTTPS, which gunicorn does not speak, so it cannot be the probe).
         for _ in range(60):
             try:
-                urllib.request.urlopen(f"{BASE}/accounts/login/", timeout=2)
-                break
-            except urllib.error.HTTPError:
+                Browser().request("/accounts/login/")
                 break
             except OSError:
                 time.sleep(0.5)

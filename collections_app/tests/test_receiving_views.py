@@ -224,6 +224,19 @@ def test_the_manifest_template_downloads_in_both_formats(client_for, sui_librari
     assert xlsx.content.startswith(b"PK")
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_manifest_template_reads_back_without_a_problem(client_for, sui_librarian, fmt):
+    from collections_app.importing import read_manifest
+
+    response = client_for(sui_librarian).get(
+        reverse("collections:consignment-manifest-template", args=[fmt])
+    )
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    manifest = read_manifest(body)
+    assert manifest.problems == []
+    assert [t.title for t in manifest.titles] == ["活着", "乡土中国"]
+
+
 def test_a_librarian_announces_a_consignment_for_their_library(client_for, sui_librarian, nlc):
     response = client_for(sui_librarian).post(
         reverse("collections:consignment-announce"),
