@@ -9,11 +9,13 @@ and width, with walk.txt listing what was opened, submitted and left."""
 import os
 import re
 import time
+from importlib import import_module
 from io import StringIO
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connections
 
 from accounts.models import User
 from conftest import BROWSER_ARGS, CHROMIUM
@@ -23,9 +25,10 @@ from sharedloan.tests.walk_forms import Fill
 # The walk takes minutes: CI runs it once, on PostgreSQL, the production database. On SQLite it
 # runs when asked for.
 ON_SQLITE = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+# The database's own name, before pytest-django swaps in the test database's.
+DATABASE_NAME = connections["default"].settings_dict["NAME"]
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
         ON_SQLITE and os.environ.get("SHAREDLOAN_WALK") != "1",
         reason="browser walk: runs on PostgreSQL (set DATABASE_URL=postgres://…); on SQLite run"
@@ -44,28 +47,7 @@ LANGUAGES = ["zh-hans", "en"]
 # What the walk found that is not fixed yet, each with what is wrong. A finding listed here is
 # written to walk.txt and the test's output but does not fail the walk; anything else does.
 # Remove an entry with its fix.
-KNOWN = {
-    r"/accounts/api-tokens/: untranslated|untranslated: 'API 令牌": (
-        "the API token page is new and its English is not in the catalogue yet"
-    ),
-    r"untranslated: '[^']*（(Branch|Central library|Service point|[^）]*图书馆)）'": (
-        "site and consignment choices join name and kind with full-width brackets in English"
-    ),
-    r"untranslated: '[A-Z]{1,2} [\u4e00-\u9fff、，]+'": (
-        "report rows name CLC classes in Chinese on English pages (the English name is stored)"
-    ),
-    r"untranslated: .*《": "book titles keep the Chinese title marks 《》 on English pages",
-    r"untranslated: '[^']*，\d{4}'": "the item page joins publisher and year with '，' in English",
-    r"untranslated: '\d{4}年\d{1,2}月\d{1,2}日'": "overdue notices print a Chinese date in English",
-    r"untranslated: '[^']*~ 至今'": "the holdings report's open-ended period says 至今 in English",
-    r"/admin/: untranslated: '[^']*(Tasks Database|Task Results|Model name|Add link|Change or)": (
-        "the admin index shows django-tasks' and Django's own strings that have no Chinese"
-    ),
-    r"pick-list/: untranslated: '（\d+）'": "the pick list counts a group's lines in （）",
-    r"consignments/\d+/(scan|sign-off)/ answered 404|consignments/\d+/scan/: console error.*404": (
-        "a volunteer is shown a consignment's receiving pages, which answer 404 to them"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 
 def known(problem):
@@ -85,12 +67,55 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def demo(db):
-    call_command("seed_demo", "--today", "2026-06-30", "--scale", "0.02", stdout=StringIO())
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo, seeded once for every walk of this module (each role walks on what the roles
+    before it left, as a library's users do), and emptied at the end as a transactional test
+    is: seeding and emptying it for each role took a minute of the walk on PostgreSQL."""
+    from django.apps import apps
+    from django.db import connection
+    from django.test.utils import override_settings, setup_databases, teardown_databases
+
+    from collections_app.models import ClcClass
+
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+            TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}},
+        ),
+    ):
+        # pytest-django creates the test database for the tests that ask for one; when only
+        # the walk runs, none has.
+        created = None
+        if connection.settings_dict["NAME"] == DATABASE_NAME:
+            created = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        try:
+            if not ClcClass.objects.exists():  # emptied by a transactional test before
+                migration = import_module("collections_app.migrations.0002_load_clc_classes")
+                migration.load_clc_classes(apps, None)
+            call_command("seed_demo", "--today", "2026-06-30", "--scale", "0.02", stdout=StringIO())
+            yield
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+            if created is not None:
+                teardown_databases(created, verbosity=0)
 
 
-def walk_role(browser, live_server, username, languages=LANGUAGES):
+@pytest.fixture(scope="module")
+def walk_server(demo):
+    """The module's own server over the demo. pytest-django's `live_server` would make each
+    test transactional, emptying the database after it."""
+    from pytest_django.live_server_helper import LiveServer
+
+    server = LiveServer(os.environ.get("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost")
+    server._live_server_modified_settings.enable()
+    yield server
+    server._live_server_modified_settings.disable()
+    server.stop()
+
+
+def walk_role(browser, server, username, languages=LANGUAGES):
     user = User.objects.get(username=username)
     data = DataText(data_strings())
     fill = Fill()
@@ -98,7 +123,7 @@ def walk_role(browser, live_server, username, languages=LANGUAGES):
     problems, log = [], []
     for language in languages:
         started = time.monotonic()
-        walk = Walk(browser, live_server.url, user, language, data, fill, axe_done)
+        walk = Walk(browser, server.url, user, language, data, fill, axe_done)
         try:
             walk.run()
         except Exception as error:  # a step that broke: report it with the rest, walk on
@@ -116,9 +141,9 @@ def walk_role(browser, live_server, username, languages=LANGUAGES):
 
 @pytest.mark.parametrize("username", ROLES)
 def test_every_page_and_form_of_a_role_works_in_both_languages_at_both_widths(
-    browser, live_server, demo, username
+    browser, walk_server, username
 ):
-    problems = walk_role(browser, live_server, username)
+    problems = walk_role(browser, walk_server, username)
     print(f"screenshots: {SCREENSHOTS / username}")
     for problem in problems:
         if known(problem):
@@ -128,7 +153,7 @@ def test_every_page_and_form_of_a_role_works_in_both_languages_at_both_widths(
 
 
 def test_the_walk_catches_a_script_that_reads_a_form_property_a_control_shadows(
-    browser, live_server, demo
+    browser, walk_server
 ):
     """The display page has radio buttons named `action`. A scan script that reads
     `form.action` (not the attribute) posts to ".../[object RadioNodeList]": the walk must fail
@@ -140,7 +165,7 @@ def test_the_walk_catches_a_script_that_reads_a_form_property_a_control_shadows(
     script = (settings.BASE_DIR / "static" / "js" / "scan.js").read_text(encoding="utf-8")
     shadowed = script.replace('form.getAttribute("action")', "form.action")
     assert shadowed != script
-    walk = Walk(browser, live_server.url, user, "zh-hans", DataText(data_strings()), Fill(), set())
+    walk = Walk(browser, walk_server.url, user, "zh-hans", DataText(data_strings()), Fill(), set())
     walk.page.route(
         "**/js/scan.js*",
         lambda route: route.fulfill(body=shadowed, content_type="text/javascript"),
