@@ -7,6 +7,8 @@ everything wrong is said at once.
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -14,7 +16,7 @@ class Problem:
     message: str
 
     def __str__(self):
-        return f"{self.where}：{self.message}"
+        return gettext("%(where)s：%(message)s") % {"where": self.where, "message": self.message}
 
 
 class Refused(Exception):

@@ -21,7 +21,7 @@ from collections_app.models import (
 
 class SiteField(forms.ModelChoiceField):
     def label_from_instance(self, site):
-        return f"{site.name}（{site.get_kind_display()}）"
+        return _("%(name)s（%(kind)s）") % {"name": site.name, "kind": site.get_kind_display()}
 
 
 def _library_sites(user, library):

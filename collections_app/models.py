@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -211,7 +211,7 @@ class Consignment(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.reference}（{self.library.name}）"
+        return gettext("%(name)s（%(kind)s）") % {"name": self.reference, "kind": self.library.name}
 
 
 class ClcClass(models.Model):

@@ -323,7 +323,11 @@ def displays_table(scope: LoanScope, p: Params, labels, holdings=None) -> Table:
         ],
     )
     for display in displays:
-        span = f"{display.starts_on} ~ {display.ends_on or _('至今')}"
+        span = (
+            f"{display.starts_on} ~ {display.ends_on}"
+            if display.ends_on
+            else _("%(start)s 起至今") % {"start": display.starts_on}
+        )
         table.rows.append(
             [
                 display.name,

@@ -121,7 +121,7 @@ class Labels:
                 names = dict(Site.objects.values_list("pk", "name"))
             elif name == "consignment":
                 names = {
-                    pk: f"{reference}（{library}）"
+                    pk: _("%(name)s（%(kind)s）") % {"name": reference, "kind": library}
                     for pk, reference, library in Consignment.objects.values_list(
                         "pk", "reference", "library__name"
                     )
@@ -131,9 +131,9 @@ class Labels:
             elif name in ("clc_top", "clc2"):
                 level = 1 if name == "clc_top" else 2
                 names = {
-                    code: f"{code} {label}"
-                    for code, label in ClcClass.objects.filter(level=level).values_list(
-                        "code", "name_zh"
+                    clc.code: f"{clc.code} {clc.name}"
+                    for clc in ClcClass.objects.filter(level=level).only(
+                        "code", "name_zh", "name_en"
                     )
                 }
             elif name == "site_kind":

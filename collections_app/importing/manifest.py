@@ -32,12 +32,15 @@ class ImportProblem:
 
     def as_problem(self) -> Problem:
         place = f"{self.where} · {self.field}" if self.field else self.where
-        text = f"“{self.value}”：{self.message}" if self.value else self.message
+        text = (
+            _("“%(value)s”：%(message)s") % {"value": self.value, "message": self.message}
+            if self.value
+            else self.message
+        )
         return Problem(place, text)
 
     def __str__(self):
-        problem = self.as_problem()
-        return f"{problem.where}：{problem.message}"
+        return str(self.as_problem())
 
 
 @dataclass(frozen=True)

@@ -47,28 +47,7 @@ LANGUAGES = ["zh-hans", "en"]
 # What the walk found that is not fixed yet, each with what is wrong. A finding listed here is
 # written to walk.txt and the test's output but does not fail the walk; anything else does.
 # Remove an entry with its fix.
-KNOWN = {
-    r"/accounts/api-tokens/: untranslated|untranslated: 'API 令牌": (
-        "the API token page is new and its English is not in the catalogue yet"
-    ),
-    r"untranslated: '[^']*（(Branch|Central library|Service point|[^）]*图书馆)）'": (
-        "site and consignment choices join name and kind with full-width brackets in English"
-    ),
-    r"untranslated: '[A-Z]{1,2} [\u4e00-\u9fff、，]+'": (
-        "report rows name CLC classes in Chinese on English pages (the English name is stored)"
-    ),
-    r"untranslated: .*《": "book titles keep the Chinese title marks 《》 on English pages",
-    r"untranslated: '[^']*，\d{4}'": "the item page joins publisher and year with '，' in English",
-    r"untranslated: '\d{4}年\d{1,2}月\d{1,2}日'": "overdue notices print a Chinese date in English",
-    r"untranslated: '[^']*~ 至今'": "the holdings report's open-ended period says 至今 in English",
-    r"/admin/: untranslated: '[^']*(Tasks Database|Task Results|Model name|Add link|Change or)": (
-        "the admin index shows django-tasks' and Django's own strings that have no Chinese"
-    ),
-    r"pick-list/: untranslated: '（\d+）'": "the pick list counts a group's lines in （）",
-    r"consignments/\d+/(scan|sign-off)/ answered 404|consignments/\d+/scan/: console error.*404": (
-        "a volunteer is shown a consignment's receiving pages, which answer 404 to them"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 
 def known(problem):
