@@ -32,7 +32,15 @@ class Patron(models.Model):
     registered_at = models.DateTimeField(_("办证时间"), default=timezone.now)
     is_suspended = models.BooleanField(_("已暂停"), default=False)
     suspended_reason = models.CharField(_("暂停原因"), max_length=200, blank=True)
-    history = HistoricalRecords()
+    # A password hash (django.contrib.auth.hashers) of the PIN the reader signs in with online;
+    # empty until staff set one.
+    pin = models.CharField(_("密码"), max_length=128, blank=True)
+    keeps_reading_history = models.BooleanField(
+        _("保留借阅历史"),
+        default=False,
+        help_text=_("读者自己在“我的账户”中开启；关闭时只显示当前借阅。"),
+    )
+    history = HistoricalRecords(excluded_fields=["pin"])
 
     SCOPE_PRIVATE = True
 

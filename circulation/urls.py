@@ -20,6 +20,7 @@ urlpatterns = [
     path("readers/<int:pk>/edit/", views.patron_edit, name="patron-edit"),
     path("readers/<int:pk>/suspend/", views.patron_suspend, name="patron-suspend"),
     path("readers/<int:pk>/reinstate/", views.patron_reinstate, name="patron-reinstate"),
+    path("readers/<int:pk>/pin/", views.patron_pin, name="patron-pin"),
     path("readers/<int:pk>/holds/", views.hold_create, name="hold-create"),
     path("holds/<int:pk>/cancel/", views.hold_cancel, name="hold-cancel"),
     path("loans/<int:pk>/renew/", views.loan_renew, name="loan-renew"),

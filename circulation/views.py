@@ -319,7 +319,8 @@ def desk_scan(request, library_code, site_code):
         if reader_changed is True and card:
             patron = _find_card(site, card)
         payload["reader"] = render_to_string(
-            "circulation/_desk_reader.html", {"reader": _reader_panel(patron), "site": site}
+            "circulation/_desk_reader.html",
+            {"reader": _reader_panel(patron), "site": site, "csrf_token": get_token(request)},
         )
     if _piles_changed(entry):
         payload["piles"] = render_to_string(
@@ -523,6 +524,32 @@ def patron_import(request):
             messages.success(request, _("已导入 %(n)s 位读者。") % {"n": count})
             return redirect("circulation:patron-list")
     return render(request, "circulation/patron_import.html", {"form": form, "problems": problems})
+
+
+@login_required
+@require_POST
+def patron_pin(request, pk):
+    """Set or reset the reader's PIN for the online account, from the reader page or the desk
+    (with `site`, the desk's site code: back to the desk with the reader still loaded)."""
+    patron = _get_patron_for_user(request, pk)
+    site = None
+    code = request.POST.get("site", "")[:32]
+    if code:
+        site = selectors.desk_sites(request.user).filter(library=patron.library, code=code).first()
+    if site is None and not can_edit_patron(request.user, patron):
+        raise PermissionDenied
+    try:
+        patrons.patron_set_pin(
+            user=request.user, patron=patron, pin=request.POST.get("pin", "").strip(), site=site
+        )
+    except Refused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, _("已为 %(name)s 设置读者密码。") % {"name": patron.name})
+    if site is not None:
+        url = reverse("circulation:desk-site", args=[site.library.code, site.code])
+        return redirect(f"{url}?card={patron.card_number}")
+    return redirect("circulation:patron-detail", patron.pk)
 
 
 # Loans and holds from the reader page

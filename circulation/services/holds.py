@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import update_change_reason
 
 from accounts.scope import can_cancel_hold, can_work_at_site
 from circulation.models import Hold, Loan, Patron
@@ -31,6 +32,10 @@ from collections_app.models import Item, Site, Title, TransferLine
 # How long a waiting hold stays valid when the desk does not say otherwise.
 HOLD_VALID_DAYS = 90
 
+# The change reason in a hold's history when the reader placed or cancelled it online, where
+# there is no staff account to record as its author.
+READER_ONLINE = "reader online"
+
 
 def hold_place(
     *,
@@ -40,13 +45,18 @@ def hold_place(
     pickup_site: Site,
     valid_days: int = HOLD_VALID_DAYS,
     now=None,
+    reader: Patron | None = None,
 ) -> Hold:
     """Place a hold; a free copy already on the shelf at the pickup site is trapped at once.
     Staff place holds for pickup where they work the desk: librarians at any site of their
-    library, site staff at their own sites."""
+    library, site staff at their own sites. A reader signed in online (`reader`, no staff
+    `user`) places their own, for pickup at any active site of their library."""
     if title.library_id != patron.library_id or pickup_site.library_id != patron.library_id:
         raise Refused(_("只能预约本馆的图书，并在本馆站点取书。"))
-    if not can_work_at_site(user, pickup_site):
+    if reader is not None:
+        if reader.pk != patron.pk:
+            raise Refused(_("只能为自己预约。"))
+    elif not can_work_at_site(user, pickup_site):
         raise Refused(_("您不能办理在“%(site)s”取书的预约。") % {"site": pickup_site.name})
     if not pickup_site.is_active:
         raise Refused(_("站点“%(site)s”已停用。") % {"site": pickup_site.name})
@@ -83,6 +93,8 @@ def hold_place(
                 )
         except IntegrityError:
             raise Refused(_("读者已经预约了这本书。")) from None
+        if reader is not None:
+            update_change_reason(hold, READER_ONLINE)
         _trap_from_shelf(hold, now)
         return hold
 
@@ -180,11 +192,16 @@ def _release(item_id: int | None, now) -> None:
         _trap(following, item, now)
 
 
-def hold_cancel(*, user, hold: Hold, now=None) -> Hold:
-    """Cancel a hold; a copy trapped for it passes to the next reader waiting at that site."""
+def hold_cancel(*, user, hold: Hold, now=None, reader: Patron | None = None) -> Hold:
+    """Cancel a hold; a copy trapped for it passes to the next reader waiting at that site.
+    A reader signed in online (`reader`, no staff `user`) cancels only their own."""
     with transaction.atomic():
         hold = _lock_hold_and_item(hold.pk)
-        if not can_cancel_hold(user, hold):
+        if reader is not None:
+            if hold.patron_id != reader.pk:
+                raise Refused(_("只能取消自己的预约。"))
+            hold._change_reason = READER_ONLINE
+        elif not can_cancel_hold(user, hold):
             raise Refused(_("您只能取消在您的站点取书、或在您的站点办证的读者的预约。"))
         now = now or timezone.now()
         if not hold.is_open:

@@ -333,10 +333,14 @@ def _not_lent(item: Item, site: Site) -> Return:
     )
 
 
-def loan_renew(*, user, site: Site, barcode: str, now=None) -> Loan:
-    """Extend a loan from today, unless the rule's renewals are used up or a reader waits."""
+def loan_renew(*, user, site: Site, barcode: str, now=None, reader: Patron | None = None) -> Loan:
+    """Extend a loan from today, unless the rule's renewals are used up or a reader waits.
+
+    A reader renewing online passes `reader` (and no staff `user`): in place of the desk's
+    right to work at `site`, the loan must be theirs; every other refusal is the desk's."""
     code = _code(barcode)
-    _require_desk(user, site)
+    if reader is None:
+        _require_desk(user, site)
     with transaction.atomic():
         item = _lock_item(_items_locked().filter(barcode=code))
         if item is None:
@@ -350,7 +354,7 @@ def loan_renew(*, user, site: Site, barcode: str, now=None) -> Loan:
             .filter(item=item)
             .first()
         )
-        if loan is None:
+        if loan is None or (reader is not None and loan.patron_id != reader.pk):
             raise Refused(_("《%(title)s》没有借出，不能续借。") % {"title": item.title.title})
         now = now or timezone.now()
         patron = loan.patron
@@ -387,6 +391,7 @@ def loan_renew(*, user, site: Site, barcode: str, now=None) -> Loan:
             kind=ItemEvent.Kind.RENEWED,
             user=user,
             at=now,
-            note=_("续借至 %(due)s") % {"due": _day(new_due)},
+            note=(_("读者在线续借至 %(due)s") if reader is not None else _("续借至 %(due)s"))
+            % {"due": _day(new_due)},
         )
         return loan

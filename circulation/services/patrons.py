@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -200,3 +201,34 @@ def patron_import(*, user, library: Library, rows: Sequence[PatronRow]) -> int:
     except IntegrityError:
         raise Refused(_("有读者证号刚被占用，没有导入任何读者，请重试。")) from None
     return len(patrons)
+
+
+# A reader's PIN for signing in online: digits only, so it can be typed on a phone's number pad
+# and read out at the desk.
+PIN_LENGTHS = (4, 8)
+
+
+def patron_set_pin(*, user, patron: Patron, pin: str, site: Site | None = None) -> Patron:
+    """Set or reset the PIN a reader signs in with online; only its password hash is kept.
+    Staff who may edit the reader set it on the reader page; staff at the desk (`site`) set it
+    for any reader of the site's library who stands in front of them."""
+    at_desk = site is not None and site.library_id == patron.library_id
+    if not (can_edit_patron(user, patron) or (at_desk and can_work_at_site(user, site))):
+        raise Refused(_("您不能为这位读者设置密码。"))
+    low, high = PIN_LENGTHS
+    if not (pin.isascii() and pin.isdigit() and low <= len(pin) <= high):
+        raise Refused(_("密码须为 %(low)s 到 %(high)s 位数字。") % {"low": low, "high": high})
+    with transaction.atomic():
+        patron = Patron.objects.select_for_update().get(pk=patron.pk)
+        patron.pin = make_password(pin)
+        patron.save(update_fields=["pin"])
+        return patron
+
+
+def patron_keep_reading_history(*, reader: Patron, keep: bool) -> Patron:
+    """The reader's own choice, made online: whether their account lists past loans."""
+    with transaction.atomic():
+        patron = Patron.objects.select_for_update().get(pk=reader.pk)
+        patron.keeps_reading_history = keep
+        patron.save(update_fields=["keeps_reading_history"])
+        return patron
