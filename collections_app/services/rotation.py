@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from accounts.scope import can_manage_library
 from collections_app.errors import Problem, Refused
@@ -41,6 +41,11 @@ from collections_app.models import (
     TransferLine,
 )
 from collections_app.services.transfers import transfer_add_items, transfer_create
+
+
+def _listed(names) -> str:
+    """Names in a list, separated the language's way ("、" in Chinese, ", " in English)."""
+    return pgettext("list separator", "、").join(names)
 
 
 class Action:
@@ -170,7 +175,11 @@ def _decide(plan, stops, member, items, loans, on_open_transfer, load, now) -> D
         return Decision(
             member,
             Action.OUT_OF_SERVICE,
-            "、".join(f"{item.barcode}（{item.get_status_display()}）" for item in gone),
+            _listed(
+                _("%(name)s（%(kind)s）")
+                % {"name": item.barcode, "kind": item.get_status_display()}
+                for item in gone
+            ),
             items,
         )
     if any(item.is_on_loan for item in items):
@@ -440,7 +449,9 @@ def _member_problems(plan: RotationPlan, items: list[Item], boxes: list[Box]) ->
     for box_id, barcode, status in Item.objects.filter(
         box__in=box_ids, status__in=Item.OUT_OF_SERVICE
     ).values_list("box_id", "barcode", "status"):
-        lost[box_id].append(f"{barcode}（{Item.Status(status).label}）")
+        lost[box_id].append(
+            _("%(name)s（%(kind)s）") % {"name": barcode, "kind": Item.Status(status).label}
+        )
     for box in boxes:
         if box.library_id != plan.library_id:
             problems.append(Problem(box.code, _("不是本馆的书箱")))
@@ -450,7 +461,7 @@ def _member_problems(plan: RotationPlan, items: list[Item], boxes: list[Box]) ->
             problems.append(
                 Problem(
                     box.code,
-                    _("书箱中有不能流通的图书：%(items)s") % {"items": "、".join(lost[box.pk])},
+                    _("书箱中有不能流通的图书：%(items)s") % {"items": _listed(lost[box.pk])},
                 )
             )
         elif box.pk in planned_boxes:
