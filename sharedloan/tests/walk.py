@@ -114,18 +114,35 @@ OVERFLOW = """() => {
 
 # What a page is made of, without its words or how many rows it has: the kinds of element, with
 # their classes, roles and types. The English page has the same structure as the Chinese one,
-# and axe has nothing new to find on it; a page that shows a new part (an error list, an empty
-# table's note) after a form is checked again.
-STRUCTURE = """() => [...new Set([...document.querySelectorAll("body *")].map((el) =>
-  [el.tagName, el.getAttribute("class") || "", el.getAttribute("role") || "",
-   el.getAttribute("type") || ""].join(" ")))].sort().join("|")"""
+# and axe has nothing new to find on it; a page that shows a new part after a form (an error
+# list, a message, an empty table's note) has axe check that part. Given the kinds already
+# checked on this page, this returns the new ones and leaves the outermost elements of those
+# kinds as axe's context (the whole document the first time).
+STRUCTURE = """(known) => {
+  const checked = new Set(known);
+  const fresh = new Set();
+  const kinds = new Set();
+  const outermost = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const kind = [el.tagName, el.getAttribute("class") || "", el.getAttribute("role") || "",
+      el.getAttribute("type") || ""].join(" ");
+    if (checked.has(kind)) continue;
+    fresh.add(el);
+    kinds.add(kind);
+    let up = el.parentElement;
+    while (up && !fresh.has(up)) up = up.parentElement;
+    if (!up) outermost.push(el);
+  }
+  window.__axeContext = known.length ? {include: outermost} : document;
+  return [...kinds];
+}"""
 
 NEXT_FRAME = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 # The WCAG 2.0 and 2.1 rules, A and AA: axe's best-practice rules (landmarks, heading order)
 # are advice, and they took a third of its time.
 AXE_RUN = """async () => {
-  const result = await axe.run(document, {
+  const result = await axe.run(window.__axeContext, {
     runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
     resultTypes: ["violations"],
   });
@@ -219,7 +236,7 @@ class Walk:
         self.language = language
         self.data = data
         self.fill = fill
-        self.axe_done = axe_done  # (url name, structure) pairs axe has already checked
+        self.axe_done = axe_done  # (url name, kind of element) pairs axe has checked
         self.name = f"{user.username} {language}"
         self.folder = SCREENSHOTS / user.username / language
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -293,12 +310,13 @@ class Walk:
         # first: its rules read the markup and the colours, which neither the width nor the
         # language changes here, and it is the slowest check.
         started = time.monotonic()
-        structure = (key, page.evaluate(STRUCTURE))
-        if structure not in self.axe_done:
-            self.axe_done.add(structure)
+        known = [kind for page_key, kind in self.axe_done if page_key == key]
+        kinds = page.evaluate(STRUCTURE, known)
+        if kinds:
+            self.axe_done.update((key, kind) for kind in kinds)
             if not page.evaluate("() => typeof axe !== 'undefined'"):
                 page.evaluate(axe_script())
-            self.log.append(f"axe: {label}")
+            self.log.append(f"axe: {label}" + (f" ({len(kinds)} new kinds)" if known else ""))
             for finding in page.evaluate(AXE_RUN):
                 self.problems.append(f"{path}: axe {finding}")
         self._time("axe", started)
