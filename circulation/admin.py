@@ -21,8 +21,11 @@ class PatronAdmin(ScopedHistoryAdmin):
     list_filter = ["library", "category", "is_suspended"]
     search_fields = ["card_number", "name", "phone"]
     list_select_related = ["home_site", "library"]
-    # patron_suspend / patron_reinstate, in the readers' pages.
-    service_fields = ("is_suspended", "suspended_reason")
+    # patron_suspend / patron_reinstate, in the readers' pages; the reader's own choice of a
+    # reading history, in their account.
+    service_fields = ("is_suspended", "suspended_reason", "keeps_reading_history")
+    # Only a hash, set by patron_set_pin (the reader page and the desk): nothing to read here.
+    exclude = ["pin"]
 
 
 @admin.register(LoanRule)

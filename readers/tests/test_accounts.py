@@ -488,3 +488,24 @@ def test_reading_history_is_off_by_default_and_shown_only_when_turned_on(
     assert "红楼梦人物论" in signed_in.get(_url("account")).content.decode()
     signed_in.post(_url("reading-history"), {"keep": "0"})
     assert "红楼梦人物论" not in signed_in.get(_url("account")).content.decode()
+
+
+def test_the_account_pages_speak_english_when_asked(
+    signed_in, catalogue, sui_librarian, reader_with_pin
+):
+    import re
+
+    _lend(sui_librarian, catalogue.xiaolin, "SX00000002")
+    signed_in.cookies["django_language"] = "en"
+    signed_in.post(_url("hold-place", catalogue.earth.pk), {"pickup_site": catalogue.branch.pk})
+    for name in ("account", "e-card"):
+        page = signed_in.get(_url(name)).content.decode()
+        page = re.sub(r"<option[^>]*>.*?</option>", "", page)
+        assert "My account" in page or "E-card" in page
+        text = re.sub(r"<[^>]+>", " ", page)
+        # Only the books' titles and the library's and sites' names stay in Chinese.
+        # The language switcher names Chinese in Chinese.
+        for data in ("简体中文", "红楼梦人物论", "乡土中国", "随县图书馆", catalogue.xiaolin.name,
+                     catalogue.branch.name, catalogue.library.name):  # fmt: skip
+            text = text.replace(data, "")
+        assert not re.search(r"[\u4e00-\u9fff]", text), re.findall(r"\S*[\u4e00-\u9fff]+\S*", text)

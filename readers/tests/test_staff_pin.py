@@ -60,3 +60,33 @@ def test_staff_outside_the_library_cannot_see_or_set_the_pin(request, client_for
 def test_the_pin_is_not_kept_in_the_readers_history(sui_librarian, reader):
     patron_set_pin(user=sui_librarian, patron=reader, pin="1357")
     assert not hasattr(reader.history.model, "pin")
+
+
+def test_the_admin_neither_shows_nor_changes_the_pin_or_the_readers_history_choice(
+    client, superuser, sui_librarian, reader
+):
+    patron_set_pin(user=sui_librarian, patron=reader, pin="1357")
+    Patron.objects.filter(pk=reader.pk).update(keeps_reading_history=True)
+    stored = _pin_of(reader)
+    client.force_login(superuser)
+    url = reverse("admin:circulation_patron_change", args=[reader.pk])
+    page = client.get(url).content.decode()
+    assert stored not in page and 'name="pin"' not in page
+    assert 'name="keeps_reading_history"' not in page
+    response = client.post(
+        url,
+        {
+            "library": reader.library_id,
+            "card_number": reader.card_number,
+            "name": "读者甲",
+            "category": reader.category,
+            "home_site": reader.home_site_id,
+            "registered_at_0": "2026-01-01",
+            "registered_at_1": "10:00:00",
+            "pin": "",
+            "keeps_reading_history": "",
+        },
+    )
+    assert response.status_code == 302
+    assert _pin_of(reader) == stored
+    assert Patron.objects.get(pk=reader.pk).keeps_reading_history is True
