@@ -509,3 +509,30 @@ def test_the_account_pages_speak_english_when_asked(
                      catalogue.branch.name, catalogue.library.name):  # fmt: skip
             text = text.replace(data, "")
         assert not re.search(r"[\u4e00-\u9fff]", text), re.findall(r"\S*[\u4e00-\u9fff]+\S*", text)
+
+
+def test_a_signed_in_reader_reaches_no_staff_route_at_all(signed_in, catalogue, sui_item):
+    """Every route of the platform outside the catalogue, as the anonymous visitor's matrix
+    walks them (readers/tests/test_views_catalogue.py), for GET and POST."""
+    from django.urls import get_resolver
+
+    from readers.tests.test_views_catalogue import PUBLIC, _every_url, _sample
+
+    checked = 0
+    for name, route in _every_url(get_resolver().url_patterns):
+        if name.split(":")[0] in PUBLIC or name in PUBLIC or "(?P" in route:
+            continue
+        # The staff sign-in form itself, and sign-outs, which end the whole browser session.
+        if name == "admin:login" or name.endswith("logout"):
+            continue
+        path = _sample(route)
+        for method in (signed_in.get, signed_in.post):
+            response = method(path)
+            assert response.status_code in {301, 302, 401, 403, 404, 405}, (name, path)
+            if response.status_code == 302:
+                assert "/login/" in response["Location"], (name, path)
+        checked += 1
+    assert checked > 50
+    # Still signed in as the reader, and still nobody on the staff side.
+    assert signed_in.get(_url("account")).status_code == 200
+    assert "_auth_user_id" not in signed_in.session
