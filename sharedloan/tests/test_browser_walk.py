@@ -4,7 +4,10 @@ JavaScript on. The walk fails on a console error, a failed request, a page wider
 a CSP violation, a serious or critical axe-core finding, or interface text left in the other
 language; sharedloan/tests/walk.py says how each is found. Screenshots of every page go to
 $SHAREDLOAN_SCREENSHOTS (default /tmp/sharedloan-screenshots), one folder per role, language
-and width, with walk.txt listing what was opened, submitted and left."""
+and width, with walk.txt listing what was opened, submitted and left, and where the time went.
+
+The walk takes minutes, so CI runs it once, on PostgreSQL; on SQLite it runs with
+SHAREDLOAN_WALK=1. The demo is seeded once for all the roles."""
 
 import os
 import re
