@@ -14,20 +14,16 @@ trigram; `tripled` writes a query the same way. SQLite (the demo) scans with LIK
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import (
     BooleanField,
-    Case,
-    Count,
     Exists,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
-    Value,
-    When,
 )
 from django.db.models.expressions import RawSQL
 from stdnum import isbn as stdnum_isbn
@@ -153,27 +149,23 @@ def _text_filter(titles: QuerySet, match: Match, wants: str) -> QuerySet:
     return titles
 
 
-def _relevance(match: Match):
+def relevance(match: Match, title: str, pinyin: str, initials: str) -> int:
     """0 the title itself (or its pinyin), 1 a title that starts so, 2 one that holds it, 3 a
     match in its author or publisher only."""
     if match.kind != "text":
-        return Value(0, output_field=IntegerField())
-    text = match.value
-    spelled = query_pinyin(text)
-    exact = Q(title__iexact=text)
-    starts = Q(title__istartswith=text)
-    holds = Q(title__icontains=text)
-    if spelled:
-        exact |= Q(title_pinyin=spelled) | Q(title_initials=spelled)
-        starts |= Q(title_pinyin__startswith=spelled) | Q(title_initials__startswith=spelled)
-        holds |= Q(title_pinyin__contains=spelled)
-    return Case(
-        When(exact, then=Value(0)),
-        When(starts, then=Value(1)),
-        When(holds, then=Value(2)),
-        default=Value(3),
-        output_field=IntegerField(),
-    )
+        return 0
+    text = match.value.upper()
+    spelled = query_pinyin(match.value)
+    title = title.upper()
+    if title == text or (spelled and spelled in (pinyin, initials)):
+        return 0
+    if title.startswith(text) or (
+        spelled and (pinyin.startswith(spelled) or initials.startswith(spelled))
+    ):
+        return 1
+    if text in title or (spelled and spelled in pinyin):
+        return 2
+    return 3
 
 
 def held_copies(library: Library) -> QuerySet:
@@ -214,20 +206,6 @@ def matching_titles(library: Library, query: CatalogueQuery, match: Match) -> Qu
     return titles
 
 
-def ordered(titles: QuerySet, library: Library, query: CatalogueQuery, match: Match) -> QuerySet:
-    on_shelf = shelf_copies(library).filter(title=OuterRef("pk"))
-    home_first = (
-        Exists(on_shelf.filter(current_site=query.home))
-        if query.home is not None
-        else Value(False, output_field=BooleanField())
-    )
-    return titles.annotate(
-        relevance=_relevance(match),
-        at_home=home_first,
-        on_shelf=Exists(on_shelf),
-    ).order_by("relevance", "-at_home", "-on_shelf", "title", "pk")
-
-
 @dataclass
 class Facet:
     value: str
@@ -252,21 +230,6 @@ class SearchResult:
         return max((self.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
-def copies_by_title(library: Library, title_ids, home: Site | None) -> dict[int, dict]:
-    """For each title: copies on a shelf at the home site, on a shelf elsewhere, and held in all."""
-    summary = {pk: {"home": 0, "shelf": 0, "held": 0} for pk in title_ids}
-    shelf = shelf_copies(library).filter(title__in=title_ids)
-    for row in shelf.values("title", "current_site").annotate(n=Count("pk")):
-        entry = summary[row["title"]]
-        entry["shelf"] += row["n"]
-        if home is not None and row["current_site"] == home.pk:
-            entry["home"] += row["n"]
-    held = held_copies(library).filter(title__in=title_ids)
-    for row in held.values("title").annotate(n=Count("pk")):
-        summary[row["title"]]["held"] = row["n"]
-    return summary
-
-
 def search(library: Library, query: CatalogueQuery, *, page: int = 1) -> SearchResult:
     match = understand(query)
     result = SearchResult(query=query, match=match, page=max(page, 1))
@@ -275,58 +238,84 @@ def search(library: Library, query: CatalogueQuery, *, page: int = 1) -> SearchR
     found = list(
         matching_titles(library, query, match)
         .order_by()
-        .values_list("pk", flat=True)[: MATCH_LIMIT + 1]
+        .values_list("pk", "title", "title_pinyin", "title_initials", "clc_top")[: MATCH_LIMIT + 1]
     )
     result.more = len(found) > MATCH_LIMIT
-    result.total = min(len(found), MATCH_LIMIT)
+    found = found[:MATCH_LIMIT]
+    result.total = len(found)
     if not result.total:
         return result
-    # Everything below works on these ids, not on the text match again.
-    titles = Title.objects.filter(pk__in=found[:MATCH_LIMIT])
+    # Ranking, facets and counts are worked out here from the matched titles and their copies:
+    # two plain queries over at most MATCH_LIMIT titles, not the text match again for each.
+    copies = _copies(library, [row[0] for row in found], query.home)
+    home_shelf = copies["home_shelf"]
+    shelf = copies["shelf"]
+    order = sorted(
+        found,
+        key=lambda row: (
+            relevance(match, row[1], row[2], row[3]),
+            row[0] not in home_shelf,
+            row[0] not in shelf,
+            row[1],
+            row[0],
+        ),
+    )
     result.page = min(result.page, result.pages)
     start = (result.page - 1) * PAGE_SIZE
-    rows = list(
-        ordered(titles, library, query, match).only(
-            "pk", "title", "responsibility", "publisher", "year", "clc", "isbn"
-        )[start : start + PAGE_SIZE]
-    )
-    copies = copies_by_title(library, [row.pk for row in rows], query.home)
-    for row in rows:
-        row.copies = copies[row.pk]
-    result.titles = rows
-    result.clc_facets = _clc_facets(titles)
-    result.site_facets = _site_facets(library, titles)
-    result.available_count = (
-        titles.filter(Exists(shelf_copies(library).filter(title=OuterRef("pk")))).count()
-        if not query.available
-        else result.total
-    )
+    page_ids = [row[0] for row in order[start : start + PAGE_SIZE]]
+    rows = Title.objects.only(
+        "pk", "title", "responsibility", "publisher", "year", "clc", "isbn"
+    ).in_bulk(page_ids)
+    result.titles = [rows[pk] for pk in page_ids]
+    for row in result.titles:
+        row.copies = {
+            "home": home_shelf.get(row.pk, 0),
+            "shelf": shelf.get(row.pk, 0),
+            "held": copies["held"].get(row.pk, 0),
+        }
+    result.clc_facets = _clc_facets(row[4] for row in found)
+    result.site_facets = _site_facets(copies["titles_at_site"])
+    result.available_count = len(shelf) if not query.available else result.total
     return result
 
 
-def _clc_facets(titles: QuerySet) -> list[Facet]:
+def _copies(library: Library, title_ids: list[int], home: Site | None) -> dict[str, dict]:
+    """Of the titles `title_ids`: copies on a shelf at the home site and anywhere, copies held,
+    and the titles each site holds (not counting copies in transit)."""
+    kept = Hold.objects.filter(item=OuterRef("pk"), status=Hold.Status.TRAPPED)
+    rows = (
+        held_copies(library)
+        .filter(title__in=title_ids)
+        .annotate(kept=Exists(kept))
+        .values_list("title_id", "current_site_id", "status", "kept")
+    )
+    home_id = home.pk if home is not None else None
+    summary = {"home_shelf": {}, "shelf": {}, "held": {}, "titles_at_site": {}}
+    for title_id, site_id, status, is_kept in rows:
+        summary["held"][title_id] = summary["held"].get(title_id, 0) + 1
+        if status != Item.Status.IN_TRANSIT:
+            summary["titles_at_site"].setdefault(site_id, set()).add(title_id)
+        if status == Item.Status.AVAILABLE and not is_kept:
+            summary["shelf"][title_id] = summary["shelf"].get(title_id, 0) + 1
+            if site_id == home_id:
+                summary["home_shelf"][title_id] = summary["home_shelf"].get(title_id, 0) + 1
+    return summary
+
+
+def _clc_facets(tops) -> list[Facet]:
     from collections_app.models import clc_top_names
 
     names = clc_top_names()
-    counts = titles.order_by().values("clc_top").annotate(n=Count("pk")).order_by("-n", "clc_top")
+    counts = Counter(top for top in tops if top)
     return [
-        Facet(row["clc_top"], names.get(row["clc_top"], row["clc_top"]), row["n"])
-        for row in counts
-        if row["clc_top"]
+        Facet(top, names.get(top, top), n)
+        for top, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     ]
 
 
-def _site_facets(library: Library, titles: QuerySet) -> list[Facet]:
-    held = (
-        held_copies(library)
-        .exclude(status=Item.Status.IN_TRANSIT)
-        .filter(title__in=titles.order_by().values("pk"))
-        .values("current_site")
-        .annotate(n=Count("title", distinct=True))
-    )
-    counts = {row["current_site"]: row["n"] for row in held}
-    sites = Site.objects.filter(pk__in=counts, is_active=True)
+def _site_facets(titles_at_site: dict[int, set]) -> list[Facet]:
+    sites = Site.objects.filter(pk__in=titles_at_site, is_active=True)
     return sorted(
-        (Facet(site.code, site.name, counts[site.pk]) for site in sites),
+        (Facet(site.code, site.name, len(titles_at_site[site.pk])) for site in sites),
         key=lambda facet: (-facet.count, facet.value),
     )
