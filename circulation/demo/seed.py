@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from circulation.models import Loan, LoanRule, Patron
+from circulation.services.patrons import patron_set_pin
 from collections_app.models import (
     Consignment,
     Display,
@@ -76,6 +77,9 @@ class Summary:
     in_transit: int = 0
 
 
+DEMO_READER_PIN = "2468"
+
+
 def seed_demo(*, today: date, scale: float = 1.0) -> Summary:
     if today < EARLIEST_ANCHOR:
         raise ValueError(f"The demo's year must start after the volumes came: {today}")
@@ -102,8 +106,17 @@ def seed_demo(*, today: date, scale: float = 1.0) -> Summary:
             Writer(
                 plan, library, libraries[NLC], sites[county.library], librarian, volunteers, summary
             ).write()
+            _demo_reader_pin(library, librarian)
         _reset_sequences()
     return summary
+
+
+def _demo_reader_pin(library: Library, librarian) -> None:
+    """The first reader of each county (SX000001, ZD000001) signs in to the catalogue with a
+    PIN the README gives, set as the desk sets one."""
+    reader = Patron.objects.filter(library=library).order_by("card_number").first()
+    if reader is not None:
+        patron_set_pin(user=librarian, patron=reader, pin=DEMO_READER_PIN)
 
 
 def _site_codes(user, library: Library) -> list[str]:

@@ -11,12 +11,13 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Q
+from django.urls import reverse
 from django.utils import timezone
 from stdnum import isbn
 
 from accounts.models import User
 from circulation.demo.people import DEMO_PASSWORD
-from circulation.demo.seed import COUNTIES
+from circulation.demo.seed import COUNTIES, DEMO_READER_PIN
 from circulation.demo.simulation import simulate
 from circulation.integrity import find_violations
 from circulation.models import Loan, LoanRule, Patron
@@ -254,3 +255,16 @@ def test_if_empty_leaves_a_database_with_data_alone(db, capsys):
     call_command("seed_demo", "--if-empty", "--today", "2026-06-30", "--scale", "0.02")
     assert "未写入演示数据" in capsys.readouterr().out
     assert list(Library.objects.values_list("code", flat=True)) == ["OWN"]
+
+
+def test_the_first_reader_of_each_county_signs_in_online_with_the_readme_pin(seeded, client):
+    for library, card in (("SUIXIAN", "SX000001"), ("ZENGDU", "ZD000001")):
+        sign_in = reverse("readers:sign-in", args=[library])
+        account = reverse("readers:account", args=[library])
+        assert client.post(sign_in, {"card_number": card, "pin": "1357"}).status_code == 200
+        assert client.get(account).status_code == 302
+        response = client.post(sign_in, {"card_number": card, "pin": DEMO_READER_PIN})
+        assert response.status_code == 302
+        page = client.get(account)
+        assert page.status_code == 200 and card in page.content.decode()
+        client.cookies.clear()
