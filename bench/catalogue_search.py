@@ -34,7 +34,8 @@ REUSE = "--reuse" in sys.argv
 TITLES = 3_000 if QUICK else 300_000
 VOLUMES = 10_000 if QUICK else 1_000_000
 SITES = 30
-RUNS = 3 if QUICK else 5
+RUNS = 1 if QUICK else 5
+SAMPLE = 10 if QUICK else 20  # words and titles the queries are drawn from
 STATEMENT_TIMEOUT = "5s"
 
 
@@ -174,10 +175,10 @@ KINDS = [
 def queries(rng):
     """(kind, text) as readers type them: two-character words most, then longer parts of titles,
     pinyin, initials, authors, ISBNs and CLC classes."""
-    picks = [("two characters", word) for word in rng.sample(WORDS, 20)]
+    picks = [("two characters", word) for word in rng.sample(WORDS, SAMPLE)]
     sample = list(
         Title.objects.order_by("?").values_list("title", "title_pinyin", "title_initials",
-                                                "responsibility", "isbn", "clc")[:20]
+                                                "responsibility", "isbn", "clc")[:SAMPLE]
     )  # fmt: skip
     for title, pinyin, initials, author, isbn, clc in sample:
         picks += [
