@@ -443,6 +443,11 @@ class Walk:
             form_key = url_key(form["action"]) or form["action"]
             if form_key in ("accounts:logout", "set_language"):
                 continue  # submitted once per walk, at its start and end
+            if form_key == "admin:logout":
+                # The admin's own sign-out button: pressed, it left the rest of the walk on the
+                # sign-in page. The walk signs out with the site's button at its end.
+                self.log.append(f"form {form_key} on {key}: {NOT_PAGES[form_key]}")
+                continue
             if not form["submits"] and not form["scan"] and not form["autosubmit"]:
                 self.log.append(f"form {form_key} on {key}: no button to submit it")
                 continue
