@@ -8,6 +8,7 @@ import pytest
 
 from circulation.models import LoanRule, Patron
 from collections_app.models import Item, Title
+from collections_app.services.stock import item_mark
 from collections_app.title_keys import title_search_keys
 
 
@@ -46,7 +47,7 @@ class Catalogue:
 
 @pytest.fixture
 def catalogue(suixian, sui_central, sui_branch, xiaolin_site, sui_consignment, zengdu_consignment,
-              zengdu_central):  # fmt: skip
+              zengdu_central, sui_librarian):  # fmt: skip
     c = Catalogue()
     c.library, c.central, c.branch, c.xiaolin = suixian, sui_central, sui_branch, xiaolin_site
     c.hlm = make_title(
@@ -76,7 +77,8 @@ def catalogue(suixian, sui_central, sui_branch, xiaolin_site, sui_consignment, z
     make_copy(sui_consignment, c.earth, sui_central, "SX00000006")
     # Withdrawn copies are not in the catalogue.
     c.gone = make_title(suixian, "红楼旧梦", clc="I247.5")
-    make_copy(sui_consignment, c.gone, sui_central, "SX00000007", status=Item.Status.WITHDRAWN)
+    gone = make_copy(sui_consignment, c.gone, sui_central, "SX00000007")
+    item_mark(user=sui_librarian, items=[gone], status=Item.Status.WITHDRAWN, note="破损剔除")
     # The other county's copy of the same novel.
     c.zengdu_hlm = make_title(zengdu_central.library, "红楼梦", isbn="9787020002207")
     make_copy(zengdu_consignment, c.zengdu_hlm, zengdu_central, "ZD00000001")
