@@ -263,6 +263,10 @@ def consignment_import(walk, form):
     return {"file": {"name": "manifest.csv", "mimeType": "text/csv", "buffer": body}}
 
 
+def patron_pin(walk, form):
+    return {"pin": "2468"}  # four to eight digits
+
+
 def labels(walk, form):
     return {"status": ""}
 
@@ -275,6 +279,7 @@ SPECIAL.update(
         "circulation:loan-rules": loan_rules,
         "circulation:closed-days": closed_days,
         "circulation:hold-create": hold_create,
+        "circulation:patron-pin": patron_pin,
         "collections:transfer-add-scan": transfer_add_scan,
         "collections:transfer-fill": transfer_fill,
         "collections:transfer-new": transfer_new,
