@@ -56,13 +56,14 @@ LATIN_WORD = re.compile(r"(?<![A-Za-z0-9_.@/-])[A-Za-z]{2,}(?![A-Za-z0-9_@/-])")
 # collapsed menu is still the interface), the page title, and the words of attributes a screen
 # reader or a hover shows. Text inside an element in another language (the language switcher's
 # "English" on a Chinese page) is that language's, on purpose, and text a template marks
-# translate="no" is data (the English column headers a manifest may use).
+# translate="no" is data (the English column headers a manifest may use), as is code a program
+# sends (an HTTP header in <code>).
 PAGE_TEXT = """() => {
   const lang = document.documentElement.lang;
   const out = new Set([document.title]);
   const foreign = (el) => {
     const own = el.closest("[lang]");
-    return (own && own.lang !== lang) || el.closest("[translate=no]");
+    return (own && own.lang !== lang) || el.closest("[translate=no], code, kbd, samp");
   };
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
@@ -211,12 +212,22 @@ class DataText:
         return found
 
 
+# The Django admin draws these pages of every model with the same templates and forms.
+ADMIN_MODEL_PAGES = {"changelist", "add", "change", "history", "delete"}
+
+
 def url_key(path):
-    """A page's URL name (`collections:item-detail`): the walk opens one page of each."""
+    """A page's URL name (`collections:item-detail`): the walk opens one page of each. In the
+    admin, where every model has the same five kinds of page, one of each kind per app: all
+    models' pages took longer than the rest of the walk together and found nothing more."""
+    path = urlsplit(path).path
     try:
-        match = resolve(urlsplit(path).path)
+        match = resolve(path)
     except Resolver404:
         return None
+    kind = match.view_name.rsplit("_", 1)[-1]
+    if match.view_name.startswith("admin:") and kind in ADMIN_MODEL_PAGES:
+        return f"admin:{path.strip('/').split('/')[1]}:{kind}"
     return match.view_name
 
 

@@ -82,7 +82,12 @@
             else show(payload);
           });
         })
-        .catch(function (error) { failed(scan.code, form.dataset.networkError + "（" + error.message + "）"); })
+        .catch(function (error) {
+          // The page gives the pattern in its language: full-width brackets only in Chinese.
+          var pattern = form.dataset.networkErrorReason || "{message} ({reason})";
+          failed(scan.code, pattern.replace("{message}", form.dataset.networkError)
+            .replace("{reason}", error.message));
+        })
         .finally(function () { sending = false; next(); });
     }
 
