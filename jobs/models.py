@@ -67,32 +67,51 @@ class Job(models.Model):
         _("状态"), max_length=16, choices=Status.choices, default=Status.QUEUED
     )
     library = models.ForeignKey(
-        "collections_app.Library", null=True, blank=True, on_delete=models.CASCADE
+        verbose_name=_("图书馆"),
+        to="collections_app.Library",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        verbose_name=_("发起人"),
+        to=settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    params = models.JSONField(default=dict, blank=True)
+    params = models.JSONField(_("参数"), default=dict, blank=True)
     input = models.ForeignKey(
-        StoredFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        verbose_name=_("输入文件"),
+        to=StoredFile,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     output = models.ForeignKey(
-        StoredFile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        verbose_name=_("结果文件"),
+        to=StoredFile,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
-    step = models.CharField(max_length=200, blank=True)
-    result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    total = models.PositiveIntegerField(_("总数"), default=0)
+    done = models.PositiveIntegerField(_("已完成"), default=0)
+    step = models.CharField(_("当前步骤"), max_length=200, blank=True)
+    result = models.JSONField(_("结果"), default=dict, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     # The run that owns the job now: a run that was given up for dead and re-queued finds its
     # token replaced and stops at its next progress report.
-    run_token = models.UUIDField(null=True, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    run_token = models.UUIDField(_("运行令牌"), null=True, blank=True)
+    task_id = models.CharField(_("队列任务号"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("后台任务")

@@ -47,7 +47,7 @@ DOWNLOADS = re.compile(r"(\.(csv|xlsx|pdf|json)(\?|$)|/download/|/export|pdf/$|[
 LATIN_TERMS = {
     "API", "CSV", "XLSX", "PDF", "ISBN", "MARC", "MARCXML", "CNMARC", "UNIMARC", "ISO", "UTF",
     "GB", "GBK", "XML", "NLC", "CLC", "Esc", "Enter", "Tab", "Excel", "English", "ID", "URL",
-    "JSON", "Token", "PNG", "JPEG", "ZIP", "Koha", "dp",
+    "JSON", "Token", "PNG", "JPEG", "ZIP", "Koha", "dp", "LDAP", "Control", "Command", "Mac",
 }  # fmt: skip
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 LATIN_WORD = re.compile(r"(?<![A-Za-z0-9_.@/-])[A-Za-z]{2,}(?![A-Za-z0-9_@/-])")
@@ -163,7 +163,8 @@ def data_strings():
     language whatever the interface's. Choice fields are codes the interface translates, and
     the CLC's Chinese class names have their English beside them, so neither counts as data."""
     strings = set()
-    for app in ("accounts", "collections_app", "circulation", "reports"):
+    # auth: Django stores each permission's name ("Can add 图书") when migrate creates it.
+    for app in ("auth", "accounts", "collections_app", "circulation", "reports"):
         for model in apps.get_app_config(app).get_models():
             if model._meta.model_name in ("clcclass", "formsubmission", "idempotentrequest"):
                 continue
@@ -225,9 +226,9 @@ def url_key(path):
         match = resolve(path)
     except Resolver404:
         return None
-    kind = match.view_name.rsplit("_", 1)[-1]
-    if match.view_name.startswith("admin:") and kind in ADMIN_MODEL_PAGES:
-        return f"admin:{path.strip('/').split('/')[1]}:{kind}"
+    kind, parts = match.view_name.rsplit("_", 1)[-1], path.strip("/").split("/")
+    if match.view_name.startswith("admin:") and kind in ADMIN_MODEL_PAGES and len(parts) >= 3:
+        return f"admin:{parts[1]}:{kind}"
     return match.view_name
 
 

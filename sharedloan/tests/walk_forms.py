@@ -69,6 +69,10 @@ def generic(form, n):
             values[name] = "1"
         elif kind == "file":
             continue
+        elif kind == "password":
+            # A new account's password and its confirmation (required by the server, not by
+            # the browser): the same long one in both.
+            values[name] = f"walk-{n}-password-of-a-new-account"
         elif field["required"]:
             values[name] = f"W{n}"
     return values
@@ -292,5 +296,6 @@ SPECIAL.update(
         "collections:consignment-announce": consignment_announce,
         "collections:consignment-labels": labels,
         "accounts:password-change": password_change,
+        "admin:password_change": password_change,
     }
 )
