@@ -32,9 +32,9 @@ SESSION_PIN = "reader_pin_hash"
 
 # Failures before sign-in locks, per card and per address (a school's or a township's readers
 # may share one public address, hence the larger figure), and how long it stays locked.
-CARD_FAILURE_LIMIT = getattr(settings, "READER_SIGNIN_CARD_LIMIT", 5)
-ADDRESS_FAILURE_LIMIT = getattr(settings, "READER_SIGNIN_ADDRESS_LIMIT", 30)
-COOLOFF_SECONDS = getattr(settings, "READER_SIGNIN_COOLOFF_SECONDS", 15 * 60)
+CARD_FAILURE_LIMIT = settings.READER_SIGNIN_CARD_LIMIT
+ADDRESS_FAILURE_LIMIT = settings.READER_SIGNIN_ADDRESS_LIMIT
+COOLOFF_SECONDS = settings.READER_SIGNIN_COOLOFF_SECONDS
 
 # Holds a reader may place online in an hour: enough for a reading list, not for a script.
 HOLDS_PER_HOUR = 20

@@ -253,6 +253,11 @@ SPECTACULAR_SETTINGS = {
 
 # Searches of the public catalogue one address may run (the API's rate format: N/sec|min|hour).
 CATALOGUE_SEARCH_RATE = env.str("SHAREDLOAN_CATALOGUE_SEARCH_RATE", default="30/min")
+# A reader's PIN sign-in: wrong PINs allowed per card and per address before both are locked
+# for the cool-off (a four-digit PIN must not be guessable by trying).
+READER_SIGNIN_CARD_LIMIT = env.int("SHAREDLOAN_READER_SIGNIN_CARD_LIMIT", default=5)
+READER_SIGNIN_ADDRESS_LIMIT = env.int("SHAREDLOAN_READER_SIGNIN_ADDRESS_LIMIT", default=30)
+READER_SIGNIN_COOLOFF_SECONDS = env.int("SHAREDLOAN_READER_SIGNIN_COOLOFF_SECONDS", default=900)
 
 # Days after which a dispatched transfer counts as overdue on the dashboards.
 TRANSIT_OVERDUE_DAYS = env.int("SHAREDLOAN_TRANSIT_OVERDUE_DAYS", default=7)
