@@ -10,13 +10,22 @@ no. Django's own Http404 and PermissionDenied are turned into DRF's so that they
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from collections_app.errors import Refused
+
+
+def error_response(status_code: int, code: str, message: str) -> JsonResponse:
+    """The shape above, for an answer given before a view runs (a middleware)."""
+    return JsonResponse(
+        {"code": code, "message": message, **({"fields": {}} if code == "invalid" else {})},
+        status=status_code,
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 def refused_body(refused):

@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The language the user chose (cookie or account), else Chinese; never Accept-Language.
     "sharedloan.locale.ChosenLanguageMiddleware",
+    # API input with a NUL character is answered at the door (PostgreSQL cannot store it).
+    "sharedloan.api_input.RejectNulMiddleware",
     # API writes with an Idempotency-Key run once; a retry gets the first answer again.
     "sharedloan.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

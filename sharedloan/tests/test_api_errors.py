@@ -51,3 +51,11 @@ def test_an_unauthenticated_client_is_told_so():
     response = APIClient().get("/api/v1/items/")
     assert response.status_code in (401, 403)
     assert response.json()["code"] == "not_authenticated"
+
+
+def test_a_nul_character_is_answered_not_stored(api, nlc):
+    body = '{"lender": "NLC\\u0000", "reference": "R", "agreement_date": "2026-01-01"}'
+    response = api.post("/api/v1/consignments/", body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert api.get("/api/v1/items/?barcode=A%00").status_code == 400
+    assert api.get("/api/v1/sites/SUIXIAN.%00/").status_code == 404

@@ -72,11 +72,21 @@ def web_api(small_county, monkeypatch):
     monkeypatch.setattr(
         SimpleRateThrottle, "THROTTLE_RATES", {"anon": "100000/min", "user": "100000/min"}
     )
+    from django.core import signals
+    from django.db import close_old_connections
+
     from sharedloan.wsgi import application
 
+    # The WSGI application closes "old" database connections when a request starts and ends;
+    # inside the test's transaction that would close the test's own connection (on PostgreSQL
+    # the next query finds it closed). Django's test client unhooks the same two handlers.
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
     loaded = schemathesis.openapi.from_wsgi("/api/schema/", application)
     loaded.config.update(suppress_health_check=list(HealthCheck))
-    return loaded
+    yield loaded
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close_old_connections)
 
 
 @pytest.fixture
