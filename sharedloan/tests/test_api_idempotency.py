@@ -12,27 +12,12 @@ from rest_framework.test import APIClient
 from accounts.models import IdempotentRequest
 from accounts.tokens import api_token_create
 from circulation.integrity import find_violations
-from circulation.models import Loan, LoanRule, Patron
+from circulation.models import Loan
 from circulation.services import loans
 from conftest import make_item
 from sharedloan.idempotency import request_fingerprint
 
 CHECKOUT = "/api/v1/circulation/checkout/"
-
-
-@pytest.fixture
-def reader(sui_central):
-    for category in Patron.Category.values:
-        LoanRule.objects.create(
-            library=sui_central.library, category=category, loan_days=30, max_items=10
-        )
-    return Patron.objects.create(
-        library=sui_central.library,
-        card_number="SX000001",
-        name="王芳",
-        category=Patron.Category.ADULT,
-        home_site=sui_central,
-    )
 
 
 @pytest.fixture
