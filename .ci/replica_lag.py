@@ -35,6 +35,14 @@ def main() -> int:
     replica = psycopg.connect(args.replica, autocommit=True)
     primary.execute("CREATE TABLE IF NOT EXISTS lag_probe (n bigint PRIMARY KEY, at timestamptz)")
     start = primary.execute("SELECT coalesce(max(n), 0) FROM lag_probe").fetchone()[0]
+    # The probe table itself reaches the replica like any other write: the first run creates
+    # it, and polling for a row before its table has been replayed would fail, not wait.
+    created = time.monotonic()
+    while replica.execute("SELECT to_regclass('lag_probe')").fetchone()[0] is None:
+        if time.monotonic() - created > 30:
+            print(f"replica lag ({args.label}): the probe table not on the replica after 30 s")
+            return 1
+        time.sleep(0.001)
     samples, replay_lags, n = [], [], start
     deadline = time.monotonic() + args.seconds
     while (args.seconds and time.monotonic() < deadline) or (
