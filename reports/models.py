@@ -425,3 +425,37 @@ class PeriodReportEvent(models.Model):
 
     def __str__(self):
         return f"{self.report_id} {self.action}"
+
+
+class DemandSearch(models.Model):
+    """读者需求: catalogue searches that found nothing, or only copies out on loan with readers
+    already queueing for them, counted per library, site, month, CLC class and query.
+
+    Who searched is not stored: no reader, address or session, only how many times the same
+    thing was sought there that month. `key` joins the dimensions so that one unique index
+    serves the counter's INSERT … ON CONFLICT on every database (see reports.demand)."""
+
+    class Outcome(models.TextChoices):
+        NONE = "none", _("未找到")
+        QUEUED = "queued", _("均已借出且有人排队")
+
+    key = models.CharField(max_length=255, unique=True)
+    library = _ref(Library, _("图书馆"))
+    site = _optional_ref(Site, _("站点"))
+    month = models.DateField(_("月份"))
+    clc_top = models.CharField(_("中图法大类"), max_length=1, blank=True)
+    query = models.CharField(_("检索词"), max_length=64)
+    outcome = models.CharField(_("结果"), max_length=8, choices=Outcome.choices)
+    # For a queued search, the title whose copies were all out: what the rotation may bring.
+    title = _optional_ref(Title, _("书目"))
+    searches = models.PositiveIntegerField(_("检索次数"), default=0)
+
+    SCOPE_SITES = ("site",)
+
+    class Meta:
+        verbose_name = _("读者需求检索")
+        verbose_name_plural = _("读者需求检索")
+        indexes = [models.Index(fields=["library", "month"])]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.query}: {self.searches}"
