@@ -8,6 +8,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from . import selectors
+from .accounts import current_reader
+from .demand import record_search
 from .search import FIELDS, MAX_QUERY, CatalogueQuery, search
 from .throttle import search_allowed
 
@@ -128,7 +130,13 @@ def search_page(request, library):
         )
         response["Retry-After"] = str(wait)
         return response
-    context["result"] = search(library, query, page=_page_number(request))
+    page = _page_number(request)
+    context["result"] = search(library, query, page=page)
+    # What was sought and not found is counted for the 读者需求 report, not who sought it.
+    demand_site = home_site
+    if demand_site is None and (reader := current_reader(request, library)) is not None:
+        demand_site = reader.home_site
+    record_search(library, context["result"], site=demand_site, page=page)
     return _render(request, library, home_site, changed, "readers/search.html", context)
 
 
