@@ -117,9 +117,9 @@ def build_province():
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""INSERT INTO {table(Title)} (library_id, isbn, title, responsibility, publisher,
-                    clc, clc_top, marc, created_at)
+                    clc, clc_top, marc, created_at, title_pinyin, title_initials)
                 SELECT %s, '', '基准书目 ' || g, '', '', c.code || (g %% 90), left(c.code, 1),
-                    '', %s
+                    '', %s, 'jizhunshumu ' || g, 'jzsm'
                 FROM generate_series(1, %s) g
                 JOIN (SELECT code, row_number() OVER (ORDER BY code) - 1 AS k
                       FROM unnest(%s::text[]) code) c ON c.k = g %% %s""",
