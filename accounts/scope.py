@@ -176,6 +176,12 @@ def can_work_at_site(user, site) -> bool:
     return role_of(user) == "site_staff" and site.pk in site_ids(user)
 
 
+def can_switch_self_service(user, site) -> bool:
+    """Self-service borrowing at a site is the county librarian's decision, for their library's
+    sites only (the platform administrator may fix it)."""
+    return can_manage_library(user, site.library)
+
+
 def can_circulate(user) -> bool:
     """The desk, readers and overdue lists: staff who lend at some site of a library."""
     return role_of(user) in ("superuser", "librarian", "site_staff")

@@ -38,6 +38,9 @@ COOLOFF_SECONDS = settings.READER_SIGNIN_COOLOFF_SECONDS
 
 # Holds a reader may place online in an hour: enough for a reading list, not for a script.
 HOLDS_PER_HOUR = 20
+# Barcodes a reader may try at a self-service point in an hour: an armful of books and a few
+# misreads, not a script guessing barcodes.
+SELF_SERVICE_SCANS_PER_HOUR = 30
 
 
 class SignInLocked(Exception):
@@ -127,15 +130,23 @@ def current_reader(request, library=None) -> Patron | None:
     return reader
 
 
-def hold_allowed(reader: Patron) -> bool:
-    """Counts one hold placed online; False once the reader placed too many this hour."""
-    key = f"reader-holds:{reader.pk}"
+def _count_in_hour(key: str, limit: int) -> bool:
     if cache.add(key, 1, 3600):
         return True
     try:
-        return cache.incr(key) <= HOLDS_PER_HOUR
+        return cache.incr(key) <= limit
     except ValueError:
         return cache.add(key, 1, 3600)
+
+
+def hold_allowed(reader: Patron) -> bool:
+    """Counts one hold placed online; False once the reader placed too many this hour."""
+    return _count_in_hour(f"reader-holds:{reader.pk}", HOLDS_PER_HOUR)
+
+
+def self_service_allowed(reader: Patron) -> bool:
+    """Counts one barcode tried at a self-service point; False once too many came this hour."""
+    return _count_in_hour(f"reader-self-service:{reader.pk}", SELF_SERVICE_SCANS_PER_HOUR)
 
 
 # What the account page shows: only the reader's own loans and holds, nothing of other readers

@@ -22,3 +22,13 @@ class HoldPlaceForm(forms.Form):
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["pickup_site"].queryset = sites
+
+
+class SelfServiceForm(forms.Form):
+    barcode = forms.CharField(label=_("图书条码"), max_length=MAX_LENGTH)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["barcode"].widget.attrs.update(
+            autocomplete="off", autocapitalize="characters", spellcheck="false", autofocus=True
+        )

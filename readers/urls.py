@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import account_views, views
+from . import account_views, self_service_views, views
 
 app_name = "readers"
 
@@ -33,4 +33,10 @@ urlpatterns = [
         name="e-card-image",
     ),
     path("<slug:library>/titles/<int:pk>/hold/", account_views.hold_place, name="hold-place"),
+    # Self-service borrowing: the address a site's QR poster carries.
+    path(
+        "<slug:library>/self-service/<str:token>/",
+        self_service_views.self_service,
+        name="self-service",
+    ),
 ]

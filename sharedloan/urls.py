@@ -18,6 +18,8 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     # The public catalogue: no sign-in, one county library per address.
     path("catalogue/", include("readers.urls")),
+    # Staff: where readers may borrow by themselves (自助借书), per site.
+    path("self-service/", include("readers.staff_urls")),
     # The switcher's choice is also kept on the user's account.
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

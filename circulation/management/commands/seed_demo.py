@@ -68,6 +68,12 @@ class Command(BaseCommand):
             )
         summary = seed_demo(today=anchor, scale=scale)
         created = summary.created
+        if created.get("items"):
+            # The readers' side of the demo (self-service at one service point). Imported here,
+            # at the command: readers builds on circulation, never the other way round.
+            from readers.demo import seed_self_service
+
+            seed_self_service()
         for name in summary.skipped:
             self.stdout.write(_("%(library)s的演示数据已存在，未重复写入。") % {"library": name})
         if not created.get("items"):
