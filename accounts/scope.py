@@ -193,6 +193,16 @@ def can_move_volumes(user) -> bool:
     return role_of(user) in ("librarian", "site_staff") and user.library_id is not None
 
 
+def can_work_with_box(user, box) -> bool:
+    """Packing, unpacking and sending a travelling box: staff of the box's library who may work
+    at every site its volumes stand at (an empty box, at their own). The superuser has no
+    library and so no desk: a box is fixed in the admin, not packed."""
+    if not can_move_volumes(user) or user.library_id != box.library_id:
+        return False
+    items = box.items.select_related("current_site__library")
+    return all(can_work_at_site(user, site) for site in {item.current_site for item in items})
+
+
 def can_announce_consignment(user) -> bool:
     """Announcing a consignment and importing its manifest: county librarians (for their
     library) and the platform administrator (for any)."""

@@ -14,6 +14,7 @@ from accounts.scope import (
     can_manage_library,
     can_move_volumes,
     can_work_at_site,
+    can_work_with_box,
     get_scoped_or_404,
     scoped,
 )
@@ -31,9 +32,9 @@ def _get_box_for_user(request, code):
 
 
 def _require_box_work(request, box):
-    """Packing, unpacking and sending are for the box's library staff; read-only roles get 403
-    (the services still check the sites)."""
-    if not can_move_volumes(request.user) or request.user.library_id != box.library_id:
+    """Packing, unpacking and sending: the page offers them by the same predicate (the services
+    still check each volume's site)."""
+    if not can_work_with_box(request.user, box):
         raise PermissionDenied
 
 
@@ -82,11 +83,7 @@ def box_detail(request, code):
     box = _get_box_for_user(request, code)
     items = box.items.select_related("title", "current_site").order_by("call_number")
     sites = {item.current_site for item in items}
-    can_work = (
-        all(can_work_at_site(request.user, site) for site in sites)
-        if sites
-        else (can_manage_library(request.user, box.library))
-    )
+    can_work = can_work_with_box(request.user, box)
     return render(
         request,
         "collections_app/boxes/detail.html",
