@@ -450,6 +450,8 @@ def period_tables(library: Library, start: date, end: date, *, now=None) -> list
     classes.rows = [row[:4] for row in classes.rows]
     classes.total = classes.total[:4]
     holds = holds_table(holds_waited(scope, start, end, now=now, limit=PERIOD_TOP), PERIOD_TOP)
+    for table in (queries, classes, holds):
+        table.key = f"period-{table.key}"
     return [queries, classes, holds]
 
 

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy
 
 from accounts.scope import can_prepare_period_report, can_review_period_report
 from collections_app.errors import Refused
+from reports.demand import period_tables as demand_tables
+from reports.demand import unfound_total
 from reports.models import PeriodReport, PeriodReportEvent
 from reports.periods import Period
 from reports.queries import LoanScope, item_counts, loan_counts
@@ -52,6 +54,7 @@ def period_figures(*, library, consignment, start, end, now=None) -> dict:
     tables += readers_report(scope, p)[:1]
     tables += holdings_report(scope, p)[:2]
     tables += transit[:1]
+    tables += demand_tables(library, start, end, now=now)
     return {
         "version": FIGURES_VERSION,
         "library": library.name,
@@ -71,6 +74,7 @@ def period_figures(*, library, consignment, start, end, now=None) -> dict:
             "transfers": transit[0].total[1],
             "moved": transit[0].total[2],
             "overdue_transits": len(transit[1].rows),
+            "unmet_searches": unfound_total(library, start, end),
         },
         "tables": [table.as_json() for table in tables],
     }
@@ -87,6 +91,7 @@ TOTAL_LABELS = {
     "transfers": gettext_lazy("调拨单"),
     "moved": gettext_lazy("调拨册数"),
     "overdue_transits": gettext_lazy("超期在途调拨单"),
+    "unmet_searches": gettext_lazy("未满足的读者检索（全馆）"),
 }
 
 
@@ -187,7 +192,7 @@ def period_report_review(*, user, report, accept: bool, comment: str, now=None) 
 def rollup(reports) -> dict:
     """The accepted reports of one period side by side, from their frozen figures only."""
     keys = list(TOTAL_LABELS)
-    rows, sums = [], dict.fromkeys(keys, 0)
+    rows, sums, searched = [], dict.fromkeys(keys, 0), set()
     for report in reports:
         totals = report.figures["totals"]
         rows.append(
@@ -199,6 +204,10 @@ def rollup(reports) -> dict:
         )
         for key in ("loans", "readers", "new_readers", "visits", "held", "transfers", "moved"):
             sums[key] += totals.get(key) or 0
+        # Readers' searches are the library's, whatever the consignment: counted once each.
+        if report.library_id not in searched:
+            searched.add(report.library_id)
+            sums["unmet_searches"] += totals.get("unmet_searches") or 0
         sums["overdue_transits"] += totals.get("overdue_transits") or 0
     sums["turnover"] = ratio(sums["loans"], sums["held"])
     sums["never_share"] = None

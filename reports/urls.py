@@ -11,6 +11,7 @@ urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
     path("transit/", views.transit, name="transit"),
     path("compare/", views.compare, name="compare"),
+    path("demand/", views.demand_page, name="demand"),
     path("period/", views.period_list, name="period-list"),
     path("period/new/", views.period_create, name="period-create"),
     path("period/<int:pk>/", views.period_detail, name="period-detail"),

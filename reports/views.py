@@ -34,7 +34,7 @@ from collections_app.exports import csv_response, pdf_response, table_response, 
 from collections_app.models import Consignment, Item
 from jobs.models import Job
 from jobs.services import job_start
-from reports import selectors
+from reports import demand, selectors
 from reports.filters import ReportFilter, validate
 from reports.forms import NarrativeForm, PrepareForm, ReviewForm, RollupForm
 from reports.models import PeriodReport
@@ -124,6 +124,13 @@ PAGES = {
         ("period", "start", "end", "library", "consignment"),
         "month",
     ),
+    "demand": Page(
+        "demand",
+        gettext_lazy("读者需求"),
+        ("period", "start", "end", "library", "site", "clc_top"),
+        "year",
+        gettext_lazy("读者在公共目录中检索而未找到（或均已借出且有人排队）的，和等待最久的预约。"),
+    ),
 }
 
 
@@ -138,6 +145,9 @@ def _build(name, request, scope, params) -> list[Table]:
         return selectors.preferences_report(scope, params)
     if name == "transit":
         return selectors.transit_report(request.user, params)
+    if name == "demand":
+        preferences = demand.preference_figures(scope, params)
+        return demand.demand_report(scope, params, preferences=preferences)
     # The lender compares the libraries it lends to by consignment; the province by library.
     by = "consignment" if is_lender_staff(request.user) else "library"
     return selectors.compare_report(scope, params, by=by)
@@ -220,6 +230,11 @@ def transit(request):
 @login_required
 def compare(request):
     return _report(request, "compare")
+
+
+@login_required
+def demand_page(request):
+    return _report(request, "demand")
 
 
 IDLE_HEADERS = (
