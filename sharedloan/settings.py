@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Django's own form widget templates, for FORM_RENDERER below.
+    "django.forms",
     "django_filters",
     "rest_framework",
     "drf_spectacular",
@@ -111,6 +113,9 @@ TEMPLATES = [
         },
     },
 ]
+# Form widgets render through the templates above, so templates/ may override one of Django's
+# widget templates (templates/admin/widgets/split_datetime.html labels its two inputs).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 WSGI_APPLICATION = "sharedloan.wsgi.application"
 
