@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import get_history_manager_for_model
@@ -75,7 +75,8 @@ def history_baseline(row) -> bool:
     manager.bulk_history_create(
         [row],
         update=latest is not None,
-        default_change_reason=_("修改前的记录"),
+        # Stored as written here; the history page shows it in the reader's language.
+        default_change_reason=gettext_noop("修改前的记录"),
     )
     return True
 

@@ -47,3 +47,19 @@ def test_a_row_whose_history_is_current_gets_no_second_baseline(client, superuse
         ("~", "C912.82/2"),
         ("+", "C912.82/1"),
     ]
+
+
+def test_the_history_reads_in_english_and_scrolls_inside_its_box_on_a_phone(
+    client, superuser, suixian
+):
+    (title,) = Title.objects.bulk_create([Title(library=suixian, title="乡士中国")])
+    client.force_login(superuser)
+    client.cookies["django_language"] = "zh-hans"
+    url = reverse("admin:collections_app_title_change", args=[title.pk])
+    client.post(url, change_form_data(client, url, title="乡土中国"))
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("admin:collections_app_title_history", args=[title.pk]))
+    html = page.content.decode()
+    assert "Record before any change" in html and "修改前的记录" not in html
+    assert "<strong>Title:</strong>乡士中国" in html
+    assert '<div class="table-scroll">\n<table id="change-history"' in html
