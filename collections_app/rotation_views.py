@@ -6,7 +6,8 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
@@ -15,9 +16,10 @@ from django.views.decorators.http import require_POST
 from accounts.scope import can_manage_library, can_plan_rotations, get_scoped_or_404, scoped
 from accounts.submissions import AlreadySubmitted, new_key, submitted_once
 from collections_app import move_planning as planner
+from collections_app.demand_signals import titles_in_demand
 from collections_app.errors import Refused
 from collections_app.forms import RotationAddForm, RotationPlanForm, rotation_stop_formset
-from collections_app.models import Box, Item, RotationPlan, Site, clc_top_names
+from collections_app.models import Box, Item, RotationPlan, Site, Transfer, clc_top_names
 from collections_app.scanning import refusal_text
 from collections_app.services.rotation import (
     Action,
@@ -28,6 +30,7 @@ from collections_app.services.rotation import (
     rotation_review,
 )
 from collections_app.services.suggestions import suggestions_accept
+from collections_app.services.transfers import transfer_add_items, transfer_create
 
 MIN_LISTED_MOVE = 5
 
@@ -305,8 +308,37 @@ def suggestion_list(request):
             "idle_days": idle_days,
             "window_days": window_days,
             "submission": new_key(),
+            "demand": titles_in_demand(library, idle_days=idle_days),
         },
     )
+
+
+@login_required
+@require_POST
+def suggestion_demand_move(request):
+    """Draft a transfer of one idle copy to the site where readers wait for its title."""
+    library = _managed_library(request.user)
+    item_pk = _int(request.POST.get("item"), 0, 0, 2**62)
+    item = get_object_or_404(
+        Item.objects.select_related("current_site"), library=library, pk=item_pk
+    )
+    destination_pk = _int(request.POST.get("destination"), 0, 0, 2**62)
+    destination = get_object_or_404(Site, library=library, pk=destination_pk)
+    try:
+        with transaction.atomic():
+            transfer = transfer_create(
+                user=request.user,
+                source=item.current_site,
+                destination=destination,
+                reason=Transfer.Reason.ROTATION,
+                note=_("读者需求：%(site)s的读者在等这本书") % {"site": destination.name},
+            )
+            transfer_add_items(user=request.user, transfer=transfer, items=[item])
+    except Refused as refused:
+        messages.error(request, refusal_text(refused))
+        return redirect("collections:suggestions")
+    messages.success(request, _("已生成调拨单（草稿），请核对后发出。"))
+    return redirect("collections:transfer-detail", pk=transfer.pk)
 
 
 @login_required

@@ -45,5 +45,10 @@ urlpatterns = [
     path("rotation/<int:pk>/items/", rotation_views.rotation_add_items, name="rotation-add-items"),
     path("suggestions/", rotation_views.suggestion_list, name="suggestions"),
     path("suggestions/accept/", rotation_views.suggestion_accept, name="suggestions-accept"),
+    path(
+        "suggestions/demand-move/",
+        rotation_views.suggestion_demand_move,
+        name="suggestions-demand-move",
+    ),
     path("consignments/", include(receiving_urls)),
 ]
