@@ -214,6 +214,16 @@ class DisplayAdmin(ScopedHistoryAdmin):
         fields = super().get_readonly_fields(request, obj)
         return [*fields, "site"] if obj is not None else fields
 
+    def get_fields(self, request, obj=None):
+        # A new display's library is its site's: chosen apart, the two could disagree.
+        fields = super().get_fields(request, obj)
+        return [field for field in fields if field != "library"] if obj is None else fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.library = obj.site.library
+        super().save_model(request, obj, form, change)
+
     def has_delete_permission(self, request, obj=None):
         # Deleting would take its volumes off it without their history: end it in the pages.
         return False
