@@ -1,21 +1,29 @@
 """Benchmark: checkout and return at the desk through the whole stack — HTTP, session, CSRF,
-the view, the service, PostgreSQL — under gunicorn, beside the raw baseline: the same writes as
-one hand-written SQL transaction over psycopg.
+the view, the service, the fragments, PostgreSQL — under gunicorn, beside two baselines measured
+in the same run: a bare Django view doing the same checkout transaction under the same gunicorn
+(no middleware, no session, one hand-written transaction), and that transaction alone over
+psycopg.
 
     .venv/bin/python bench/checkout.py
-    .venv/bin/python bench/checkout.py --quick     (6,000 volumes, 5 s a phase, for CI)
+    .venv/bin/python bench/checkout.py --quick     (6,000 volumes, 3 s a phase, for CI)
 
-Starts gunicorn itself on a free loopback port against DATABASE_URL, default
-postgres://postgres@127.0.0.1:5432/sharedloan_checkout_bench (dropped and re-created), creates its
-data, drives the load from a separate process (Python threads over http.client, each with its
-own signed-in session), prints the figures, then stops everything.
+Starts three gunicorn servers on free loopback ports against DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/sharedloan_checkout_bench (dropped and re-created): the bare
+view, the whole stack with persistent connections (CONN_MAX_AGE) and the whole stack with
+psycopg's connection pool (DATABASE_POOL=true). It creates its data, drives the load from a
+separate process (Python threads over http.client, each desk with its own signed-in session),
+runs each phase on the three servers one after the other so that a noisy machine weighs on them
+alike, prints the figures and the ratios to the bare view, then stops everything.
 
-The returns take back the loans the checkouts made: the loans of the paced checkouts are kept
-for the paced returns, so that returns at full load cannot use them all up first. A phase that
-measures no scan, or any error, fails the run.
+The returns (through the whole stack with persistent connections, the default) take back the
+loans its checkouts made: the loans of the paced checkouts are kept for the paced returns, so
+that returns at full load cannot use them all up first. A phase that measures no scan, or any
+error, fails the run.
 
-Targets (2 cores): at least 100 checkouts/s sustained with p95 under 250 ms; p95 under 100 ms
-at 20 scans/s.
+Goal (issue 13, 2 cores): at least 300 checkouts/s through the whole stack at full load and p95
+under 50 ms at 20 scans/s, where the bare view answered 1,214/s on a quiet machine: the whole
+stack at a quarter of the bare view's rate. Other work on the machine moves every absolute figure;
+the ratio to the bare view of the same run is what to compare between runs.
 """
 
 import http.client
@@ -31,6 +39,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+from django.urls import path
+
 ROOT = Path(__file__).resolve().parent.parent
 # `python bench/NAME.py` puts bench/ first on the path, where a script would shadow an app or a
 # library of its name: the project root takes its place, and the set-up is bench.benchdb.
@@ -42,15 +52,27 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sharedloan.settings")
 
 QUICK = "--quick" in sys.argv
 SATURATION_CLIENTS = 8
-SATURATION_SECONDS = 5 if QUICK else 15
+SATURATION_SECONDS = 3 if QUICK else 15
 PACED_RATE = 20
-PACED_SECONDS = 5 if QUICK else 10
+PACED_SECONDS = 3 if QUICK else 10
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 VOLUMES = 6_000 if QUICK else 60_000
 READERS = 500 if QUICK else 2_000
 RAW_ROUNDS = 300 if QUICK else 2_000
 WARM_UP = 40 if QUICK else 200
 PASSWORD = "bench-password"
+GOAL_RATE, GOAL_P95, BARE_QUIET_RATE = 300, 50, 1214
+# The servers: (label, WSGI application, environment). The whole stack runs twice, once per way
+# of keeping database connections; the returns run on the first of them, the default.
+BARE = "bare Django view"
+PERSISTENT = "whole stack, persistent"
+POOLED = "whole stack, pool"
+SERVERS = (
+    # Its only page is POST /bare/checkout/: the start-up check's GET is a 404, not worth a line.
+    (BARE, "bench.checkout:bare_application()", {"DJANGO_LOG_LEVEL": "ERROR"}),
+    (PERSISTENT, "sharedloan.wsgi", {"DATABASE_POOL": "false", "DATABASE_CONN_MAX_AGE": "600"}),
+    (POOLED, "sharedloan.wsgi", {"DATABASE_POOL": "true"}),
+)
 
 
 # The load driver: runs in its own process (`checkout.py --drive ...`).
@@ -59,10 +81,14 @@ PASSWORD = "bench-password"
 class Desk:
     """One browser at the desk: a session cookie, a CSRF token, one keep-alive connection."""
 
-    def __init__(self, port, username):
+    def __init__(self, port, cookies=None, timeout=30):
         self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.cookies = {}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.cookies = dict(cookies or {})
+        self.csrf = self.cookies.get("csrftoken", "")
+
+    def sign_in(self, username):
+        """The sign-in page, as a browser: returns the session and CSRF cookies it set."""
         page = self.request("GET", "/accounts/login/")
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
         self.request(
@@ -72,6 +98,7 @@ class Desk:
         )
         assert "sessionid" in self.cookies, "sign-in failed"
         self.csrf = self.cookies["csrftoken"]
+        return dict(self.cookies)
 
     def request(self, method, path, form=None, headers=None):
         body = urlencode(form) if form is not None else None
@@ -92,12 +119,15 @@ class Desk:
 
     def scan(self, mode, card, code):
         started = time.perf_counter()
-        data = self.request(
-            "POST",
-            "/desk/BENCH/central/scan/",
-            {"mode": mode, "card": card, "code": code, "csrfmiddlewaretoken": self.csrf},
-            {"Accept": "application/json", "X-CSRFToken": self.csrf},
-        )
+        if mode == "bare":
+            data = self.request("POST", "/bare/checkout/", {"card": card, "code": code})
+        else:
+            data = self.request(
+                "POST",
+                "/desk/BENCH/central/scan/",
+                {"mode": mode, "card": card, "code": code, "csrfmiddlewaretoken": self.csrf},
+                {"Accept": "application/json", "X-CSRFToken": self.csrf},
+            )
         elapsed = time.perf_counter() - started
         answer = json.loads(data)
         if answer["tone"] not in ("ok",):
@@ -105,9 +135,11 @@ class Desk:
         return elapsed
 
 
-def drive(port, mode, jobs, clients, seconds, rate):
-    """Closed loop with `clients` desks for `seconds`, or open loop at `rate` scans/s."""
-    desks = [Desk(port, "bench-librarian") for _ in range(clients)]
+def drive(port, mode, jobs, sessions, seconds, rate):
+    """Closed loop with one desk per signed-in session (`sessions`, their cookies) for
+    `seconds`, or open loop at `rate` scans/s."""
+    desks = [Desk(port, cookies) for cookies in sessions]
+    clients = len(desks)
     lock = threading.Lock()
     jobs = iter(jobs)
     latencies, errors = [], []
@@ -159,6 +191,53 @@ def drive(port, mode, jobs, clients, seconds, rate):
     )
 
 
+# The bare view: the same checkout transaction as the raw baseline, in a Django view served by
+# the same gunicorn, without middleware, session, CSRF, scope, service or template. gunicorn
+# loads it as `bench.checkout:bare_application()`.
+
+
+def bare_checkout(request):
+    from django.db import connection, transaction
+    from django.http import JsonResponse
+
+    if not _BARE_SITE:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT s.library_id, s.id FROM collections_app_site s JOIN"
+                " collections_app_library l ON l.id = s.library_id"
+                " WHERE l.code = 'BENCH' AND s.code = 'central'"
+            )
+            _BARE_SITE.extend(cursor.fetchone())
+    lib, site = _BARE_SITE
+    card, barcode = request.POST["card"], request.POST["code"]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(RAW_CHECKOUT[0][0], (lib, card))
+        patron_id, _ = cursor.fetchone()
+        cursor.execute(RAW_CHECKOUT[1][0], (barcode,))
+        item_id, *_ = cursor.fetchone()
+        cursor.execute(RAW_CHECKOUT[2][0], (patron_id,))
+        cursor.fetchone()
+        cursor.execute(RAW_CHECKOUT[3][0], (lib, item_id, patron_id, site))
+        cursor.execute(RAW_CHECKOUT[4][0], (lib, item_id, site, site))
+        cursor.execute(RAW_CHECKOUT[5][0], (item_id,))
+    return JsonResponse({"tone": "ok", "message": ""})
+
+
+_BARE_SITE = []
+urlpatterns = [path("bare/checkout/", bare_checkout)]
+
+
+def bare_application():
+    import django
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+
+    django.setup(set_prefix=False)
+    settings.MIDDLEWARE = []
+    settings.ROOT_URLCONF = "bench.checkout"
+    return WSGIHandler()
+
+
 # The orchestrator.
 
 
@@ -197,12 +276,13 @@ def setup():
     return county
 
 
-def start_gunicorn(port):
+def start_gunicorn(port, app, extra_env):
     env = dict(os.environ, DJANGO_DEBUG="false", DJANGO_LOG_LEVEL="WARNING")
-    server = subprocess.Popen(
+    env.update(extra_env)
+    return subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
-            "sharedloan.wsgi",
+            app,
             "--workers",
             str(WORKERS),
             "--bind",
@@ -214,19 +294,46 @@ def start_gunicorn(port):
         env=env,
         start_new_session=True,
     )
-    for _ in range(100):
+
+
+def wait_for(port, server):
+    """Until the server answers a request (its workers load the project only after the port is
+    open, a dozen at once on a busy machine)."""
+    for _ in range(1200):
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn on port {port} stopped: exit {server.returncode}")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            conn.request("GET", "/accounts/login/")
+            conn.getresponse().read()
+            conn.close()
+            return
         except OSError:
             time.sleep(0.1)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit(f"gunicorn on port {port} did not start")
 
 
-def run_driver(port, mode, jobs, clients, seconds, rate=0):
+def sign_in_desks(port, n):
+    """n signed-in sessions, each through the sign-in page (in parallel: each is a password
+    hash). Sessions live in the database, so every server and worker accepts them."""
+    sessions = [None] * n
+
+    def one(i):
+        # A password hash each, a second or more on a busy machine: a long time-out.
+        sessions[i] = Desk(port, timeout=180).sign_in("bench-librarian")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(sessions), "sign-in failed"
+    return sessions
+
+
+def run_driver(port, mode, jobs, sessions, seconds, rate=0):
     jobs_file = ROOT / "bench" / f".jobs-{os.getpid()}.json"
-    jobs_file.write_text(json.dumps(jobs))
+    jobs_file.write_text(json.dumps({"jobs": jobs, "sessions": sessions}))
     try:
         output = subprocess.run(
             [
@@ -236,7 +343,6 @@ def run_driver(port, mode, jobs, clients, seconds, rate=0):
                 str(port),
                 mode,
                 str(jobs_file),
-                str(clients),
                 str(seconds),
                 str(rate),
             ],
@@ -333,82 +439,132 @@ def main():
     county = setup()
     barcodes = [f"BENCH{n:08}" for n in range(VOLUMES)]
     cards = [f"R{n % READERS:06}" for n in range(VOLUMES)]
-    port = free_port()
-    server = start_gunicorn(port)
+    paced_jobs = int(PACED_RATE * PACED_SECONDS) + 40
+    full_jobs = (VOLUMES - 2 * RAW_ROUNDS - len(SERVERS) * (WARM_UP + paced_jobs)) // len(SERVERS)
+    cursor = 0
+
+    def take(n):
+        nonlocal cursor
+        jobs = list(zip(cards[cursor : cursor + n], barcodes[cursor : cursor + n], strict=True))
+        cursor += n
+        return jobs
+
+    ports = {label: free_port() for label, _, _ in SERVERS}
+    servers = {label: start_gunicorn(ports[label], app, env) for label, app, env in SERVERS}
+    results, lent = {}, {}
     try:
-        # Warm up every worker (imports, first connection), then measure.
-        warm = list(zip(cards[:WARM_UP], barcodes[:WARM_UP], strict=True))
-        run_driver(port, "checkout", warm, 4, 30)
-        cursor = WARM_UP
-        results, lent = {}, {}
-        for name, clients, seconds, rate in (
-            ("checkout at full load", SATURATION_CLIENTS, SATURATION_SECONDS, 0),
-            ("checkout at 20/s", 4, PACED_SECONDS, PACED_RATE),
+        for label in ports:
+            wait_for(ports[label], servers[label])
+        sessions = sign_in_desks(ports[PERSISTENT], SATURATION_CLIENTS)
+        # Warm up every worker of every server (imports, first connection), then measure.
+        for label in ports:
+            mode = "bare" if label == BARE else "checkout"
+            run_driver(ports[label], mode, take(WARM_UP), sessions[:4], 30)
+        # Each phase on the three servers in turn, so that the machine's other work weighs
+        # on them alike.
+        for phase, clients, seconds, rate, n_jobs in (
+            ("checkout at full load", SATURATION_CLIENTS, SATURATION_SECONDS, 0, full_jobs),
+            ("checkout at 20/s", 4, PACED_SECONDS, PACED_RATE, paced_jobs),
         ):
-            end = min(cursor + 20_000, VOLUMES - 2 * RAW_ROUNDS)
-            jobs = list(zip(cards[cursor:end], barcodes[cursor:end], strict=True))
-            results[name] = run_driver(port, "checkout", jobs, clients, seconds, rate)
-            # The jobs are handed out in order: the first n + errors were scanned.
-            done = cursor + results[name]["n"] + results[name]["errors"]
-            lent[name] = barcodes[cursor:done]
-            cursor = done
+            for label in ports:
+                mode = "bare" if label == BARE else "checkout"
+                jobs = take(n_jobs)
+                r = run_driver(ports[label], mode, jobs, sessions[:clients], seconds, rate)
+                results[label, phase] = r
+                # The jobs are handed out in order: the first n + errors were scanned.
+                lent[label, phase] = [code for _, code in jobs[: r["n"] + r["errors"]]]
         # Returns at full load take back the loans of the checkouts at full load (they may
         # run out before the time is up: the rate is over the time they took). The paced
         # returns take back the paced checkouts' loans, about as many as they need, then any
         # left over: returns at full load used to take every loan, leaving none to pace.
-        full_loans = lent["checkout at full load"]
-        name = "return at full load"
+        port = ports[PERSISTENT]
+        full_loans = lent[PERSISTENT, "checkout at full load"]
+        phase = "return at full load"
         jobs = [("", code) for code in full_loans]
-        results[name] = run_driver(port, "return", jobs, SATURATION_CLIENTS, SATURATION_SECONDS)
-        left = full_loans[results[name]["n"] + results[name]["errors"] :]
+        r = results[PERSISTENT, phase] = run_driver(
+            port, "return", jobs, sessions, SATURATION_SECONDS
+        )
+        left = full_loans[r["n"] + r["errors"] :]
         if not left:
-            wall = results[name]["wall"]
-            results[name]["note"] = f"every loan of the checkouts at full load back in {wall:.1f} s"
-        jobs = [("", code) for code in lent["checkout at 20/s"] + left]
-        results["return at 20/s"] = run_driver(port, "return", jobs, 4, PACED_SECONDS, PACED_RATE)
+            r["note"] = f"every loan of the checkouts at full load back in {r['wall']:.1f} s"
+        jobs = [("", code) for code in lent[PERSISTENT, "checkout at 20/s"] + left]
+        results[PERSISTENT, "return at 20/s"] = run_driver(
+            port, "return", jobs, sessions[:4], PACED_SECONDS, PACED_RATE
+        )
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        for server in servers.values():
+            os.killpg(server.pid, signal.SIGTERM)
+        for server in servers.values():
+            server.wait(timeout=30)
 
     raw_barcodes = barcodes[-RAW_ROUNDS * 2 :]
     raw_cards = cards[-RAW_ROUNDS * 2 :]
     raw_one = raw_baseline(county, raw_barcodes[:RAW_ROUNDS], raw_cards[:RAW_ROUNDS], 1)
     raw_four = raw_baseline(county, raw_barcodes[RAW_ROUNDS:], raw_cards[RAW_ROUNDS:], 4)
+    report(results, raw_one, raw_four)
 
-    print(f"\ngunicorn: {WORKERS} sync workers, PostgreSQL, 2 cores shared with the load driver")
-    print(f"{'':24}{'scans':>7}{'per s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
-    for name, r in results.items():
+
+def report(results, raw_one, raw_four):
+    print(f"\ngunicorn: {WORKERS} sync workers a server, PostgreSQL, 2 cores shared with the load")
+    print(f"{'':48}{'scans':>7}{'per s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'÷ bare':>8}")
+    for (label, phase), r in results.items():
+        bare = results.get((BARE, phase))
+        versus = ""
+        if bare and label != BARE:
+            # Throughput: the share of the bare view's rate; latency: times the bare view's.
+            versus = (
+                f"{r['p95'] / bare['p95']:>7.1f}x"
+                if "20/s" in phase
+                else f"{r['rate'] / bare['rate']:>8.2f}"
+            )
         print(
-            f"{name:24}{r['n']:>7}{r['rate']:>9.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['errors']:>8}"
+            f"{phase + ', ' + label:48}{r['n']:>7}{r['rate']:>9.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}"
+            f"{r['errors']:>8}{versus}"
         )
         for error in r["sample_errors"]:
             print(f"    {error}")
         if r.get("note"):
             print(f"    ({r['note']})")
-    full = results["checkout at full load"]
-    broken = [name for name, r in results.items() if r["n"] == 0 or r["errors"]]
+    broken = [
+        f"{phase}, {label}" for (label, phase), r in results.items() if r["n"] == 0 or r["errors"]
+    ]
     if broken:
-        raise SystemExit(f"no scans measured, or errors, in: {', '.join(broken)}")
+        raise SystemExit(f"no scans measured, or errors, in: {'; '.join(broken)}")
+    bare_full = results[BARE, "checkout at full load"]
     print(
         f"\nraw psycopg checkout transaction: {raw_one:.0f}/s on 1 connection, "
-        f"{raw_four:.0f}/s on 4"
+        f"{raw_four:.0f}/s on 4; the bare view at full load {bare_full['rate']:.0f}/s "
+        f"({bare_full['rate'] / raw_four:.2f} of raw on 4)"
     )
-    print(f"ratio raw (4 connections) / whole stack at full load: {raw_four / full['rate']:.1f}x")
-    verdict = full["rate"] >= 100 and full["p95"] < 250 and results["checkout at 20/s"]["p95"] < 100
-    print(
-        "targets: ≥100 checkouts/s with p95 < 250 ms, p95 < 100 ms at 20/s: "
-        + ("met" if verdict else "NOT met")
-    )
+    # The goal in absolute figures, and as the share of the bare view it asks on a quiet
+    # machine (300 of 1,214/s), which a run on a busy machine can still be held to.
+    share = GOAL_RATE / BARE_QUIET_RATE
+    for label in (PERSISTENT, POOLED):
+        full = results[label, "checkout at full load"]
+        paced = results[label, "checkout at 20/s"]
+        print(
+            f"{label}: {full['rate']:.0f} checkouts/s at full load "
+            f"({full['rate'] / bare_full['rate']:.2f} of the bare view; goal {GOAL_RATE}/s, "
+            f"{share:.2f} of it), p95 {paced['p95']:.1f} ms at 20/s (goal < {GOAL_P95} ms): "
+            + (
+                "met"
+                if full["rate"] >= GOAL_RATE and paced["p95"] < GOAL_P95
+                else "met as a share of the bare view"
+                if full["rate"] / bare_full["rate"] >= share and paced["p95"] < GOAL_P95
+                else "NOT met"
+            )
+        )
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--drive":
-        _, _, port, mode, jobs_path, clients, seconds, rate = sys.argv
+        _, _, port, mode, jobs_path, seconds, rate = sys.argv
+        given = json.loads(Path(jobs_path).read_text())
         drive(
             int(port),
             mode,
-            [tuple(job) for job in json.loads(Path(jobs_path).read_text())],
-            int(clients),
+            [tuple(job) for job in given["jobs"]],
+            given["sessions"],
             float(seconds),
             float(rate),
         )
