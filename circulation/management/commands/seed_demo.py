@@ -67,6 +67,11 @@ class Command(BaseCommand):
                 _("锚定日期不能早于 %(date)s：图书 2021 年才到馆。") % {"date": EARLIEST_ANCHOR}
             )
         summary = seed_demo(today=anchor, scale=scale)
+        # Readers' searches are counted by the reports app (collections and circulation do
+        # not depend on it); the demo's year of them goes through the same counter.
+        from reports.demand_demo import seed_demand
+
+        searches = seed_demand(today=anchor)
         created = summary.created
         if created.get("items"):
             # The readers' side of the demo (self-service at one service point). Imported here,
@@ -87,7 +92,8 @@ class Command(BaseCommand):
                     "演示数据已写入（锚定日期 %(anchor)s）：图书馆 %(libraries)d，站点 %(sites)d，"
                     "书目 %(titles)d，图书 %(items)d，读者 %(patrons)d，借阅 %(loans)d"
                     "（未还 %(open)d，其中逾期 %(overdue)d），调拨单 %(transfers)d"
-                    "（在途图书 %(in_transit)d），流转记录 %(events)d，演示登录 %(users)d。"
+                    "（在途图书 %(in_transit)d），流转记录 %(events)d，演示登录 %(users)d，"
+                    "未找到的读者检索 %(searches)d 次。"
                 )
                 % {
                     "anchor": anchor,
@@ -103,6 +109,7 @@ class Command(BaseCommand):
                     "in_transit": summary.in_transit,
                     "events": created["item events"],
                     "users": created["users"],
+                    "searches": searches,
                 }
             )
         )
