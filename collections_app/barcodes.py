@@ -34,6 +34,8 @@ _MAX_RAW = 200
 def _visible(text: str) -> str:
     """NFKC, without invisible format characters (zero-width space, BOM, bidi marks) and
     control characters other than line breaks and tabs."""
+    if text.isascii() and text.isprintable():
+        return text  # what NFKC and the filter below leave as it is: nearly every code read
     text = unicodedata.normalize("NFKC", text)
     return "".join(
         ch

@@ -21,9 +21,12 @@ _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 MAX_PRICE = Decimal("9999999.99")
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def clean_text(raw) -> str:
     text = _BIDI.sub("", _NON_FILING.sub("", str(raw or "")))
-    return re.sub(r"\s+", " ", text).strip()
+    return _SPACES.sub(" ", text).strip()
 
 
 def clean_title(raw) -> str:

@@ -78,15 +78,25 @@ def check_record_count(number: int) -> None:
         )
 
 
-def check_cell(text: str, row: int, column: int) -> str:
-    if len(text) > max_cell_chars():
+def check_cells(cells: list[str], row: int, limit: int) -> list[str]:
+    """`cells` of one row, each at most `limit` characters (`max_cell_chars()`, read once per
+    file by the caller): TooLarge naming the first cell past it."""
+    if cells and max(map(len, cells)) > limit:
+        for column, text in enumerate(cells, 1):
+            check_cell(text, row, column, limit=limit)
+    return cells
+
+
+def check_cell(text: str, row: int, column: int, *, limit: int | None = None) -> str:
+    limit = max_cell_chars() if limit is None else limit
+    if len(text) > limit:
         raise TooLarge(
             _("第 %(row)s 行第 %(column)s 列的内容有 %(size)s 字，超过了 %(limit)s 字的上限。")
             % {
                 "row": row,
                 "column": column,
                 "size": intcomma(len(text)),
-                "limit": intcomma(max_cell_chars()),
+                "limit": intcomma(limit),
             }
         )
     return text

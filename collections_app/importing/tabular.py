@@ -25,7 +25,14 @@ from collections_app.importing.fields import (
     parse_year,
 )
 from collections_app.importing.isbn import normalise_isbn
-from collections_app.importing.limits import TooLarge, check_cell, check_row_count, max_cells
+from collections_app.importing.limits import (
+    TooLarge,
+    check_cells,
+    check_row_count,
+    max_cell_chars,
+    max_cells,
+    max_rows,
+)
 from collections_app.importing.manifest import Manifest, ManifestCopy, ManifestTitle, check_lengths
 
 # key: (header written in the template, description, every accepted header)
@@ -126,6 +133,8 @@ def _label(key: str, header: str) -> str:
 
 
 def _cell(value) -> str:
+    if value.__class__ is str:  # nearly every cell: first, before the rarer kinds
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -164,6 +173,7 @@ def rows_of_csv(text: str) -> Iterator[tuple[int, list[str]]]:
             _("表格超过 %(n)s 个单元格，请分成几个文件导入。") % {"n": f"{max_cells():,}"}
         )
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows_cap, cell_cap = max_rows(), max_cell_chars()
     number = 0
     while True:
         try:
@@ -176,14 +186,12 @@ def rows_of_csv(text: str) -> Iterator[tuple[int, list[str]]]:
                 % {"row": reader.line_num}
             ) from None
         number += 1
-        check_row_count(number)
+        if number > rows_cap:
+            check_row_count(number)
         if any(cell.strip() for cell in cells):
             yield (
                 number,
-                [
-                    check_cell(cell.strip(), number, column)
-                    for column, cell in enumerate(cells[:MAX_COLUMNS], 1)
-                ],
+                check_cells([cell.strip() for cell in cells[:MAX_COLUMNS]], number, cell_cap),
             )
 
 
@@ -207,7 +215,10 @@ def rows_of_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:
         sheet = workbook.worksheets[0]
         if hasattr(sheet, "reset_dimensions"):
             sheet.reset_dimensions()
+        # max_col pads every row to MAX_COLUMNS with None: the padding is cut before the cells
+        # are read, so a row costs what it holds.
         rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        rows_cap, cell_cap = max_rows(), max_cell_chars()
         number = 0
         while True:
             try:
@@ -221,11 +232,12 @@ def rows_of_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:
             except Exception:
                 raise ValueError(_damaged(number + 1)) from None
             number += 1
-            check_row_count(number)
-            cells = [
-                check_cell(_cell(value), number, column)
-                for column, value in enumerate(values[:MAX_COLUMNS], 1)
-            ]
+            if number > rows_cap:
+                check_row_count(number)
+            end = len(values)
+            while end and values[end - 1] is None:
+                end -= 1
+            cells = check_cells([_cell(value) for value in values[:end]], number, cell_cap)
             if any(cells):
                 yield number, cells
     finally:
@@ -271,8 +283,9 @@ def _read(rows: Iterable[tuple[int, list[str]]], manifest: Manifest, clc: ClcChe
     labels = {key: _label(key, header) for key, (_index, header) in columns.items()}
     has_barcodes = "barcode" in columns
     titles: dict[tuple, ManifestTitle] = {}
+    row_label = _("第 %(row)s 行")  # translated once, not once a row
     for number, cells in rows:
-        where = _("第 %(row)s 行") % {"row": number}
+        where = row_label % {"row": number}
         values = {
             key: cells[index] if index < len(cells) else "" for key, (index, _h) in columns.items()
         }

@@ -239,3 +239,80 @@ def test_a_workbook_with_false_sizes_or_checksums_is_refused_with_a_message(fals
 def test_a_png_renamed_csv_is_named_for_what_it_is_not_an_encoding_problem():
     manifest = read_manifest(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
     assert manifest.errors[0].message.startswith("这是一个 PNG 图片，不是清单文件。")
+
+
+def test_an_xlsx_row_is_read_as_wide_as_its_cells_and_a_long_cell_far_right_is_refused(
+    settings,
+):
+    """Rows are read at most 64 columns wide, as wide as the cells the file has (not padded to
+    64); the cap on a cell's length holds in every one of those columns, under a header or not."""
+    from collections_app.importing.tabular import MAX_COLUMNS, rows_of_xlsx
+    from collections_app.tests.malformed import inline_row, sheet_zip
+
+    settings.CONSIGNMENT_IMPORT_MAX_CELL_CHARS = 100
+    blank_tail = [*rows(1)[0], "", " ", ""]
+    data = sheet_zip([inline_row(1, HEADERS), inline_row(2, blank_tail)])
+    assert [cells for _number, cells in rows_of_xlsx(data)] == [HEADERS, [*rows(1)[0], "", "", ""]]
+    for column in (len(HEADERS) + 1, 40, MAX_COLUMNS):
+        row = [*rows(1)[0], *[""] * (column - len(HEADERS) - 1), "长" * 101]
+        manifest = read_manifest(sheet_zip([inline_row(1, HEADERS), inline_row(2, row)]))
+        assert [e.message for e in manifest.errors] == [
+            f"第 2 行第 {column} 列的内容有 101 字，超过了 100 字的上限。"
+        ]
+    past = [*rows(1)[0], *[""] * (MAX_COLUMNS - len(HEADERS)), "长" * 101]
+    manifest = read_manifest(sheet_zip([inline_row(1, HEADERS), inline_row(2, past)]))
+    assert manifest.errors == []
+    assert manifest.item_count == 1
+
+
+def _suspect_reason_a_character_at_a_time(text: str, *, chinese: bool) -> str:
+    """The definition `suspect_reason` keeps, written out as it reads."""
+    import unicodedata
+
+    from collections_app.importing.manifest import _ALWAYS_SUSPECT, _LATIN_EXTRA
+
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cs") and char not in "\t\n\r":
+            return "有控制字符"
+        for low, high, reason in _ALWAYS_SUSPECT:
+            if low <= char <= high:
+                return str(reason)
+    if chinese:
+        latin = sum(1 for char in text for low, high in _LATIN_EXTRA if low <= char <= high)
+        han = sum(1 for char in text if "\u3400" <= char <= "\u9fff")
+        if latin >= 2 and latin > han:
+            return "有大量西文符号和带重音的字母，不像中文书目"
+    return ""
+
+
+def _near_the_edges() -> list[str]:
+    from collections_app.importing.manifest import _ALWAYS_SUSPECT, _LATIN_EXTRA
+
+    edges = [0x09, 0x0A, 0x0D, 0x1F, 0x20, 0x7E, 0x7F, 0x9F, 0xD800, 0xDFFF, 0x3400, 0x9FFF]
+    for low, high, *_reason in [*_ALWAYS_SUSPECT, *_LATIN_EXTRA]:
+        edges += [ord(low), ord(high)]
+    return [chr(code + step) for code in edges for step in (-1, 0, 1)] + ["中", "a", "é", " "]
+
+
+_EDGES = _near_the_edges()
+
+
+@pytest.mark.django_db(False)
+def test_text_is_suspect_exactly_when_one_of_its_characters_or_their_mix_says_so():
+    """Mis-decoded text is found by a search over the whole value; the verdict is the one a
+    character-at-a-time reading gives, at every edge of every range, alone and mixed."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from collections_app.importing.manifest import suspect_reason
+
+    mixed = st.text(alphabet=st.sampled_from(_EDGES) | st.characters(), max_size=12)
+
+    @settings(max_examples=1500, deadline=None)
+    @given(text=st.one_of(st.sampled_from(_EDGES), mixed), chinese=st.booleans())
+    def agrees(text, chinese):
+        assert suspect_reason(text, chinese=chinese) == _suspect_reason_a_character_at_a_time(
+            text, chinese=chinese
+        )
+
+    agrees()
