@@ -147,7 +147,9 @@ def make_item(consignment, site, barcode, title="乡土中国", clc="C912.82", *
         clc_top=clc[:1],
         price=Decimal("26.00"),
     )
-    return Item.objects.create(
+    from collections_app.services.holdings import holdings_add
+
+    item = Item.objects.create(
         library=consignment.library,
         barcode=barcode,
         title=book,
@@ -158,6 +160,8 @@ def make_item(consignment, site, barcode, title="乡土中国", clc="C912.82", *
         current_site=site,
         **fields,
     )
+    holdings_add(item_ids=[item.pk])  # as every path that creates volumes does
+    return item
 
 
 @pytest.fixture

@@ -70,6 +70,7 @@ from collections_app.models import (  # noqa: E402
     Site,
     Title,
 )
+from collections_app.services.holdings import holdings_rebuild  # noqa: E402
 from reports.facts import TIMINGS, refresh_report_tables  # noqa: E402
 from reports.models import ReaderCount, ReaderMonth  # noqa: E402
 
@@ -153,10 +154,11 @@ def build_province():
             )
             cursor.execute(
                 f"""INSERT INTO {table(Patron)} (library_id, card_number, name, phone, category,
-                    home_site_id, birth_year, registered_at, is_suspended, suspended_reason)
+                    home_site_id, birth_year, registered_at, is_suspended, suspended_reason,
+                    keeps_reading_history, pin)
                 SELECT %s, 'P' || g, '读者', '',
                     (ARRAY['child','student','adult','senior'])[1 + g %% 4], %s + g %% %s,
-                    1940 + g %% 80, %s - (g %% 700) * interval '1 day', false, ''
+                    1940 + g %% 80, %s - (g %% 700) * interval '1 day', false, '', true, ''
                 FROM generate_series(1, %s) g""",
                 [county.pk, central.pk, SITES, now, READERS],
             )
@@ -407,12 +409,14 @@ def main():
     if OPTIONS.reuse or OPTIONS.loans:
         if not Library.objects.filter(code="C00").exists():
             build_province()
+            holdings_rebuild()
         grow_to(OPTIONS.loans or FIRST_ROUND)
         if not OPTIONS.no_measure:
             measure(f"{loan_count() / 1e6:.0f} M loans")
         return
     start = time.perf_counter()
     build_province()
+    holdings_rebuild()  # the volumes went in by SQL, around the services
     print(f"province built in {time.perf_counter() - start:.1f} s", flush=True)
     grow_to(FIRST_ROUND)
     measure(f"{FIRST_ROUND / 1e6:g} M loans")

@@ -27,6 +27,8 @@ What is proved, and why each rule holds when every write goes through the servic
   be as it was created, on the shelf at its home site: anything else moved it unrecorded;
 - items, loans, transfers and their lines stay inside one library: the sites, readers,
   consignment and items they point at belong to the same library;
+- the holdings summary (volumes per library, owner, site, consignment, CLC class, display,
+  status and "ever lent") adds up, group by group, to the volumes counted live;
 - no consignment past "announced" is empty: an import that failed must not leave one behind
   with no items, no copies awaiting barcodes and no import.
 
@@ -56,6 +58,7 @@ from collections_app.models import (
     Transfer,
     TransferLine,
 )
+from collections_app.services.holdings import mismatch_sql
 
 EXAMPLES = 10
 
@@ -342,6 +345,11 @@ CHECKS = [
               AND (tl.library_id <> t.library_id OR i.library_id <> t.library_id)
         """
         ),
+    ),
+    Check(
+        "holdings_summary_matches_items",
+        _("馆藏汇总表的册数与按图书实时清点的册数一致（站点 ID）"),
+        mismatch_sql,
     ),
     Check(
         "no_empty_consignment",

@@ -39,6 +39,7 @@ from collections_app.models import (
     Transfer,
     TransferLine,
 )
+from collections_app.services.holdings import holdings_reclassify
 from collections_app.services.stock import item_mark
 from collections_app.services.transfers import transfer_cancel
 from collections_app.title_keys import title_search_keys
@@ -271,7 +272,11 @@ class TitleAdmin(ScopedHistoryAdmin):
         # A corrected title is searched by its new pinyin in the public catalogue.
         for field, value in title_search_keys(obj.title).items():
             setattr(obj, field, value)
-        super().save_model(request, obj, form, change)
+        with transaction.atomic():
+            if change and "clc_top" in form.changed_data:
+                # Its volumes now count under the new class in the holdings summary.
+                holdings_reclassify(title=obj, clc_top=obj.clc_top)
+            super().save_model(request, obj, form, change)
 
 
 # Items ------------------------------------------------------------------------------------

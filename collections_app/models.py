@@ -878,3 +878,55 @@ class ReceiptEntry(models.Model):
 
     def __str__(self):
         return f"{self.barcode} {self.get_outcome_display()}"
+
+
+class HoldingCount(models.Model):
+    """How many volumes stand where, in which state: the holdings summary ("now") that the
+    report pages read instead of counting half a million volumes per request.
+
+    Append-only: every change of a volume's status, site, display or first loan adds a −1 row
+    for where it was and a +1 row for where it is now, in the transaction of the change
+    (`collections_app.services.holdings`), and the figures are the sums per group. A desk
+    therefore never waits on another desk's counter row; the nightly fold collapses each
+    group's rows into one (docs/reports.md). `check_integrity` proves the sums equal the
+    volumes counted live."""
+
+    library = models.ForeignKey(
+        Library, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    owner = models.ForeignKey(
+        Library, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    site = models.ForeignKey(
+        Site, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    consignment = models.ForeignKey(
+        Consignment,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    clc_top = models.CharField(max_length=1, blank=True)
+    display = models.ForeignKey(
+        Display,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+    )
+    status = models.CharField(max_length=20, choices=Item.Status.choices)
+    lent = models.BooleanField(help_text="Whether the volumes were ever lent (last_loan_at).")
+    volumes = models.IntegerField()
+
+    # Rows are only inserted (and folded at night): one index, for a county's pages, keeps
+    # each change's INSERT cheap.
+    SCOPE_LENDER = "owner"
+    SCOPE_SITES = ("site",)
+
+    class Meta:
+        indexes = [models.Index(fields=["library", "site"], name="holding_library_site")]
+
+    def __str__(self):
+        return f"{self.site_id} {self.clc_top} {self.status} {self.volumes:+d}"

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from circulation.models import Loan
 from collections_app.models import Title
+from collections_app.services.holdings import holdings_fold
 from reports.clc import SecondLevel
 from reports.models import (
     AGE_BOUNDS,
@@ -414,5 +415,8 @@ def refresh_report_tables(*, until: date | None = None, since: date | None = Non
         state.summarised_until = max(end, current or end)
         state.refreshed_at = timezone.now()
         state.save()
+    # The holdings summary's rows of the day (one −1 and one +1 per change) folded into one
+    # per group, in its own short transaction: desks keep inserting meanwhile.
+    counts["holding_rows"] = holdings_fold()
     counts.update(start=start, end=end, summarised_until=state.summarised_until)
     return counts

@@ -29,6 +29,7 @@ from collections_app.models import (
     Transfer,
     TransferLine,
 )
+from collections_app.services.holdings import holdings_add
 from collections_app.title_keys import title_search_keys
 
 from .people import ensure_users, loan_rules
@@ -262,6 +263,8 @@ class Writer:
                 last_loan_at=p.last_loan_at[i],
             ),
         )
+        # The volumes go in as the simulation left them: their holdings summary with them.
+        holdings_add(item_ids=range(ids[Item], ids[Item] + len(p.barcode)))
         tz = timezone.get_default_timezone()
         created["patrons"] += _bulk(
             Patron,

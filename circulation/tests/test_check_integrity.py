@@ -19,6 +19,7 @@ from circulation.services.loans import loan_checkout, loan_return
 from collections_app.models import (
     Box,
     Consignment,
+    HoldingCount,
     Item,
     ItemEvent,
     Site,
@@ -26,6 +27,7 @@ from collections_app.models import (
     TransferLine,
 )
 from collections_app.services.boxes import box_pack
+from collections_app.services.holdings import holdings_fold
 from collections_app.services.items import item_transition
 from collections_app.services.transfers import (
     transfer_add_items,
@@ -413,7 +415,8 @@ def test_it_lists_ten_examples_and_counts_them_all(county, sui_consignment, sui_
     assert count == 12
     assert examples == sorted(book.pk for book in books)[:EXAMPLES]
     code, out = run()
-    assert out.splitlines()[-1].startswith(f"共检查 {len(CHECKS)} 条不变量，2 条不成立")
+    # Loans, history and the holdings summary all disagree with the raw update.
+    assert out.splitlines()[-1].startswith(f"共检查 {len(CHECKS)} 条不变量，3 条不成立")
 
 
 def test_library_option_ignores_another_librarys_breakage(county):
@@ -428,3 +431,34 @@ def test_library_option_ignores_another_librarys_breakage(county):
 def test_library_option_refuses_an_unknown_code(db):
     code, out = run("--library", "nowhere")
     assert code == 1
+
+
+def test_it_names_the_sites_whose_holdings_summary_disagrees_with_their_volumes(county, sui_branch):
+    book = county.books[6]
+    # A volume moved by hand in SQL: its history and the holdings summary both miss it.
+    Item.objects.filter(pk=book.pk).update(current_site=sui_branch, box=None)
+    broken = assert_broken("holdings_summary_matches_items", sui_branch.pk)
+    assert book.current_site_id in broken["holdings_summary_matches_items"][1]
+
+
+def test_it_names_a_site_with_a_holdings_row_no_volume_backs(county, sui_central):
+    book = county.books[0]
+    HoldingCount.objects.create(
+        library_id=book.library_id,
+        owner_id=book.owner_id,
+        site_id=sui_central.pk,
+        consignment_id=book.consignment_id,
+        clc_top="Z",
+        status=Item.Status.AVAILABLE,
+        lent=False,
+        volumes=1,
+    )
+    assert_broken("holdings_summary_matches_items", sui_central.pk)
+
+
+def test_the_holdings_summary_folded_still_adds_up(county):
+    rows = HoldingCount.objects.count()
+    left = holdings_fold()
+    assert left < rows  # the county's changes collapsed into one row per group
+    assert not HoldingCount.objects.filter(volumes__lte=0).exists()
+    assert_clean()

@@ -29,6 +29,7 @@ from collections_app.models import (
     Transfer,
     TransferLine,
 )
+from collections_app.services.holdings import holdings_add
 from collections_app.services.transfers import (
     transfer_add_items,
     transfer_cancel,
@@ -87,6 +88,7 @@ class Circulation(RuleBasedStateMachine):
             )
             for k in range(ITEMS)
         ]
+        holdings_add(item_ids=[item.pk for item in self.items])
         for category in Patron.Category.values:
             LoanRule.objects.create(
                 library=self.library,

@@ -5,8 +5,8 @@ Every service that lends, returns, moves, receives, displays, boxes or writes of
 by id). Each writes the history rows first, reading every item's status and site as they are
 before the change, then updates the items — in the caller's transaction, on rows the caller has
 locked. Writing the history by hand beside an `update()` got the order wrong in more than one
-place; here it is right once, and it is the one place that a summary kept beside the items
-(holdings per site and status) can be kept current.
+place; here it is right once, and it is the one place that keeps the summary beside the items
+(holdings per site, class and status: `services/holdings.py`) current, in the same transaction.
 
 `to_status=None` keeps each item's status (a display or a box changes where a volume stands, a
 renewal only its loan); `to_site` moves the volumes; `fields` sets any other columns of the item
@@ -21,6 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from collections_app.models import Item, ItemEvent
+from collections_app.services.holdings import KEEP, record_change
 
 BATCH = 2000
 CHUNK = 5000  # ids per statement: well inside SQLite's 32,766 parameters
@@ -38,6 +39,17 @@ def _changes(to_status, to_site, at, fields) -> dict:
     if to_site is not None:
         changes["current_site"] = to_site
     return changes
+
+
+def _record_holdings(item_ids, to_status, to_site, fields) -> None:
+    display = fields.get("display", fields.get("display_id", KEEP))
+    record_change(
+        item_ids,
+        status=KEEP if to_status is None else to_status,
+        site_id=KEEP if to_site is None else to_site.pk,
+        display_id=getattr(display, "pk", display),
+        lent=KEEP if "last_loan_at" not in fields else fields["last_loan_at"] is not None,
+    )
 
 
 def item_transition(
@@ -81,6 +93,7 @@ def item_transition(
     changes = _changes(to_status, to_site, at, fields)
     if changes:
         ids = [item.pk for item in items]
+        _record_holdings(ids, to_status, to_site, fields)
         for start in range(0, len(ids), CHUNK):
             Item.objects.filter(pk__in=ids[start : start + CHUNK]).update(**changes)
         for item in items:
@@ -131,5 +144,6 @@ def item_transition_many(
             )
             written += cursor.rowcount
             if changes:
+                _record_holdings(chunk, to_status, to_site, fields)
                 Item.objects.filter(pk__in=chunk).update(**changes)
     return written

@@ -36,6 +36,7 @@ from collections_app.models import (
     Title,
 )
 from collections_app.receiving_selectors import reconciliation
+from collections_app.services.holdings import holdings_add_new
 from collections_app.services.items import item_transition, item_transition_many
 from collections_app.title_keys import title_search_keys
 
@@ -310,6 +311,14 @@ def _write(user, consignment: Consignment, result: ImportResult) -> None:
             for copy in entry.copies
         ],
     )  # fmt: skip
+    holdings_add_new(
+        library_id=library_id,
+        owner_id=consignment.lender_id,
+        site_id=site.pk,
+        consignment_id=consignment.pk,
+        status=Item.Status.EXPECTED,
+        by_class=Counter(entry.clc_top for entry in manifest.titles for _copy in entry.copies),
+    )
     note = _("批次 %(reference)s 清单") % {"reference": consignment.reference}
     _insert(
         ItemEvent,

@@ -1,0 +1,209 @@
+"""The holdings summary (`HoldingCount`): volumes per library, owner, site, consignment, CLC top
+class, display, status and "ever lent", kept current in the transaction of every change.
+
+Append-only rows, not one counter per group: a change adds −1 for the group a volume leaves and
++1 for the group it joins (nothing when they are the same group), so two desks lending at one
+site at the same moment each insert their own rows and neither waits for the other's lock, and
+no order of changes can deadlock. `bench/holdings_contention.py` measured both designs on
+PostgreSQL (docs/reports.md). The sums are what counts; `holdings_fold()` collapses each group
+into one row (the nightly report refresh calls it), so the table stays a few thousand rows.
+
+Who calls what:
+- `item_transition` / `item_transition_many` (every status or place change) → `record_change`;
+- a title's class corrected in the admin → `holdings_reclassify`;
+- the manifest import, the demo generator and the tests' `make_item` → `holdings_add`;
+- a bulk load written around the services (the benchmarks) → `holdings_rebuild`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection, transaction
+
+from collections_app.models import HoldingCount, Item, Title
+
+CHUNK = 5000  # ids per statement (twice that many parameters: inside SQLite's 32,766)
+KEEP = object()  # a column the change leaves as it is
+
+H, I, T = HoldingCount._meta.db_table, Item._meta.db_table, Title._meta.db_table  # noqa: E741
+KEY = "library_id, owner_id, site_id, consignment_id, clc_top, display_id, status, lent"
+# A volume's group as it stands: the same expressions everywhere, so the sums can agree.
+NOW = (
+    "i.library_id, i.owner_id, i.current_site_id AS site_id, i.consignment_id, t.clc_top, "
+    "i.display_id, i.status, CASE WHEN i.last_loan_at IS NULL THEN FALSE ELSE TRUE END AS lent"
+)
+FROM_ITEMS = f"FROM {I} i JOIN {T} t ON t.id = i.title_id"
+
+
+def record_change(
+    item_ids: Sequence[int],
+    *,
+    status=KEEP,
+    site_id=KEEP,
+    display_id=KEEP,
+    lent=KEEP,
+    clc_top=KEEP,
+) -> None:
+    """Before the UPDATE that makes a change: −1 for each volume's group now, +1 for the group
+    the change puts it in, netted per group in one INSERT … SELECT per chunk. The caller holds
+    the volumes' locks."""
+    if all(value is KEEP for value in (status, site_id, display_id, lent, clc_top)):
+        return
+    params = []
+
+    def column(value, current, cast):
+        if value is KEEP:
+            return current
+        params.append(value)  # in the order the columns appear below
+        return f"CAST(%s AS {cast})"
+
+    site_sql = column(site_id, "i.current_site_id", "bigint")
+    clc_sql = column(clc_top, "t.clc_top", "varchar(1)")
+    display_sql = column(display_id, "i.display_id", "bigint")
+    status_sql = column(status, "i.status", "varchar(20)")
+    lent_sql = "CASE WHEN i.last_loan_at IS NULL THEN FALSE ELSE TRUE END"
+    if lent is not KEEP:
+        lent_sql = "TRUE" if lent else "FALSE"
+    after = (
+        f"i.library_id, i.owner_id, {site_sql}, i.consignment_id, {clc_sql}, {display_sql}, "
+        f"{status_sql}, {lent_sql}"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(item_ids), CHUNK):
+            chunk = list(item_ids[start : start + CHUNK])
+            where = f"WHERE i.id IN ({', '.join(['%s'] * len(chunk))})"
+            cursor.execute(
+                f"""
+                INSERT INTO {H} ({KEY}, volumes)
+                SELECT {KEY}, SUM(n) FROM (
+                    SELECT {NOW}, -1 AS n {FROM_ITEMS} {where}
+                    UNION ALL
+                    SELECT {after}, 1 AS n {FROM_ITEMS} {where}
+                ) d
+                GROUP BY {KEY} HAVING SUM(n) <> 0
+                """,
+                [*chunk, *params, *chunk],
+            )
+
+
+def holdings_reclassify(*, title, clc_top: str) -> None:
+    """Before a title's CLC top class changes: its volumes (locked here) move to the new
+    class's groups."""
+    ids = list(Item.objects.select_for_update().filter(title=title).values_list("pk", flat=True))
+    record_change(ids, clc_top=clc_top)
+
+
+def holdings_add(*, item_ids: Sequence[int]) -> None:
+    """Volumes just created: +1 for each one's group."""
+    _add(item_ids, 1)
+
+
+def holdings_add_new(
+    *, library_id, owner_id, site_id, consignment_id, status, by_class: dict[str, int]
+) -> None:
+    """Volumes just written in bulk into one place and state (an import: expected, at the
+    central library, on no display, never lent), counted by CLC top class by the writer: a few
+    rows, without reading the volumes back."""
+    HoldingCount.objects.bulk_create(
+        HoldingCount(
+            library_id=library_id,
+            owner_id=owner_id,
+            site_id=site_id,
+            consignment_id=consignment_id,
+            clc_top=clc_top,
+            display=None,
+            status=status,
+            lent=False,
+            volumes=n,
+        )
+        for clc_top, n in by_class.items()
+        if n
+    )
+
+
+def holdings_remove(*, item_ids: Sequence[int]) -> None:
+    """Volumes about to be deleted: −1 for each one's group (call before the DELETE)."""
+    _add(item_ids, -1)
+
+
+def _add(item_ids, sign):
+    with connection.cursor() as cursor:
+        for start in range(0, len(item_ids), CHUNK):
+            chunk = list(item_ids[start : start + CHUNK])
+            cursor.execute(
+                f"""
+                INSERT INTO {H} ({KEY}, volumes)
+                SELECT {KEY}, {sign} * COUNT(*) FROM (
+                    SELECT {NOW} {FROM_ITEMS}
+                    WHERE i.id IN ({", ".join(["%s"] * len(chunk))})
+                ) d
+                GROUP BY {KEY}
+                """,
+                chunk,
+            )
+
+
+def holdings_rebuild(*, library_ids: Sequence[int] | None = None) -> int:
+    """Count the summary afresh from the volumes (of `library_ids`, or all): after a bulk load
+    that went around the services. The items are share-locked meanwhile, so no change slips in
+    between the count and the delete (on PostgreSQL; SQLite has one writer anyway)."""
+    only = "" if library_ids is None else f"library_id IN ({', '.join(['%s'] * len(library_ids))})"
+    params = [] if library_ids is None else list(library_ids)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"LOCK TABLE {I} IN SHARE MODE")
+        cursor.execute(f"DELETE FROM {H}" + (f" WHERE {only}" if only else ""), params)
+        cursor.execute(
+            f"""
+            INSERT INTO {H} ({KEY}, volumes)
+            SELECT {KEY}, COUNT(*) FROM (
+                SELECT {NOW} {FROM_ITEMS} {"WHERE i." + only if only else ""}
+            ) d
+            GROUP BY {KEY}
+            """,
+            params,
+        )
+        return cursor.rowcount
+
+
+def holdings_fold() -> int:
+    """Collapse each group's rows into one (dropping groups that sum to nothing); returns the
+    rows left. Safe beside running desks: on PostgreSQL one statement deletes the rows it sees
+    and inserts their sums, and rows committed meanwhile stay as they are; SQLite has one
+    writer at a time."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"""
+                WITH gone AS (DELETE FROM {H} RETURNING {KEY}, volumes)
+                INSERT INTO {H} ({KEY}, volumes)
+                SELECT {KEY}, SUM(volumes) FROM gone GROUP BY {KEY} HAVING SUM(volumes) <> 0
+                """
+            )
+        else:
+            cursor.execute(f"SELECT MAX(id) FROM {H}")
+            last = cursor.fetchone()[0] or 0
+            cursor.execute(
+                f"""
+                INSERT INTO {H} ({KEY}, volumes)
+                SELECT {KEY}, SUM(volumes) FROM {H} WHERE id <= %s
+                GROUP BY {KEY} HAVING SUM(volumes) <> 0
+                """,
+                [last],
+            )
+            cursor.execute(f"DELETE FROM {H} WHERE id <= %s", [last])
+        return HoldingCount.objects.count()
+
+
+# The agreement `check_integrity` proves: one statement, the sums against the volumes counted
+# live, group by group; `only(alias)` keeps one library's rows. Selects the sites that differ.
+def mismatch_sql(only) -> str:
+    return f"""
+        SELECT site_id AS id FROM (
+            SELECT {KEY}, volumes AS n FROM {H} h WHERE {only("h")}
+            UNION ALL
+            SELECT {KEY}, -1 AS n FROM (SELECT {NOW} {FROM_ITEMS} WHERE {only("i")}) live
+        ) d
+        GROUP BY {KEY} HAVING SUM(n) <> 0
+    """
