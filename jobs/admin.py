@@ -64,7 +64,11 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("进度"))
     def progress(self, job):
-        return f"{job.done} / {job.total}（{job.percent}%）"
+        return _("%(done)s / %(total)s（%(percent)s%%）") % {
+            "done": job.done,
+            "total": job.total,
+            "percent": job.percent,
+        }
 
     @admin.display(description=_("结果"))
     def result_message(self, job):
