@@ -75,6 +75,20 @@ def demand_query(text: str, *, library: Library | None = None) -> str | None:
     return text[:QUERY_LENGTH]
 
 
+_name_parts: list[tuple[str, str]] = []
+
+
+def _clc_name_parts() -> list[tuple[str, str]]:
+    """(top class, a part of a class name of two characters or more), read once: the CLC
+    classes are reference data that a migration loads."""
+    if not _name_parts:
+        for code, name in ClcClass.objects.values_list("code", "name_zh"):
+            for part in _CLC_NAME_SPLIT.split(name):
+                if len(part.strip()) >= 2:
+                    _name_parts.append((code[:1], part.strip()))
+    return _name_parts
+
+
 def clc_of_text(text: str) -> str:
     """The top CLC class a reader meant when the query names one (文学 → I, 中国历史 → K), or
     "" when no class name is in it or the names found point to different classes."""
@@ -82,12 +96,9 @@ def clc_of_text(text: str) -> str:
     if len(text) < 2:
         return ""
     found: dict[str, int] = {}
-    for code, name in ClcClass.objects.values_list("code", "name_zh"):
-        for part in _CLC_NAME_SPLIT.split(name):
-            part = part.strip()
-            if len(part) >= 2 and part in text:
-                top = code[:1]
-                found[top] = max(found.get(top, 0), len(part))
+    for top, part in _clc_name_parts():
+        if part in text:
+            found[top] = max(found.get(top, 0), len(part))
     if not found:
         return ""
     longest = max(found.values())
