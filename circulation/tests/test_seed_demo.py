@@ -88,6 +88,19 @@ def test_it_creates_the_libraries_and_sites_of_the_sui_county_case(seeded):
     assert Site.objects.filter(library__code="ZENGDU", kind=Site.Kind.CENTRAL).exists()
 
 
+def test_self_service_is_open_at_one_service_point_of_sui_county_only(seeded):
+    from readers.models import SelfServicePoint
+
+    point = SelfServicePoint.objects.select_related("site", "changed_by").get()
+    assert (point.site.library.code, point.site.code) == ("SUIXIAN", "shennong")
+    assert point.site.kind == Site.Kind.SERVICE_POINT
+    assert point.enabled and point.changed_by.username == "suixian"
+    # A second run leaves the librarian's later choice alone.
+    SelfServicePoint.objects.update(enabled=False)
+    seed()
+    assert not SelfServicePoint.objects.get().enabled
+
+
 def test_the_demo_logins_have_their_roles_libraries_and_the_published_password(seeded):
     expected = {
         "nlc": ("lender", "NLC"),
