@@ -53,6 +53,11 @@ def test_the_figures_are_the_rows_counted_plainly(demand, client_for, sui_librar
     plain = DemandSearch.objects.filter(library=suixian, month=date(2026, 5, 1))
     assert queries.total[-1] == plain.aggregate(n=Sum("searches"))["n"] == 8
     by_query = {row[0]: row[2:] for row in queries.rows}
+    for query, (none, queued, total) in by_query.items():
+        of_query = plain.filter(query=query)
+        assert none == (of_query.filter(outcome="none").aggregate(n=Sum("searches"))["n"] or 0)
+        assert queued == (of_query.filter(outcome="queued").aggregate(n=Sum("searches"))["n"] or 0)
+        assert total == of_query.aggregate(n=Sum("searches"))["n"]
     assert by_query["三体"] == [4, 0, 4]  # the 1 June search is June's
     assert by_query["活着"] == [0, 1, 1]
     assert list(by_query)[0] == "三体"  # most sought first
