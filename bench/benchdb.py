@@ -96,4 +96,7 @@ def make_county(*, volumes: int, sites: int, code: str = "BENCH") -> County:
         ),
         batch_size=5000,
     )
+    from collections_app.services.holdings import holdings_rebuild
+
+    holdings_rebuild(library_ids=[library.pk])  # the volumes went in around the services
     return County(library, central, points, librarian, consignment)

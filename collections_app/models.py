@@ -378,6 +378,21 @@ class Item(models.Model):
             models.Index(fields=["current_site", "status"]),
             # The public catalogue: a title's copies by site and status.
             models.Index(fields=["title", "current_site", "status"], name="item_title_site_status"),
+            # The holdings page's idle volumes: those on the shelf lent since a day, read from
+            # the index alone (the rest of the holdings come from the summary).
+            models.Index(
+                fields=["last_loan_at"],
+                include=[
+                    "library",
+                    "owner",
+                    "current_site",
+                    "consignment",
+                    "display",
+                    "title",
+                ],
+                condition=Q(status="available"),
+                name="item_shelf_last_loan",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
