@@ -141,7 +141,8 @@ def loan_checkout(
     `user`): in place of the desk's right to work at `site`, readers.services has checked that
     the county librarian opened self-service there; every other refusal is the desk's."""
     code = _code(barcode)
-    if reader is None:
+    by_reader = reader is not None  # `reader` is the locked patron further down
+    if not by_reader:
         _require_desk(user, site)
     else:
         patron = reader
@@ -182,6 +183,13 @@ def loan_checkout(
                 _("读者证已暂停，不能借书。%(reason)s") % {"reason": patron.suspended_reason}
             )
         refusal = _shelf_refusal(item, site)
+        if refusal and by_reader and not item.is_out_of_service:
+            # The desk's words tell staff what to do next; a reader alone at a self-service
+            # point can only leave the book to staff.
+            refusal = _(
+                "《%(title)s》在系统里不在本站的书架上（可能正在调拨或刚送到还没验收），"
+                "不能自助借出，请把书交给馆员。"
+            ) % {"title": item.title.title}
         if refusal:
             raise Refused(refusal)
 
@@ -212,6 +220,11 @@ def loan_checkout(
                 transfer.status == Transfer.Status.DRAFT and transfer.reason in DESK_REASONS
             )
             if not desk_draft or (transfer.reason == HOLD_REASON and trapped is None):
+                if by_reader:
+                    raise Refused(
+                        _("《%(title)s》要调往别的站点，不能自助借出，请把书留在书架上。")
+                        % {"title": item.title.title}
+                    )
                 raise Refused(
                     _("《%(title)s》已列入调拨单 #%(id)s，请先从调拨单移除再借出。")
                     % {"title": item.title.title, "id": transfer.pk}
@@ -257,7 +270,7 @@ def loan_checkout(
             to_status=Item.Status.ON_LOAN,
             user=user,
             at=now,
-            note=_("读者自助借书") if reader is not None else "",
+            note=_("读者自助借书") if by_reader else "",
             last_loan_at=now,
         )
         filled = [hold.pk for hold in holds if hold.patron_id == patron.pk]

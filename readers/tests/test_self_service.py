@@ -199,6 +199,21 @@ def test_a_reader_borrows_by_typed_barcode_and_the_loan_is_at_the_site(
     call_command("check_integrity")
 
 
+def test_a_checkout_at_the_desk_keeps_the_desks_words_and_no_self_service_note(
+    catalogue, reader, sui_librarian, open_point
+):
+    loan = loan_checkout(
+        user=sui_librarian, site=catalogue.xiaolin, card_number="SX900001", barcode="SX00000004"
+    ).loan
+    event = ItemEvent.objects.filter(item=loan.item).latest("pk")
+    assert event.user == sui_librarian and "自助" not in event.note
+    with pytest.raises(Refused, match="不在本站，不能在这里借出。请核对或先调拨"):
+        loan_checkout(
+            user=sui_librarian, site=catalogue.xiaolin, card_number="SX900001",
+            barcode="SX00000005",
+        )  # fmt: skip
+
+
 def test_a_site_with_self_service_off_refuses_and_offers_nothing(
     signed_in, catalogue, sui_librarian, open_point, reader_with_pin
 ):
@@ -218,6 +233,26 @@ def test_a_site_with_self_service_off_refuses_and_offers_nothing(
 def test_a_volume_on_another_sites_shelf_is_refused(signed_in, catalogue, open_point):
     said = _borrow(signed_in, open_point, "SX00000005")  # 活着 at the central library
     assert any("不在本站" in text for text in said), said
+    assert not Loan.objects.exists()
+
+
+def test_a_volume_listed_to_go_elsewhere_is_refused_in_the_readers_words(
+    signed_in, catalogue, open_point, sui_librarian
+):
+    from collections_app.models import Transfer
+    from collections_app.services.transfers import transfer_add_items, transfer_create
+
+    transfer = transfer_create(
+        user=sui_librarian,
+        source=catalogue.xiaolin,
+        destination=catalogue.central,
+        reason=Transfer.Reason.ALLOCATION,
+    )
+    transfer_add_items(user=sui_librarian, transfer=transfer, items=[catalogue.living_copy])
+    said = _borrow(signed_in, open_point, "SX00000004")
+    assert any("要调往别的站点" in text for text in said), said
+    # Nothing about transfer numbers a reader cannot act on.
+    assert not any("调拨单" in text for text in said)
     assert not Loan.objects.exists()
 
 
