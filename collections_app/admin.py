@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
 from simple_history.template_utils import HistoricalRecordContextHelper
 from simple_history.utils import get_history_manager_for_model
 
@@ -84,10 +85,18 @@ def history_baseline(row) -> bool:
 
 class ChangeDisplay(HistoricalRecordContextHelper):
     """Changes shown as the pages show values: a status by its name, yes or no, a dash for
-    nothing (never "None" or a stored code)."""
+    nothing (never "None" or a stored code). django-simple-history stands in a DeletedObject for
+    a foreign key it cannot follow, also when the key was empty: that is nothing too."""
 
     def prepare_delta_change_value(self, change, value):
         field = self.model._meta.get_field(change.field)
+        if isinstance(value, DeletedObject):
+            if value.pk is None:
+                return "—"
+            return _("已删除的%(model)s（编号 %(pk)s）") % {
+                "model": value.model._meta.verbose_name,
+                "pk": value.pk,
+            }
         if value is None or value == "":
             return "—"
         if field.choices:

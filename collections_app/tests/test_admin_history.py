@@ -63,3 +63,16 @@ def test_the_history_reads_in_english_and_scrolls_inside_its_box_on_a_phone(
     assert "Record before any change" in html and "修改前的记录" not in html
     assert "<strong>Title:</strong>乡士中国" in html
     assert '<div class="table-scroll">\n<table id="change-history"' in html
+
+
+def test_a_link_set_where_there_was_none_reads_from_a_dash(client, superuser, hubei):
+    from collections_app.models import Library
+
+    county = Library.objects.create(code="GUANGSHUI", name="广水市图书馆", kind="county")
+    client.force_login(superuser)
+    url = reverse("admin:collections_app_library_change", args=[county.pk])
+    client.post(url, change_form_data(client, url, province=hubei.pk))
+    page = client.get(reverse("admin:collections_app_library_history", args=[county.pk]))
+    html = page.content.decode()
+    assert f"—&nbsp;&rarr;&nbsp;{hubei}" in html
+    assert "pk=None" not in html and "Deleted" not in html
