@@ -15,6 +15,8 @@ LAST = ("cancel", "delete", "suspend", "remove", "sign-off", "dispatch", "send",
 
 TODAY = date.today
 FORMSET_ROW = re.compile(r"-\d+-")
+# The admin's form of one row, new or existing.
+ADMIN_ROW = re.compile(r"^admin:.*:(add|change)$")
 
 
 class Fill:
@@ -31,7 +33,7 @@ class Fill:
 
     def values(self, walk, form_key, form):
         special = SPECIAL.get(form_key)
-        values = generic(form, next(self.counter))
+        values = generic(form, next(self.counter), admin_row=ADMIN_ROW.search(form_key))
         if special is not None:
             extra = special(walk, form)
             if extra is None:
@@ -40,7 +42,10 @@ class Fill:
         return values
 
 
-def generic(form, n):
+def generic(form, n, admin_row=False):
+    """What a person enters where a field asks for it. In the admin's form of a row they leave an
+    optional choice as it is: its first option is seldom right for this row (a provincial
+    library as its own province, a county library for the superuser's own account)."""
     values = {}
     seen = set()
     for field in form["fields"]:
@@ -57,12 +62,16 @@ def generic(form, n):
         if field["value"] or (form["method"] == "get" and field["tag"] != "select"):
             continue  # a filter left open is a valid filter
         if field["tag"] == "select":
+            if admin_row and not field["required"]:
+                continue
             options = [o for o in field["options"] if o]
             # A filter narrows by one choice at a time; a form asks for each of its own.
             if options and not (form["method"] == "get" and values):
                 values[name] = options[0]
         elif kind == "date":
             values[name] = TODAY().isoformat()
+        elif kind == "time":
+            values[name] = "09:00"
         elif kind == "month":
             values[name] = (TODAY().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
         elif kind == "number":
