@@ -342,6 +342,38 @@ def pages_against_raw(label):
         print(f"  {name:<28} {page_s:8.3f} {raw_s:10.3f} {raw_s / page_s:8.1f}×", flush=True)
 
 
+def holdings_against_live():
+    """The holdings a province's page reads (held, never lent, idle 90 days per library, site,
+    consignment, class and display): from the summary, beside the same figures counted live
+    from the volumes (what every page did before the summary) in the same run."""
+    from datetime import timedelta
+
+    from accounts.scope import LoanScope
+    from reports.queries import Holdings
+
+    scope = LoanScope.for_user(User.objects.get(username="hubei"))
+    since = timezone.now() - timedelta(days=90)
+    summary = live = None
+
+    def from_summary():
+        nonlocal summary
+        summary = Holdings(scope, idle_since=since).by(["site", "clc_top"])
+
+    def counted_live():
+        nonlocal live
+        rows = Holdings._counted_live(scope, {}, since, ())
+        holdings = Holdings.__new__(Holdings)
+        holdings.rows = rows
+        live = holdings.by(["site", "clc_top"])
+
+    summary_s, live_s = timed(from_summary), timed(counted_live)
+    assert summary == live, "the summary disagrees with the volumes"
+    print(
+        f"\nholdings of the province (held, never lent, idle): summary {summary_s:.3f} s, "
+        f"counted live {live_s:.3f} s, live ÷ summary {live_s / summary_s:.1f}× (same figures)"
+    )
+
+
 def export_memory():
     client = Client()
     client.force_login(User.objects.get(username="hubei"))
@@ -394,6 +426,7 @@ def measure(label):
         for model in (ReaderMonth, ReaderCount):
             cursor.execute(f"VACUUM ANALYZE {table(model)}")
     pages_against_raw(label)
+    holdings_against_live()
     export_memory()
 
 
