@@ -48,6 +48,10 @@ class Library(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="provincial") | Q(province__isnull=True),
                 name="provincial_library_has_no_province",
+                # What the admin's form says when the rule refuses it.
+                violation_error_message=_(
+                    "省级图书馆没有所属的省级图书馆：请把“所属省级图书馆”留空。"
+                ),
             ),
         ]
 
