@@ -239,7 +239,8 @@ def _by(rows, *names):
     )
 
 
-def queries_table(rows, labels: Labels, limit: int = TOP) -> Table:
+def queries_table(rows, labels: Labels, limit: int = TOP, *, totals=None) -> Table:
+    """The most sought queries; `totals` (not found, queued, all) when already counted."""
     table = Table(
         "demand-queries",
         _("读者检索而未找到的（按检索次数）"),
@@ -262,12 +263,14 @@ def queries_table(rows, labels: Labels, limit: int = TOP) -> Table:
                 row["total"],
             ]
         )
-    totals = rows.aggregate(
-        none=Sum("searches", filter=Q(outcome=Outcome.NONE), default=0),
-        queued=Sum("searches", filter=Q(outcome=Outcome.QUEUED), default=0),
-        total=Sum("searches", default=0),
-    )
-    table.total = [_("合计"), "", totals["none"], totals["queued"], totals["total"]]
+    if totals is None:
+        summed = rows.aggregate(
+            none=Sum("searches", filter=Q(outcome=Outcome.NONE), default=0),
+            queued=Sum("searches", filter=Q(outcome=Outcome.QUEUED), default=0),
+            total=Sum("searches", default=0),
+        )
+        totals = [summed["none"], summed["queued"], summed["total"]]
+    table.total = [_("合计"), "", *totals]
     table.note = _("只列检索次数最多的 %(n)d 个检索词；合计为全部检索。") % {"n": limit}
     return table
 
@@ -425,9 +428,11 @@ def demand_report(scope: LoanScope, p, *, preferences: Table | None = None) -> l
     labels = Labels()
     rows = demand_rows(scope, p.start, p.end, p.filters)
     waited = holds_waited(scope, p.start, p.end, p.filters)
+    classes = classes_table(rows, labels, preferences)
+    # The classes add up to every search: the queries' total is theirs, not counted again.
     return [
-        queries_table(rows, labels),
-        classes_table(rows, labels, preferences),
+        queries_table(rows, labels, totals=classes.total[1:4]),
+        classes,
         sites_table(rows, labels, p.start, p.end),
         holds_table(waited),
     ]
@@ -455,8 +460,8 @@ def period_tables(library: Library, start: date, end: date, *, now=None) -> list
     scope = LoanScope.for_library(library)
     labels = Labels()
     rows = demand_rows(scope, start, end)
-    queries = queries_table(rows, labels, PERIOD_TOP)
     classes = classes_table(rows, labels)
+    queries = queries_table(rows, labels, PERIOD_TOP, totals=classes.total[1:4])
     classes.columns = classes.columns[:4]
     classes.rows = [row[:4] for row in classes.rows]
     classes.total = classes.total[:4]
