@@ -7,7 +7,7 @@ standby (`DATABASE_REPLICA_URL`) takes those scans off the primary. Without that
 
 What reads from the replica is kept narrow and explicit:
 
-- only GET requests to the views named in REPLICA_VIEWS (the six report pages with their CSV and
+- only GET requests to the views named in REPLICA_VIEWS (the seven report pages with their CSV and
   XLSX exports, the idle-volume list and the provincial roll-up), and
 - only the models of REPLICA_APPS (volumes, loans, readers, sites, summary tables). Accounts,
   sessions and jobs are read from the primary even then: a sign-in, a role change or a job the
@@ -55,6 +55,7 @@ REPLICA_VIEWS = frozenset(
         "reports:preferences",
         "reports:transit",
         "reports:compare",
+        "reports:demand",
         "reports:idle-items",
         "reports:period-rollup",
     }
