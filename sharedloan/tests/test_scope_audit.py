@@ -614,6 +614,7 @@ def test_no_page_open_to_the_province_or_the_lender_names_a_reader(
         reverse("reports:readers"),
         reverse("reports:preferences"),
         reverse("reports:compare"),
+        reverse("reports:demand"),
         "/api/v1/item-events/",
         f"/api/v1/items/{sui_item.barcode}/",
     ]
