@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 
 from circulation.models import ClosedDay
@@ -27,11 +27,16 @@ def end_of_day(day: date) -> datetime:
 
 
 def closed_dates(site, start: date, end: date) -> set[date]:
-    return set(
-        ClosedDay.objects.filter(library_id=site.library_id, date__gte=start, date__lte=end)
-        .filter(Q(site_id=site.pk) | Q(site__isnull=True))
-        .values_list("date", flat=True)
-    )
+    """The days from `start` to `end` closed at `site` or at its whole library. A fixed SQL
+    string: every checkout and renewal asks, and the ORM took longer to build the query than
+    PostgreSQL to answer it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT date FROM {ClosedDay._meta.db_table} WHERE library_id = %s "
+            "AND date >= %s AND date <= %s AND (site_id = %s OR site_id IS NULL)",
+            [site.library_id, start, end, site.pk],
+        )
+        return {day for (day,) in cursor.fetchall()}
 
 
 def next_open_day(site, day: date) -> date:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.scope import is_site_bound, scoped, site_ids, work_sites
 from circulation.models import Hold, Loan, Patron
-from collections_app.models import Site, Transfer
+from collections_app.models import Item, Site, Title, Transfer
 from collections_app.selectors import sites_for
 
 
@@ -42,11 +43,38 @@ def open_loans(patron):
     )
 
 
-def desk_loans(patron):
-    """The reader's open loans as the desk lists them after every scan: only what it shows."""
-    return open_loans(patron).only(
-        "id", "due_at", "item__barcode", "item__title__title", "site__name"
+def desk_loans(patron) -> list[Loan]:
+    """The reader's open loans as the desk lists them after every scan: only what it shows
+    (barcode, title, due date, site), attached as related objects, the other fields loading on
+    access as with `only()`. A fixed SQL string: after every checkout at the desk, building
+    this four-table query with the ORM cost more than the rest of the list."""
+    sql = (
+        "SELECT l.id, l.due_at, i.id, i.barcode, t.id, t.title, s.id, s.name "
+        f"FROM {Loan._meta.db_table} l "
+        f"JOIN {Item._meta.db_table} i ON i.id = l.item_id "
+        f"JOIN {Title._meta.db_table} t ON t.id = i.title_id "
+        f"JOIN {Site._meta.db_table} s ON s.id = l.site_id "
+        "WHERE l.patron_id = %s AND l.returned_at IS NULL ORDER BY l.due_at, l.id"
     )
+    due_at = Loan._meta.get_field("due_at").get_col(Loan._meta.db_table)
+    # What the ORM would do to the column (SQLite stores it as text without a zone).
+    converters = connection.ops.get_db_converters(due_at)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [patron.pk])
+        rows = cursor.fetchall()
+    alias, loans = connection.alias, []
+    for loan_id, due, item_id, barcode, title_id, title, site_id, site_name in rows:
+        for convert in converters:
+            due = convert(due, due_at, connection)
+        loan = Loan.from_db(
+            alias, ("id", "item_id", "site_id", "due_at"), (loan_id, item_id, site_id, due)
+        )
+        item = Item.from_db(alias, ("id", "barcode", "title_id"), (item_id, barcode, title_id))
+        item._state.fields_cache["title"] = Title.from_db(alias, ("id", "title"), (title_id, title))
+        loan._state.fields_cache["item"] = item
+        loan._state.fields_cache["site"] = Site.from_db(alias, ("id", "name"), (site_id, site_name))
+        loans.append(loan)
+    return loans
 
 
 def past_loans(patron, limit=50):

@@ -3,6 +3,7 @@ else the one for every kind of site."""
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from circulation.models import LoanRule
@@ -21,13 +22,24 @@ def rule_among(rules: Iterable[LoanRule], *, category: str, site_kind: str) -> L
     return matching[0] if matching else None
 
 
+def _candidates(library_id: int, category: str, site_kind: str) -> list[LoanRule]:
+    """The library's rules for `category` at `site_kind` and at every kind of site. One fixed
+    SQL string: every checkout, renewal and hold asks, and building this two-row query with
+    the ORM cost several times what PostgreSQL takes to answer it."""
+    fields = [field.attname for field in LoanRule._meta.concrete_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(fields)} FROM {LoanRule._meta.db_table} "
+            "WHERE library_id = %s AND category = %s AND site_kind IN (%s, '')",
+            [library_id, category, site_kind],
+        )
+        rows = cursor.fetchall()
+    return [LoanRule.from_db(connection.alias, fields, row) for row in rows]
+
+
 def loan_rule_for(*, library_id: int, category: str, site_kind: str) -> LoanRule:
     rule = rule_among(
-        LoanRule.objects.filter(
-            library_id=library_id, category=category, site_kind__in=[site_kind, ""]
-        ),
-        category=category,
-        site_kind=site_kind,
+        _candidates(library_id, category, site_kind), category=category, site_kind=site_kind
     )
     if rule is None:
         raise Refused(_("本馆还没有设置这类读者的借阅规则，请县馆馆员在“借阅规则”中设置。"))
