@@ -95,6 +95,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "sharedloan.urls"
+# Django's database sessions, read with a fixed SQL string (sharedloan/sessions.py).
+SESSION_ENGINE = "sharedloan.sessions"
 
 TEMPLATES = [
     {
