@@ -9,7 +9,11 @@ shelf at the reader's home site, then anywhere in the library.
 On PostgreSQL the text match goes through the trigram index on the column `catalogue_text` that
 migration readers.0001_catalogue_search_text adds and keeps filled: the title, its pinyin, author
 and publisher, each Chinese character written three times so that a two-character word is a
-trigram; `tripled` writes a query the same way. SQLite (the demo) scans with LIKE.
+trigram; `index_pattern` writes a query to match it. SQLite (the demo) scans with LIKE.
+
+On PostgreSQL one statement finds the titles and counts each one's copies beside it, from the
+index on the copies' (title, site, status) alone: no copy's row is read to rank or facet a search
+(`_found_with_copies`). SQLite asks the same in three ORM queries (`_copies`).
 """
 
 import re
@@ -17,9 +21,11 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     BooleanField,
+    Count,
     Exists,
     OuterRef,
     Q,
@@ -106,6 +112,28 @@ def tripled(text: str) -> str:
     return _NON_ASCII.sub(r"\1\1\1", text)
 
 
+def _caseless_word(term: str) -> bool:
+    # Chinese (or another script without case) only: each of its characters is tripled in the
+    # search column, and no change of case can make or unmake a match.
+    return len(term) > 1 and all(unicodedata.category(char) == "Lo" for char in term)
+
+
+def index_pattern(term: str) -> tuple[str, str]:
+    """The operator and pattern the search column is matched with for `term`.
+
+    A Chinese word is sought by the places where one of its characters meets the next: 红楼梦 as
+    %红红楼%楼楼梦%. In the tripled column 红红楼 occurs exactly where 红 is followed by 楼, so
+    each piece is as selective as its pair of characters, and pg_trgm looks up one trigram for
+    it. The whole tripled word (红红红楼楼楼梦梦梦) also had it look up 红红红 and 楼楼楼, which
+    every title with a 红 or a 楼 holds: most of the index time of a two-character search went
+    there. The pieces may match apart; the exact match on the title's own columns
+    (_term_filter) stays beside this one."""
+    if _caseless_word(term):
+        pieces = (term[n] * 2 + term[n + 1] for n in range(len(term) - 1))
+        return "LIKE", "%" + "%".join(pieces) + "%"
+    return "ILIKE", _like(tripled(term))
+
+
 def _like(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -142,8 +170,9 @@ def _text_filter(titles: QuerySet, match: Match, wants: str) -> QuerySet:
             )
             continue
         if connection.vendor == "postgresql":
+            operator, pattern = index_pattern(term)
             titles = titles.filter(
-                RawSQL(f"{SEARCH_COLUMN} ILIKE %s", [_like(tripled(term))], BooleanField())
+                RawSQL(f"{SEARCH_COLUMN} {operator} %s", [pattern], BooleanField())
             )
         titles = titles.filter(_term_filter(term, wants))
     return titles
@@ -152,20 +181,29 @@ def _text_filter(titles: QuerySet, match: Match, wants: str) -> QuerySet:
 def relevance(match: Match, title: str, pinyin: str, initials: str) -> int:
     """0 the title itself (or its pinyin), 1 a title that starts so, 2 one that holds it, 3 a
     match in its author or publisher only."""
+    return ranker(match)(title, pinyin, initials)
+
+
+def ranker(match: Match):
+    """`relevance` for one query, its text worked out once for the up to MATCH_LIMIT titles."""
     if match.kind != "text":
-        return 0
+        return lambda title, pinyin, initials: 0
     text = match.value.upper()
     spelled = query_pinyin(match.value)
-    title = title.upper()
-    if title == text or (spelled and spelled in (pinyin, initials)):
-        return 0
-    if title.startswith(text) or (
-        spelled and (pinyin.startswith(spelled) or initials.startswith(spelled))
-    ):
-        return 1
-    if text in title or (spelled and spelled in pinyin):
-        return 2
-    return 3
+
+    def rank(title: str, pinyin: str, initials: str) -> int:
+        title = title.upper()
+        if title == text or (spelled and spelled in (pinyin, initials)):
+            return 0
+        if title.startswith(text) or (
+            spelled and (pinyin.startswith(spelled) or initials.startswith(spelled))
+        ):
+            return 1
+        if text in title or (spelled and spelled in pinyin):
+            return 2
+        return 3
+
+    return rank
 
 
 def held_copies(library: Library) -> QuerySet:
@@ -179,8 +217,11 @@ def shelf_copies(library: Library) -> QuerySet:
     return Item.objects.filter(library=library, status=Item.Status.AVAILABLE).exclude(Exists(kept))
 
 
-def matching_titles(library: Library, query: CatalogueQuery, match: Match) -> QuerySet:
-    """The library's titles that the query finds, facets applied, not yet ordered."""
+def matching_titles(
+    library: Library, query: CatalogueQuery, match: Match, *, held: bool = True
+) -> QuerySet:
+    """The library's titles that the query finds, facets applied, not yet ordered. Only titles
+    with a copy in service, unless `held` is False: then the caller checks that itself."""
     titles = Title.objects.filter(library=library)
     if match.kind == "none" or match.invalid:
         return titles.none()
@@ -192,10 +233,15 @@ def matching_titles(library: Library, query: CatalogueQuery, match: Match) -> Qu
         )
     else:
         titles = _text_filter(titles, match, query.field)
-    held = held_copies(library).filter(title=OuterRef("pk"))
+    # Not held_copies(library): the titles are the library's, and so is every copy of them
+    # (check_integrity proves it), so the index on (title, site, status) answers alone.
+    copies = Item.objects.in_service().filter(title=OuterRef("pk"))
     if query.site is not None:
-        held = held.filter(current_site=query.site).exclude(status=Item.Status.IN_TRANSIT)
-    titles = titles.filter(Exists(held))
+        titles = titles.filter(
+            Exists(copies.filter(current_site=query.site).exclude(status=Item.Status.IN_TRANSIT))
+        )
+    elif held:
+        titles = titles.filter(Exists(copies))
     if query.clc:
         titles = titles.filter(clc_top=query.clc)
     if query.available:
@@ -230,30 +276,39 @@ class SearchResult:
         return max((self.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
+# What the search reads of each matched title: enough to rank it, count it in the class facet
+# and show it on the page without a second query.
+FOUND = ("pk", "title", "title_pinyin", "title_initials", "clc_top",
+         "responsibility", "publisher", "year", "clc", "isbn")  # fmt: skip
+SHOWN = ("id", "title", "responsibility", "publisher", "year", "clc", "isbn")
+
+
 def search(library: Library, query: CatalogueQuery, *, page: int = 1) -> SearchResult:
     match = understand(query)
     result = SearchResult(query=query, match=match, page=max(page, 1))
     if match.kind == "none" or match.invalid:
         return result
-    found = list(
-        matching_titles(library, query, match)
-        .order_by()
-        .values_list("pk", "title", "title_pinyin", "title_initials", "clc_top")[: MATCH_LIMIT + 1]
-    )
+    if connection.vendor == "postgresql":
+        found, copies = _found_with_copies(library, query, match)
+    else:
+        found = list(
+            matching_titles(library, query, match).order_by().values_list(*FOUND)[: MATCH_LIMIT + 1]
+        )
+        copies = None
     result.more = len(found) > MATCH_LIMIT
     found = found[:MATCH_LIMIT]
     result.total = len(found)
     if not result.total:
         return result
-    # Ranking, facets and counts are worked out here from the matched titles and their copies:
-    # two plain queries over at most MATCH_LIMIT titles, not the text match again for each.
-    copies = _copies(library, [row[0] for row in found], query.home)
+    if copies is None:
+        copies = _copies(library, [row[0] for row in found], query.home)
     home_shelf = copies["home_shelf"]
     shelf = copies["shelf"]
+    rank = ranker(match)
     order = sorted(
         found,
         key=lambda row: (
-            relevance(match, row[1], row[2], row[3]),
+            rank(row[1], row[2], row[3]),
             row[0] not in home_shelf,
             row[0] not in shelf,
             row[1],
@@ -262,11 +317,7 @@ def search(library: Library, query: CatalogueQuery, *, page: int = 1) -> SearchR
     )
     result.page = min(result.page, result.pages)
     start = (result.page - 1) * PAGE_SIZE
-    page_ids = [row[0] for row in order[start : start + PAGE_SIZE]]
-    rows = Title.objects.only(
-        "pk", "title", "responsibility", "publisher", "year", "clc", "isbn"
-    ).in_bulk(page_ids)
-    result.titles = [rows[pk] for pk in page_ids]
+    result.titles = [_shown_title(row) for row in order[start : start + PAGE_SIZE]]
     for row in result.titles:
         row.copies = {
             "home": home_shelf.get(row.pk, 0),
@@ -279,26 +330,114 @@ def search(library: Library, query: CatalogueQuery, *, page: int = 1) -> SearchR
     return result
 
 
+def _shown_title(row: tuple) -> Title:
+    """A Title of a found row, as if loaded with only() the columns the result page shows."""
+    values = dict(zip(FOUND, row, strict=True))
+    values["id"] = values.pop("pk")
+    names = [f.attname for f in Title._meta.concrete_fields if f.attname in SHOWN]
+    return Title.from_db(connection.alias, names, [values[name] for name in names])
+
+
+def _found_with_copies(library: Library, query: CatalogueQuery, match: Match):
+    """PostgreSQL: the found rows and their copies (as _copies counts them) in one statement.
+
+    The match is the ORM's (matching_titles, without its own check for a copy in service);
+    beside each title it finds, a lateral count reads that title's copies from the index on
+    (title, site, status) alone, and a title with none is passed over, so the copies are read
+    once, by the statement that stops at the MATCH_LIMIT-th title."""
+    titles = matching_titles(library, query, match, held=False).order_by().values_list(*FOUND)
+    try:
+        sql, params = titles.query.sql_with_params()
+    except EmptyResultSet:  # a query that cannot match (`%` has no pinyin): no statement
+        return [], {}
+    home_id = query.home.pk if query.home is not None else None
+    item, hold = Item._meta.db_table, Hold._meta.db_table
+    columns = ", ".join(f"f{n}" for n in range(len(FOUND)))
+    statement = f"""
+        SELECT {columns}, c.held, c.shelf - k.kept, c.home_shelf - k.home_kept, c.sites
+        FROM ({sql}) AS found ({columns})
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS held,
+                count(*) FILTER (WHERE i.status = %s) AS shelf,
+                count(*) FILTER (WHERE i.status = %s AND i.current_site_id = %s) AS home_shelf,
+                array_agg(DISTINCT i.current_site_id) FILTER (WHERE i.status <> %s) AS sites
+            FROM {item} i
+            WHERE i.title_id = found.f0 AND i.status <> ALL(%s)
+        ) AS c
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS kept, count(*) FILTER (WHERE i.current_site_id = %s) AS home_kept
+            FROM {hold} h JOIN {item} i ON i.id = h.item_id
+            WHERE h.library_id = %s AND h.title_id = found.f0 AND h.status = %s
+                AND i.status = %s
+        ) AS k
+        WHERE c.held > 0
+        LIMIT %s"""
+    available, in_transit = Item.Status.AVAILABLE, Item.Status.IN_TRANSIT
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement,
+            [*params, available, available, home_id, in_transit, list(Item.OUT_OF_SERVICE),
+             home_id, library.pk, Hold.Status.TRAPPED, available, MATCH_LIMIT + 1],
+        )  # fmt: skip
+        rows = cursor.fetchall()
+    found, held, shelf, home_shelf, titles_at_site = [], {}, {}, {}, Counter()
+    width = len(FOUND)
+    for row in rows[:MATCH_LIMIT]:
+        title_id = row[0]
+        found.append(row[:width])
+        held[title_id], on_shelf, at_home, sites = row[width:]
+        if on_shelf:
+            shelf[title_id] = on_shelf
+        if at_home:
+            home_shelf[title_id] = at_home
+        titles_at_site.update(sites or ())
+    found += [row[:width] for row in rows[MATCH_LIMIT:]]
+    copies = {"held": held, "shelf": shelf, "home_shelf": home_shelf,
+              "titles_at_site": titles_at_site}  # fmt: skip
+    return found, copies
+
+
 def _copies(library: Library, title_ids: list[int], home: Site | None) -> dict[str, dict]:
     """Of the titles `title_ids`: copies on a shelf at the home site and anywhere, copies held,
-    and the titles each site holds (not counting copies in transit)."""
-    kept = Hold.objects.filter(item=OuterRef("pk"), status=Hold.Status.TRAPPED)
-    rows = (
-        held_copies(library)
-        .filter(title__in=title_ids)
-        .annotate(kept=Exists(kept))
-        .values_list("title_id", "current_site_id", "status", "kept")
+    and how many of the titles each site holds (not counting copies in transit).
+
+    Counted by the database, a row per title and a row per site rather than a row per copy,
+    from the index on the copies' (title, site, status) alone (as in matching_titles); the
+    few copies kept on a shelf for a reader's hold are then taken off the shelf counts."""
+    copies = Item.objects.in_service().filter(title_id__in=title_ids).order_by()
+    on_shelf = Q(status=Item.Status.AVAILABLE)
+    # Counted by title_id, never null: a column of the index, where the id would read the row.
+    per_title = copies.values("title_id").annotate(
+        held=Count("title_id"),
+        shelf=Count("title_id", filter=on_shelf),
+        home_shelf=Count("title_id", filter=on_shelf & Q(current_site=home)),
     )
+    per_site = (
+        copies.exclude(status=Item.Status.IN_TRANSIT)
+        .values("current_site_id")
+        .annotate(titles=Count("title_id", distinct=True))
+    )
+    kept = Hold.objects.filter(
+        title_id__in=title_ids,
+        library=library,
+        status=Hold.Status.TRAPPED,
+        item__status=Item.Status.AVAILABLE,
+    ).values_list("title_id", "item__current_site_id")
+    summary = {"home_shelf": {}, "shelf": {}, "held": {}}
+    for row in per_title.values_list("title_id", "held", "shelf", "home_shelf"):
+        title_id, summary["held"][title_id], shelf, home_shelf = row
+        if shelf:
+            summary["shelf"][title_id] = shelf
+        if home_shelf:
+            summary["home_shelf"][title_id] = home_shelf
     home_id = home.pk if home is not None else None
-    summary = {"home_shelf": {}, "shelf": {}, "held": {}, "titles_at_site": {}}
-    for title_id, site_id, status, is_kept in rows:
-        summary["held"][title_id] = summary["held"].get(title_id, 0) + 1
-        if status != Item.Status.IN_TRANSIT:
-            summary["titles_at_site"].setdefault(site_id, set()).add(title_id)
-        if status == Item.Status.AVAILABLE and not is_kept:
-            summary["shelf"][title_id] = summary["shelf"].get(title_id, 0) + 1
-            if site_id == home_id:
-                summary["home_shelf"][title_id] = summary["home_shelf"].get(title_id, 0) + 1
+    for title_id, site_id in kept:
+        for name in ("shelf", "home_shelf") if site_id == home_id else ("shelf",):
+            summary[name][title_id] -= 1
+            if not summary[name][title_id]:
+                # Titles with no copy on a shelf are left out: the order asks `in`.
+                del summary[name][title_id]
+    summary["titles_at_site"] = dict(per_site.values_list("current_site_id", "titles"))
     return summary
 
 
@@ -313,9 +452,9 @@ def _clc_facets(tops) -> list[Facet]:
     ]
 
 
-def _site_facets(titles_at_site: dict[int, set]) -> list[Facet]:
+def _site_facets(titles_at_site: dict[int, int]) -> list[Facet]:
     sites = Site.objects.filter(pk__in=titles_at_site, is_active=True)
     return sorted(
-        (Facet(site.code, site.name, len(titles_at_site[site.pk])) for site in sites),
+        (Facet(site.code, site.name, titles_at_site[site.pk]) for site in sites),
         key=lambda facet: (-facet.count, facet.value),
     )

@@ -5,7 +5,7 @@ tests run there with DATABASE_URL)."""
 import pytest
 
 from collections_app.models import Item
-from readers.search import CatalogueQuery, search
+from readers.search import CatalogueQuery, index_pattern, search
 from readers.tests.conftest import make_copy, make_title
 
 
@@ -178,3 +178,48 @@ def test_on_postgresql_the_search_column_follows_every_change_of_a_title(catalog
     assert found(catalogue, "水浒") == ["水浒传"]
     assert found(catalogue, "shuihu") == ["水浒传"]
     assert found(catalogue, "乡土") == []
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("红楼", ("LIKE", "%红红楼%")),
+        ("红楼梦", ("LIKE", "%红红楼%楼楼梦%")),
+        ("红红火火", ("LIKE", "%红红红%红红火%火火火%")),
+        ("红", ("ILIKE", "%红红红%")),
+        ("hlm", ("ILIKE", "%hlm%")),
+        ("Python编程", ("ILIKE", "%Python编编编程程程%")),
+        ("É红", ("ILIKE", "%ÉÉÉ红红红%")),  # É has a case: ILIKE
+        ("50%", ("ILIKE", "%50\\%%")),
+    ],
+)
+def test_a_chinese_word_is_sought_by_where_each_character_meets_the_next(term, expected):
+    assert index_pattern(term) == expected
+
+
+def test_the_pieces_of_a_word_found_apart_do_not_make_a_match(catalogue):
+    consignment = catalogue.library.consignments.first()
+    apart = make_title(catalogue.library, "红楼与楼梦", responsibility="梦红楼著")
+    make_copy(consignment, apart, catalogue.central, "SX00000012")
+    assert "红楼与楼梦" not in found(catalogue, "红楼梦")
+    assert "红楼与楼梦" in found(catalogue, "楼梦")
+    assert found(catalogue, "梦红楼") == ["红楼与楼梦"]
+
+
+def test_a_copy_kept_for_a_readers_hold_is_not_on_the_shelf(catalogue, sui_librarian, reader):
+    from circulation.services.holds import hold_place
+
+    # 红楼梦's one copy is on the shelf at the central library, where the hold traps it.
+    before = search(catalogue.library, CatalogueQuery(text="红楼梦", home=catalogue.central))
+    assert before.titles[0].copies == {"home": 1, "shelf": 1, "held": 1}
+    hold_place(user=sui_librarian, patron=reader, title=catalogue.hlm,
+               pickup_site=catalogue.central)  # fmt: skip
+    after = search(catalogue.library, CatalogueQuery(text="红楼梦", home=catalogue.central))
+    assert after.titles[0].title == "红楼梦"
+    assert after.titles[0].copies == {"home": 0, "shelf": 0, "held": 1}
+    assert after.available_count == before.available_count - 1
+    assert {f.value: f.count for f in after.site_facets} == {
+        f.value: f.count for f in before.site_facets
+    }
+    on_shelf = search(catalogue.library, CatalogueQuery(text="红楼梦", available=True))
+    assert "红楼梦" not in [t.title for t in on_shelf.titles]
