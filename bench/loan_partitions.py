@@ -211,7 +211,7 @@ def load_baseline(now):
             SELECT lib, item, patron, site, t, t + interval '30 days',
                 LEAST(t + (1 + g %% 28) * interval '1 day' + (g %% 3600) * interval '1 second',
                       %(now)s), site, 0
-            FROM generate_series(%(first)s, %(last)s) g,
+            FROM generate_series(%(first)s::bigint, %(last)s) g,
             LATERAL (SELECT (%(libraries)s::int[])[1 + g %% %(c)s] AS lib,
                 (%(items)s::int[])[1 + g %% %(c)s] + (g / %(c)s * 7919) %% %(v)s AS item,
                 (%(patrons)s::int[])[1 + g %% %(c)s] + (g / %(c)s) %% %(r)s AS patron,
