@@ -530,12 +530,32 @@ class ConsignmentImportAdmin(ReadOnlyRecordAdmin):
     date_hierarchy = "created_at"
 
 
+class AwaitingBarcodesForm(forms.ModelForm):
+    class Meta:
+        model = AwaitingBarcodes
+        fields = ["consignment", "title", "copies"]
+
+    def clean(self):
+        data = super().clean()
+        consignment, title = data.get("consignment"), data.get("title")
+        if consignment and title and title.library_id != consignment.library_id:
+            self.add_error("title", _("这条书目属于另一家图书馆，不在这个批次所在的馆。"))
+        return data
+
+
 @admin.register(AwaitingBarcodes)
 class AwaitingBarcodesAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The copies' library is their consignment's: chosen apart, the two could disagree."""
+
+    form = AwaitingBarcodesForm
     list_display = ["title", "consignment", "copies"]
     list_filter = ["library", "consignment"]
     search_fields = ["title__title", "title__isbn"]
     raw_id_fields = ["title"]
+
+    def save_model(self, request, obj, form, change):
+        obj.library = obj.consignment.library
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ReceiptEntry)
