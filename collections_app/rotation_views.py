@@ -320,7 +320,7 @@ def suggestion_demand_move(request):
     library = _managed_library(request.user)
     item_pk = _int(request.POST.get("item"), 0, 0, 2**62)
     item = get_object_or_404(
-        Item.objects.select_related("current_site"), library=library, pk=item_pk
+        Item.objects.select_related("current_site", "title"), library=library, pk=item_pk
     )
     destination_pk = _int(request.POST.get("destination"), 0, 0, 2**62)
     destination = get_object_or_404(Site, library=library, pk=destination_pk)
@@ -331,7 +331,8 @@ def suggestion_demand_move(request):
                 source=item.current_site,
                 destination=destination,
                 reason=Transfer.Reason.ROTATION,
-                note=_("读者需求：%(site)s的读者在等这本书") % {"site": destination.name},
+                note=_("读者需求：%(site)s的读者在等《%(title)s》")
+                % {"site": destination.name, "title": item.title.title},
             )
             transfer_add_items(user=request.user, transfer=transfer, items=[item])
     except Refused as refused:

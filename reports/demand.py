@@ -275,13 +275,20 @@ def queries_table(rows, labels: Labels, limit: int = TOP, *, totals=None) -> Tab
     return table
 
 
+class _SearchesChart(Table):
+    """A table whose chart shows the searches not found and queued, not their sum again."""
+
+    def chart_data(self, *, series_columns=None) -> dict:
+        return super().chart_data(series_columns=series_columns or [1, 2])
+
+
 def classes_table(rows, labels: Labels, preferences: Table | None = None) -> Table:
     """Searches by class; beside them, from the preference report, the class's share of loans
     and of the shelf and its demand index."""
     share = {}
     if preferences is not None:
         share = {row[0]: (row[4], row[2], row[5]) for row in preferences.rows}
-    table = Table(
+    table = _SearchesChart(
         "demand-classes",
         _("未找到的检索（按中图法大类）"),
         [

@@ -95,6 +95,7 @@ def test_the_librarian_sees_it_beside_the_suggestions_and_drafts_the_transfer(
         Transfer.Status.DRAFT,
     )
     assert list(transfer.lines.values_list("item", flat=True)) == [waited.pk]
+    assert transfer.note == "读者需求：小林一中的读者在等《活着》"
     # The copy is on an open transfer now: no longer offered, and a second click changes nothing.
     assert demand_moves(waited.library, idle_days=90) == []
     client.post(
