@@ -40,6 +40,10 @@ NOT_PAGES = {
     # Swagger UI's own page, in English whatever the language: test_browser_csp.py runs it.
     "api-docs": "the API's Swagger UI, a vendor page",
 }
+# The admin's confirmation of a deletion, and the names the walk gives what it adds
+# (walk_forms.py).
+ADMIN_DELETE = re.compile(r"^admin:.*:delete$")
+WALK_NAME = re.compile(r"^W[A-Z]*-?\d+$")
 # Files: fetched and checked for their status, not opened as pages.
 DOWNLOADS = re.compile(r"(\.(csv|xlsx|pdf|json)(\?|$)|/download/|/export|pdf/$|[?&]format=)")
 
@@ -100,6 +104,9 @@ PAGE_FORMS = """() => [...document.forms].map((form, index) => ({
           : el.type || "",
         value: el.value, checked: el.checked,
         options: el.tagName === "SELECT" ? [...el.options].map((o) => o.value) : [],
+        // The admin's raw id field: a person picks the row through its magnifier's list.
+        lookup: el.matches(".vForeignKeyRawIdAdminField")
+          ? (document.getElementById("lookup_" + el.id) || {}).href || "" : "",
       })),
   autosubmit: form.querySelectorAll("select[data-autosubmit]").length,
   submits: [...form.querySelectorAll("button:not([type=button]), input[type=submit]")].filter(
@@ -278,7 +285,9 @@ class Walk:
             base_url=base_url,
         )
         self.page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
+        # A page load on a machine the other tests keep busy (the first one starts the server's
+        # templates and translations) has taken more than 15 s.
+        self.page.set_default_timeout(30_000)
         self.page.wait_for_function = without_eval(self.page.wait_for_function)
         self.reported = watch_page(self.context, self.page)
         self.page.on("dialog", lambda dialog: dialog.accept())
@@ -401,6 +410,8 @@ class Walk:
             parts = urlsplit(href)
             if parts.netloc != here or parts.scheme not in ("http", "https"):
                 continue
+            if "_popup=1" in parts.query:
+                continue  # the admin opens these in a window of their own, from a form
             path = parts.path + (f"?{parts.query}" if parts.query else "")
             found.append(path)
         return list(dict.fromkeys(found))
@@ -531,6 +542,14 @@ class Walk:
         if values is None:
             self.log.append(f"form {form_key} on {key}: nothing valid to enter in this state")
             return
+        if ADMIN_DELETE.search(form_key) and not self._added_here():
+            # A person looking round the admin does not delete a library's rows (a loan rule:
+            # its readers could no longer borrow); the rows the walk added, it deletes.
+            self.log.append(f"form {form_key} on {key}: a row the walk did not add is left")
+            return
+        for field in form["fields"]:
+            if field.get("lookup") and field["required"] and not field["value"]:
+                values[field["name"]] = self._looked_up(field["lookup"])
         for name, value in values.items():
             self.data.add(*(value if isinstance(value, (list, tuple)) else [value]))
             self._enter(element, form, name, value)
@@ -573,6 +592,19 @@ class Walk:
         for refusal in page.locator(".message-error").all_inner_texts():
             self.log.append(f"  refused: {refusal}")
         self.check(url_key(urlsplit(page.url).path) or key, f"{key}-after-{form_key}")
+
+    def _added_here(self):
+        """Whether the row a deletion page is about is one the walk named (W12, WALK0003)."""
+        names = [value for value in self.data.typed if WALK_NAME.match(value)]
+        heading = " ".join(self.page.locator("#content h2, #content > ul > li").all_inner_texts())
+        return any(re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", heading) for name in names)
+
+    def _looked_up(self, lookup):
+        """The first row of the list the admin's magnifier opens, as a person picks it there."""
+        popup = lookup + ("&" if "?" in lookup else "?") + "_popup=1"
+        html = self.context.request.get(popup).text()
+        found = re.search(r'data-popup-opener="([^"]+)"', html)
+        return found.group(1) if found else ""
 
     def _enter(self, element, form, name, value):
         field = next(f for f in form["fields"] if f["name"] == name)
