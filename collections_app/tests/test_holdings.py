@@ -7,11 +7,13 @@ import threading
 import pytest
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.urls import reverse
 
 from circulation.integrity import find_violations
 from collections_app.models import HoldingCount, Item, ItemEvent, Title
 from collections_app.services.holdings import holdings_fold, holdings_rebuild, holdings_reclassify
 from collections_app.services.items import item_transition, item_transition_many
+from collections_app.tests.test_admin import change_form_data
 from conftest import make_item
 
 
@@ -128,3 +130,17 @@ def test_two_desks_changing_one_group_at_once_do_not_wait_for_each_other(shelf):
         desk.join()
     assert errors == []
     assert summary() == live()
+
+
+@pytest.mark.django_db
+def test_a_class_corrected_in_the_admin_moves_the_titles_volumes(
+    client, superuser, shelf, sui_central
+):
+    title = shelf[3].title
+    client.force_login(superuser)
+    url = reverse("admin:collections_app_title_change", args=[title.pk])
+    response = client.post(url, change_form_data(client, url, clc="O13", clc_top="O"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert summary()[(sui_central.pk, "O", "available", False)] == 1
+    assert summary() == live()
+    assert find_violations() == []
