@@ -69,7 +69,11 @@ def demand_query(text: str, *, library: Library | None = None) -> str | None:
         return None
     if (
         library is not None
-        and Patron.objects.filter(library=library, card_number__iexact=compact).exists()
+        # Exact matches, so the (library, card number) unique index answers.
+        and Patron.objects.filter(
+            library=library,
+            card_number__in={form(v) for v in (text, compact) for form in (str.upper, str.lower)},
+        ).exists()
     ):
         return None
     return text[:QUERY_LENGTH]

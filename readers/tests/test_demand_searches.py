@@ -143,3 +143,11 @@ def test_titles_all_out_with_readers_queueing_count_as_queued_demand(client, cat
     search(client, catalogue, q="活着", home="xiaolin", page="2")  # a later page: not again
     assert counted() == [("活着", QUEUED, "I", "xiaolin", 1)]
     assert DemandSearch.objects.get().title == catalogue.living
+
+
+def test_a_card_number_with_few_digits_is_known_as_one_and_not_counted(client, catalogue, reader):
+    reader.card_number = "LSZ-A7"
+    reader.save(update_fields=["card_number"])
+    search(client, catalogue, q="lsz-a7")
+    search(client, catalogue, q="LSZ-A8")  # nobody's card: counted as what it looks like
+    assert [q for q, *_rest in counted()] == ["lsz-a8"]
