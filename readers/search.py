@@ -453,8 +453,11 @@ def _clc_facets(tops) -> list[Facet]:
 
 
 def _site_facets(titles_at_site: dict[int, int]) -> list[Facet]:
-    sites = Site.objects.filter(pk__in=titles_at_site, is_active=True)
+    sites = Site.objects.filter(pk__in=titles_at_site, is_active=True).order_by()
     return sorted(
-        (Facet(site.code, site.name, titles_at_site[site.pk]) for site in sites),
+        (
+            Facet(code, name, titles_at_site[pk])
+            for pk, code, name in sites.values_list("pk", "code", "name")
+        ),
         key=lambda facet: (-facet.count, facet.value),
     )
