@@ -11,7 +11,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.scope import can_switch_self_service, can_work_at_site, get_scoped_or_404
+from accounts.scope import (
+    can_see_staff_names,
+    can_switch_self_service,
+    can_work_at_site,
+    get_scoped_or_404,
+)
 from collections_app.errors import Refused
 from collections_app.models import Site
 
@@ -43,6 +48,8 @@ def site_self_service(request, library_code, site_code):
             "site": site,
             "point": point,
             "can_switch": can_switch_self_service(request.user, site),
+            # The lender and the province see that it was set, not by whom.
+            "show_who": can_see_staff_names(request.user, site.library),
             "can_print": point is not None
             and point.enabled
             and can_work_at_site(request.user, site),

@@ -118,12 +118,19 @@ def test_another_countys_librarian_does_not_find_the_site(client_for, catalogue,
         services.self_service_set(user=zengdu_librarian, site=catalogue.xiaolin, enabled=True)
 
 
-def test_read_only_roles_cannot_switch(client_for, catalogue, hubei_reviewer, nlc_lender):
+def test_read_only_roles_cannot_switch_nor_see_who_did(
+    client_for, catalogue, hubei_reviewer, nlc_lender, sui_librarian, sui_consignment
+):
+    services.self_service_set(user=sui_librarian, site=catalogue.central, enabled=True)
     for user in (hubei_reviewer, nlc_lender):
         client = client_for(user)
+        page = client.get(_staff("site", catalogue.central)).content.decode()
+        assert "已开通" in page and "最近于" in page
+        assert "随县馆员" not in page and "suixian" not in page
+        assert "关闭自助借书" not in page
         response = client.post(_staff("site-switch", catalogue.xiaolin), {"enabled": "1"})
         assert response.status_code in (403, 404)
-    assert not SelfServicePoint.objects.exists()
+    assert not SelfServicePoint.objects.filter(site=catalogue.xiaolin).exists()
 
 
 def test_the_poster_carries_the_reader_page_address(client_for, catalogue, sui_librarian):
