@@ -8,6 +8,7 @@ import pytest
 
 from circulation.models import LoanRule, Patron
 from collections_app.models import Item, Title
+from collections_app.services.holdings import holdings_add
 from collections_app.services.stock import item_mark
 from collections_app.title_keys import title_search_keys
 
@@ -28,7 +29,7 @@ def make_title(library, title, *, isbn="", clc="I247.5", responsibility="", publ
 
 
 def make_copy(consignment, title, site, barcode, **fields):
-    return Item.objects.create(
+    item = Item.objects.create(
         library=consignment.library,
         barcode=barcode,
         title=title,
@@ -39,6 +40,8 @@ def make_copy(consignment, title, site, barcode, **fields):
         current_site=site,
         **fields,
     )
+    holdings_add(item_ids=[item.pk])  # as every path that creates volumes does
+    return item
 
 
 class Catalogue:
