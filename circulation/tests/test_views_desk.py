@@ -167,9 +167,10 @@ def test_a_checkout_scan_takes_a_fixed_small_number_of_queries(
     scan(client, xiaolin_site, "NL50000000", card="SX000001")
     # session, user, the volunteer's sites, the site; lock the reader, lock the item, then
     # count the reader's loans and flag holds and transfers (after the locks, so the counts are
-    # not stale); rule, closed days; insert the loan and its history row, update the item; the
-    # reader's loans for the panel; two savepoints of the test's own transaction.
-    with django_assert_max_num_queries(15):
+    # not stale); rule, closed days; insert the loan and its history row, update the item and
+    # its holdings-summary rows; the reader's loans for the panel; two savepoints of the test's
+    # own transaction.
+    with django_assert_max_num_queries(16):
         scan(client, xiaolin_site, "NL50000001", card="SX000001")
 
 
@@ -181,6 +182,6 @@ def test_a_return_scan_takes_a_fixed_small_number_of_queries(
     scan(client, xiaolin_site, "NL50000001", card="SX000001")
     scan(client, xiaolin_site, "NL50000000", mode="return")
     # session, user, sites, site; lock the item; read the loan, close it, history row, update
-    # the item; two savepoints.
-    with django_assert_max_num_queries(11):
+    # the item and its holdings-summary rows; two savepoints.
+    with django_assert_max_num_queries(12):
         scan(client, xiaolin_site, "NL50000001", mode="return")
