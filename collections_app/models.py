@@ -945,6 +945,9 @@ class HoldingCount(models.Model):
     SCOPE_SITES = ("site",)
 
     class Meta:
+        # Named for the admin's permission lists, where every model shows.
+        verbose_name = _("馆藏汇总行")
+        verbose_name_plural = _("馆藏汇总行")
         indexes = [models.Index(fields=["library", "site"], name="holding_library_site")]
 
     def __str__(self):
