@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import BooleanField, Case, Q, Value, When
 from django.utils import timezone
 
 from accounts.scope import is_site_bound, scoped, site_ids, work_sites
 from circulation.models import Hold, Loan, Patron
+from circulation.services.holds import free_copies, pullable_holds
 from collections_app.models import Item, Site, Title, Transfer
 from collections_app.selectors import sites_for
 
@@ -132,3 +133,75 @@ def hold_shelf(site: Site):
         .select_related("patron", "title", "item__current_site")
         .order_by("trapped_at")
     )
+
+
+def _running_display(today):
+    """Whether a copy stands on a display that runs `today` (as `Display.is_running`)."""
+    return Case(
+        When(
+            Q(display__starts_on__lte=today)
+            & (Q(display__ends_on__isnull=True) | Q(display__ends_on__gte=today)),
+            then=Value(True),
+        ),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+
+
+def holds_to_pull(site: Site, now=None) -> list[Hold]:
+    """The holds to pull at `site` (待取预约书): waiting holds, oldest first, each paired with one
+    free copy on this site's shelf, a copy offered to one hold only. Copies on a running
+    display come last, so a display gives up a copy only when the shelf has no other; whether
+    another site could send a copy instead is not weighed (the first desk to scan one fills
+    the hold, and it drops off every other list). Each hold carries `pull_item` and `waited`
+    (days since it was placed)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    copies = free_copies(site.library_id).filter(current_site=site)
+    holds = list(
+        pullable_holds(site.library_id, now, here=site)
+        .filter(title_id__in=copies.values("title_id"))
+        .select_related("title", "pickup_site")
+    )
+    if not holds:
+        return []
+    shelf: dict[int, list[Item]] = {}
+    for item in (
+        copies.filter(title_id__in={hold.title_id for hold in holds})
+        .annotate(on_display=_running_display(today))
+        .order_by("title_id", "on_display", "pk")
+    ):
+        shelf.setdefault(item.title_id, []).append(item)
+    pulls = []
+    for hold in holds:
+        waiting_copies = shelf.get(hold.title_id)
+        if not waiting_copies:
+            continue
+        hold.pull_item = waiting_copies.pop(0)
+        hold.waited = (today - timezone.localtime(hold.placed_at).date()).days
+        pulls.append(hold)
+    return pulls
+
+
+def hold_fetch_site(hold: Hold, now=None) -> Site | None:
+    """For a waiting hold with no free copy at its pickup site: the site whose shelf holds the
+    copy it will be fetched from, in the order the lists of holds to pull pair them (older
+    holds of the title take copies first, display copies last); None when none is free."""
+    now = now or timezone.now()
+    if not hold.is_waiting or hold.expires_at <= now:
+        return None
+    copies = free_copies(hold.library_id).filter(title_id=hold.title_id)
+    if copies.filter(current_site_id=hold.pickup_site_id).exists():
+        return None
+    ahead = (
+        pullable_holds(hold.library_id, now)
+        .filter(title_id=hold.title_id)
+        .filter(Q(placed_at__lt=hold.placed_at) | Q(placed_at=hold.placed_at, pk__lt=hold.pk))
+        .count()
+    )
+    items = (
+        copies.annotate(on_display=_running_display(timezone.localdate(now)))
+        .select_related("current_site")
+        .order_by("on_display", "pk")[ahead : ahead + 1]
+    )
+    return next((item.current_site for item in items), None)

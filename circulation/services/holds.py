@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import update_change_reason
@@ -26,6 +27,7 @@ from circulation.services.routing import (
     hold_transfer_message,
 )
 from circulation.services.rules import loan_rule_for
+from collections_app.barcodes import MAX_LENGTH, normalise_barcode
 from collections_app.errors import Refused
 from collections_app.models import Item, Site, Title, TransferLine
 
@@ -145,6 +147,12 @@ def hold_trap_on_return(*, user, item: Item, site: Site, now) -> Routing | None:
     pickup = Site.objects.get(pk=hold.pickup_site_id)
     if pickup.pk != site.pk and not pickup.is_active:
         return None
+    return _trap_and_route(user=user, hold=hold, item=item, site=site, pickup=pickup, now=now)
+
+
+def _trap_and_route(*, user, hold: Hold, item: Item, site: Site, pickup: Site, now) -> Routing:
+    """Trap `item`, standing at `site`, for `hold`: onto the hold shelf here, or onto the hold
+    draft to the pickup site that the desk dispatches with its other drafts."""
     _trap(hold, item, now)
     hold.pickup_site = pickup
     hold.patron = Patron.objects.get(pk=hold.patron_id)
@@ -160,6 +168,80 @@ def hold_trap_on_return(*, user, item: Item, site: Site, now) -> Routing | None:
         transfer=transfer,
         hold=hold,
     )
+
+
+def free_copies(library_id: int):
+    """Copies of a library that a hold may take from a shelf: available, on no open transfer
+    (a draft already promises them elsewhere) and trapped for nobody."""
+    return (
+        Item.objects.filter(library_id=library_id, status=Item.Status.AVAILABLE)
+        .exclude(pk__in=TransferLine.objects.filter(is_open=True).values("item_id"))
+        .exclude(pk__in=Hold.objects.trapped().values("item_id"))
+    )
+
+
+def pullable_holds(library_id: int, now, *, here: Site | None = None):
+    """Waiting holds that a free copy on some shelf may fill: still valid, for pickup at an
+    active site with no free copy of its own (that copy is the reader's) — or, with `here`,
+    for pickup at `here` (a copy that came back here on a transfer after the hold was placed
+    was never trapped)."""
+    at_pickup = free_copies(library_id).filter(
+        title_id=OuterRef("title_id"), current_site_id=OuterRef("pickup_site_id")
+    )
+    without_own_copy = ~Exists(at_pickup)
+    if here is not None:
+        without_own_copy |= Q(pickup_site_id=here.pk)
+    return (
+        Hold.objects.waiting()
+        .filter(library_id=library_id, expires_at__gt=now, pickup_site__is_active=True)
+        .filter(without_own_copy)
+        .order_by("placed_at", "id")
+    )
+
+
+def hold_pull(*, user, site: Site, barcode: str, now=None) -> Routing:
+    """Take a free copy off the shelf at `site` for the reader who has waited longest for its
+    title (the list of holds to pull shows the same pairing): trapped here when that reader
+    picks up here, else put on the hold draft to the pickup site, as a returned copy would be."""
+    code = normalise_barcode(barcode or "")
+    if not code:
+        raise Refused(_("没有读到条码，请重新扫描。"))
+    if len(code) > MAX_LENGTH:
+        raise Refused(_("条码太长，请检查后重新扫描。"))
+    if not can_work_at_site(user, site):
+        raise Refused(_("您不能在“%(site)s”办理借还。") % {"site": site.name})
+    if not site.is_active:
+        raise Refused(_("站点“%(site)s”已停用。") % {"site": site.name})
+    with transaction.atomic():
+        # The item first, then the hold: the order in which return and checkout lock them.
+        item = (
+            Item.objects.select_for_update()
+            .filter(library_id=site.library_id, barcode=code)
+            .first()
+        )
+        if item is None:
+            raise Refused(_("本馆没有条码为 %(code)s 的图书。") % {"code": code})
+        now = now or timezone.now()
+        if item.current_site_id != site.pk:
+            raise Refused(_("这册书不在本站，不能在这里调取。"))
+        if not item.is_available:
+            raise Refused(
+                _("这册书现在%(status)s，不能调取。") % {"status": item.get_status_display()}
+            )
+        if Hold.objects.trapped().filter(item=item).exists():
+            raise Refused(_("这册书已为另一条预约留书。"))
+        if TransferLine.objects.filter(item=item, is_open=True).exists():
+            raise Refused(_("这册书已在一张调拨单上，请先从调拨单上取下。"))
+        hold = (
+            pullable_holds(site.library_id, now, here=site)
+            .filter(title_id=item.title_id)
+            .select_for_update(skip_locked=True, of=("self",))
+            .first()
+        )
+        if hold is None:
+            raise Refused(_("没有读者在等这本书，放回书架即可。"))
+        pickup = Site.objects.get(pk=hold.pickup_site_id)
+        return _trap_and_route(user=user, hold=hold, item=item, site=site, pickup=pickup, now=now)
 
 
 def _close(hold: Hold, status: str, now) -> None:
