@@ -13,6 +13,11 @@ urlpatterns = [
         views.desk_dispatch,
         name="desk-dispatch",
     ),
+    path(
+        "desk/<slug:library_code>/<slug:site_code>/holds-to-pull/",
+        views.holds_to_pull,
+        name="holds-to-pull",
+    ),
     path("readers/", views.patron_list, name="patron-list"),
     path("readers/new/", views.patron_create, name="patron-create"),
     path("readers/import/", views.patron_import, name="patron-import"),

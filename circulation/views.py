@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.scope import (
     can_cancel_hold,
@@ -377,6 +377,30 @@ def desk_dispatch(request, library_code, site_code, transfer_id):
     return redirect("circulation:desk-site", site.library.code, site.code)
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def holds_to_pull(request, library_code, site_code):
+    """待取预约书: the holds a free copy on this site's shelf can fill, printable as a pick list;
+    the scan box traps a copy taken off the shelf for its reader."""
+    site = _get_site_for_user(request, library_code, site_code)
+    if request.method == "POST":
+        try:
+            routing = holds.hold_pull(
+                user=request.user, site=site, barcode=request.POST.get("code", "")
+            )
+        except Refused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, routing.message)
+        return redirect("circulation:holds-to-pull", site.library.code, site.code)
+    pulls = selectors.holds_to_pull(site)
+    return render(
+        request,
+        "circulation/holds_to_pull.html",
+        {"site": site, "pulls": pulls, "max_code": MAX_LENGTH, "now": timezone.now()},
+    )
+
+
 # Readers
 
 
@@ -443,6 +467,7 @@ def patron_detail(request, pk):
         hold.patron = patron
         hold.ready = hold_ready(hold)
         hold.may_cancel = can_cancel_hold(request.user, hold)
+        hold.fetch_from = selectors.hold_fetch_site(hold) if hold.is_waiting else None
     sites = selectors.desk_sites(request.user).filter(library=patron.library)
     ctx = {
         "patron": patron,
@@ -613,11 +638,22 @@ def hold_create(request, pk):
     except Refused as refused:
         messages.error(request, refused.message)
     else:
+        source = None if hold.is_trapped else selectors.hold_fetch_site(hold)
         if hold.is_trapped:
             text = _("《%(title)s》在“%(site)s”有书，已为读者留书，请到预约架取。")
+        elif source is not None:
+            text = _("已预约《%(title)s》：“%(source)s”架上有书，将调取送到“%(site)s”。")
         else:
             text = _("已预约《%(title)s》，有书归还时将送到“%(site)s”。")
-        messages.success(request, text % {"title": title.title, "site": hold.pickup_site.name})
+        messages.success(
+            request,
+            text
+            % {
+                "title": title.title,
+                "site": hold.pickup_site.name,
+                "source": source.name if source else "",
+            },
+        )
     return redirect("circulation:patron-detail", patron.pk)
 
 
