@@ -200,7 +200,8 @@ def hold_fetch_site(hold: Hold, now=None) -> Site | None:
         .count()
     )
     items = (
-        copies.annotate(on_display=_running_display(timezone.localdate(now)))
+        copies.filter(current_site__is_active=True)
+        .annotate(on_display=_running_display(timezone.localdate(now)))
         .select_related("current_site")
         .order_by("on_display", "pk")[ahead : ahead + 1]
     )

@@ -4,11 +4,14 @@ saying where a waiting hold's copy will come from."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from circulation.models import Hold
 from circulation.services.holds import hold_place
+from circulation.tests.test_holds_to_pull import reader
 from collections_app.models import TransferLine
 from conftest import make_item
 
@@ -112,3 +115,29 @@ def test_placing_a_hold_says_where_the_copy_will_be_fetched_from(
     assert f"“{sui_branch.name}”架上有书，将调取送到“{sui_central.name}”" in (
         response.content.decode()
     )
+
+
+def test_the_page_costs_the_same_queries_for_one_hold_or_many(
+    client_for,
+    sui_librarian,
+    sui_consignment,
+    sui_branch,
+    xiaolin_site,
+    book,
+    waiting,
+):
+    client = client_for(sui_librarian)
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url(sui_branch)).status_code == 200
+    for n in range(5):
+        other = make_item(sui_consignment, sui_branch, f"NL5201{n:04}", title=f"书{n}")
+        hold_place(
+            user=sui_librarian,
+            patron=reader(sui_branch, f"SXP{n}"),
+            title=other.title,
+            pickup_site=xiaolin_site,
+        )
+    with CaptureQueriesContext(connection) as six:
+        page = client.get(url(sui_branch)).content.decode()
+    assert page.count("<code>NL52") == 6
+    assert len(six) == len(one)
