@@ -4,6 +4,7 @@ The reader's home site (their service point) is chosen on the page and kept in a
 now; reader accounts will carry it once readers sign in."""
 
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -17,9 +18,18 @@ HOME_COOKIE = "catalogue_home"
 HOME_COOKIE_AGE = 365 * 24 * 60 * 60
 
 
+def _public_sites(request, library):
+    """The library's public sites, read once per request: the home picker lists them, and the
+    home site and a ?site= are looked up among them."""
+    sites = getattr(request, "_catalogue_sites", None)
+    if sites is None:
+        sites = request._catalogue_sites = list(selectors.public_sites(library))
+    return sites
+
+
 def _home_site(request, library):
     """The site chosen in ?home= (kept in the cookie), else the cookie's, else none."""
-    sites = {site.code: site for site in selectors.public_sites(library)}
+    sites = {site.code: site for site in _public_sites(request, library)}
     chosen = request.GET.get("home")
     if chosen is not None:
         return sites.get(chosen), True
@@ -34,7 +44,7 @@ def _render(request, library, home, changed, template, context, status=200):
     context = {
         "library": library,
         "home": home,
-        "sites": selectors.public_sites(library),
+        "sites": _public_sites(request, library),
         "fields": _field_choices(),
         **context,
     }
@@ -68,7 +78,9 @@ def _field_choices():
 
 def _site_param(request, library, name="site"):
     code = request.GET.get(name, "")
-    return selectors.public_sites(library).filter(code=code).first() if code else None
+    if not code:
+        return None
+    return next((site for site in _public_sites(request, library) if site.code == code), None)
 
 
 def _listed_site(request, library, home_site):
@@ -137,7 +149,15 @@ def search_page(request, library):
     if demand_site is None and (reader := current_reader(request, library)) is not None:
         demand_site = reader.home_site
     record_search(library, context["result"], site=demand_site, page=page)
+    _link_titles(library, context["result"].titles)
     return _render(request, library, home_site, changed, "readers/search.html", context)
+
+
+def _link_titles(library, titles):
+    """Each title's page as `title.href`: reversed once for the page's twenty titles."""
+    head, _sep, tail = reverse("readers:title", args=[library.code, 0]).rpartition("/0/")
+    for title in titles:
+        title.href = f"{head}/{title.pk}/{tail}"
 
 
 @require_GET

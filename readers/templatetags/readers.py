@@ -1,22 +1,33 @@
+from urllib.parse import urlencode
+
 from django import template
 
 register = template.Library()
+
+
+def _query(context) -> dict[str, list[str]]:
+    """This page's query string as {key: [values]} in its order, read once per rendering: a
+    results page asks for some fifty facet and page links."""
+    cache = context.render_context
+    params = cache.get("readers_query")
+    if params is None:
+        params = cache["readers_query"] = dict(context["request"].GET.lists())
+    return params
 
 
 @register.simple_tag(takes_context=True)
 def query_with(context, key, value):
     """This page's query string with `key` set to `value` (a facet or a page changes; a new
     facet starts again on page 1)."""
-    params = context["request"].GET.copy()
-    params[key] = str(value)
+    params = {**_query(context), key: [str(value)]}
     if key != "page":
         params.pop("page", None)
-    return params.urlencode()
+    return urlencode(params, doseq=True)
 
 
 @register.simple_tag(takes_context=True)
 def query_without(context, key):
-    params = context["request"].GET.copy()
+    params = dict(_query(context))
     params.pop(key, None)
     params.pop("page", None)
-    return params.urlencode()
+    return urlencode(params, doseq=True)
