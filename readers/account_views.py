@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from circulation import selectors as circulation_selectors
 from circulation.models import Hold, Loan
 from circulation.services import holds, loans, patrons
 from collections_app.errors import Refused
@@ -152,11 +153,25 @@ def hold_place(request, library, reader, pk):
     except Refused as refused:
         messages.error(request, refused.message)
         return redirect("readers:title", library.code, title.pk)
+    source = None if hold.is_trapped else circulation_selectors.hold_fetch_site(hold)
     if hold.is_trapped:
         text = _("已预约《%(title)s》，“%(site)s”有书，已为您留书，可以去取了。")
+    elif source is not None:
+        text = _(
+            "已预约《%(title)s》：“%(source)s”架上有书，将调取送到“%(site)s”，"
+            "到书后可在“我的账户”看到。"
+        )
     else:
         text = _("已预约《%(title)s》，有书归还时将送到“%(site)s”，到书后可在“我的账户”看到。")
-    messages.success(request, text % {"title": title.title, "site": hold.pickup_site.name})
+    messages.success(
+        request,
+        text
+        % {
+            "title": title.title,
+            "site": hold.pickup_site.name,
+            "source": source.name if source else "",
+        },
+    )
     return _account(library)
 
 

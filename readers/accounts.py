@@ -25,6 +25,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.lockouts import client_address
 from circulation.models import Hold, Loan, Patron
+from circulation.selectors import hold_fetch_site
 from collections_app.barcodes import MAX_LENGTH, normalise_barcode
 
 SESSION_READER = "reader_id"
@@ -194,6 +195,7 @@ def open_holds(reader: Patron, now=None):
     for hold in holds:
         hold.queue_position = None
         hold.ready = False
+        hold.fetch_from = None
         if hold.is_waiting:
             ahead = Hold.objects.filter(
                 library_id=hold.library_id,
@@ -208,6 +210,9 @@ def open_holds(reader: Patron, now=None):
                 )
             )["n"]
             hold.queue_position = ahead + 1
+            # A free copy on another site's shelf is fetched for the readers in line; the
+            # reader is told from where, nothing of the others.
+            hold.fetch_from = hold_fetch_site(hold, now)
         elif hold.is_trapped:
             item = hold.item
             hold.ready = item.is_available and item.current_site_id == hold.pickup_site_id

@@ -383,6 +383,33 @@ def test_a_hold_for_a_copy_on_the_shelf_at_the_pickup_site_is_ready_at_once(
     assert "书已到" in page
 
 
+def test_a_reader_is_told_from_which_shelf_a_free_copy_will_be_fetched(
+    signed_in, catalogue, sui_librarian, reader_with_pin
+):
+    # 乡土中国's one copy stands free at the central library; the reader picks up at 小林一中.
+    response = signed_in.post(
+        _url("hold-place", catalogue.earth.pk), {"pickup_site": catalogue.xiaolin.pk}
+    )
+    hold = Hold.objects.get(patron=reader_with_pin)
+    assert hold.is_waiting
+    told = [str(message) for message in get_messages(response.wsgi_request)]
+    fetched = f"“{catalogue.central.name}”架上有书，将调取送到“{catalogue.xiaolin.name}”"
+    assert any(fetched in message for message in told)
+    page = signed_in.get(_url("account")).content.decode()
+    assert fetched in page and "排队第" not in page
+    # Once that copy is lent to another reader nothing stands free: the reader is in the queue.
+    other = Patron.objects.create(
+        library=catalogue.library,
+        card_number="SX900002",
+        name="读者乙",
+        category=Patron.Category.ADULT,
+        home_site=catalogue.central,
+    )
+    _lend(sui_librarian, catalogue.central, "SX00000006", card=other.card_number)
+    page = signed_in.get(_url("account")).content.decode()
+    assert "将调取送到" not in page and "排队第 1 位" in page
+
+
 def test_an_online_hold_enters_the_desks_trap_and_transfer_workflow(
     signed_in, catalogue, sui_librarian, reader_with_pin
 ):
