@@ -5,7 +5,10 @@ now; reader accounts will carry it once readers sign in."""
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from . import selectors
@@ -150,6 +153,7 @@ def search_page(request, library):
         demand_site = reader.home_site
     record_search(library, context["result"], site=demand_site, page=page)
     _link_titles(library, context["result"].titles)
+    _count_copies_in_words(context["result"].titles, home_site)
     return _render(request, library, home_site, changed, "readers/search.html", context)
 
 
@@ -158,6 +162,29 @@ def _link_titles(library, titles):
     head, _sep, tail = reverse("readers:title", args=[library.code, 0]).rpartition("/0/")
     for title in titles:
         title.href = f"{head}/{title.pk}/{tail}"
+
+
+def _count_copies_in_words(titles, home):
+    """Each title's copies as the page words them (`title.copies_text`), translated here: three
+    {% blocktranslate %} tags a row were a third of the page's rendering. As those tags did, the
+    site's name is escaped and the translation is not."""
+    for title in titles:
+        copies = title.copies
+        title.copies_text = {
+            "home": mark_safe(
+                ngettext("%(site)s在架 %(n)s 册", "%(site)s在架 %(n)s 册", copies["home"])
+                % {"site": conditional_escape(home.name), "n": copies["home"]}
+            )
+            if home and copies["home"]
+            else "",
+            "shelf": mark_safe(
+                ngettext("全馆在架 %(n)s 册", "全馆在架 %(n)s 册", copies["shelf"])
+                % {"n": copies["shelf"]}
+            ),
+            "held": mark_safe(
+                ngettext("共 %(n)s 册", "共 %(n)s 册", copies["held"]) % {"n": copies["held"]}
+            ),
+        }
 
 
 @require_GET

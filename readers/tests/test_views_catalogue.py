@@ -202,3 +202,66 @@ def test_an_anonymous_visitor_reaches_nothing_of_the_staff_side(client, catalogu
     # The Django admin asks for a sign-in too.
     response = client.get("/admin/")
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def _search_queries(client, catalogue, params):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url("search", catalogue), params)
+    assert response.status_code == 200
+    sites = [q for q in queries if q["sql"].startswith('SELECT "collections_app_site"."id", ')]
+    assert len(sites) == 1, "the public sites are read once, for the picker and the parameters"
+    return len(queries), response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"q": "红楼", "home": "xiaolin"}, {"q": "红楼", "home": "xiaolin", "site": "central"},
+     {"q": "红楼", "clc": "I", "available": "1", "page": "2"}, {"q": "hlm"}]
+)  # fmt: skip
+def test_a_search_page_costs_the_same_queries_for_two_titles_or_a_page_of_many_over_many_sites(
+    client, catalogue, sui_consignment, params
+):
+    from django.core.management import call_command
+
+    from conftest import make_site
+
+    from .conftest import make_copy, make_title
+
+    few, html = _search_queries(client, catalogue, params)
+    assert few <= 8, "the sites, the search, its facets' names and the demand count"
+    for n in range(12):
+        site = make_site(catalogue.library, f"point{n}", f"服务点{n}", catalogue.xiaolin.kind,
+                         catalogue.branch)  # fmt: skip
+        title = make_title(catalogue.library, f"红楼梦新编第{n}卷", clc=f"I{n}",
+                           responsibility=f"作者{n}", publisher="红楼出版社")  # fmt: skip
+        for copy in range(2):
+            make_copy(
+                sui_consignment, title, site if copy else catalogue.central, f"SXM{n:03d}{copy}"
+            )
+    many, html = _search_queries(client, catalogue, params)
+    assert many == few
+    # The home picker lists every site, the facets and the results those of the new titles.
+    assert html.count('<option value="point') == 12
+    if "clc" not in params:
+        assert "红楼梦新编第11卷" in html
+    call_command("check_integrity")
+
+
+def test_each_result_links_to_its_title_and_words_its_copies_in_the_readers_language(
+    client, catalogue
+):
+    catalogue.xiaolin.name = "小林<一中>"
+    catalogue.xiaolin.save(update_fields=["name"])
+    html = client.get(url("search", catalogue), {"q": "hlm", "home": "xiaolin"}).content.decode()
+    for title in (catalogue.hlm, catalogue.hlm_notes):
+        assert f'<a class="opac-title" href="{url("title", catalogue, title.pk)}">' in html
+    assert '<strong class="ok">小林&lt;一中&gt;在架 1 册</strong>' in html
+    assert "全馆在架 1 册" in html and "· 共 1 册" in html
+    client.cookies["django_language"] = "en"
+    html = client.get(url("search", catalogue), {"q": "活着", "home": "xiaolin"}).content.decode()
+    assert f'href="{url("title", catalogue, catalogue.living.pk)}"' in html
+    assert "1 copy on the shelf at 小林&lt;一中&gt;" in html
+    assert "2 copies on the shelf in the library" in html and "· 2 items" in html
