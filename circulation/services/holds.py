@@ -150,6 +150,53 @@ def hold_trap_on_return(*, user, item: Item, site: Site, now) -> Routing | None:
     return _trap_and_route(user=user, hold=hold, item=item, site=site, pickup=pickup, now=now)
 
 
+def hold_trap_on_receipt(*, user, items: list[Item], site: Site, now) -> dict[int, str]:
+    """Registered with the transfer receipt (see `CirculationConfig.ready`), with `items` locked
+    and just arrived on the shelf at `site`: each copy goes to the reader who has waited longest
+    for its title with pickup here, as a return here would; a copy that travelled here trapped
+    for a reader is now ready. Returns {item id: what the receiver does with it}."""
+    ids = [item.pk for item in items]
+    kept = {
+        hold.item_id: hold
+        for hold in Hold.objects.trapped()
+        .filter(item__in=ids)
+        .select_related("patron", "pickup_site")
+    }
+    busy = set(
+        TransferLine.objects.filter(item__in=ids, is_open=True).values_list("item_id", flat=True)
+    )
+    free: dict[int, list[int]] = {}
+    for pk, title_id in (
+        Item.objects.filter(pk__in=ids, status=Item.Status.AVAILABLE, current_site_id=site.pk)
+        .exclude(pk__in=kept.keys() | busy)
+        .order_by("pk")
+        .values_list("pk", "title_id")
+    ):
+        free.setdefault(title_id, []).append(pk)
+    waiting = (
+        Hold.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            library_id=site.library_id,
+            title_id__in=free.keys(),
+            status=Hold.Status.WAITING,
+            pickup_site_id=site.pk,
+            expires_at__gt=now,
+        )
+        .select_related("patron", "pickup_site")
+        .order_by("placed_at", "id")
+    )
+    for hold in waiting if free else ():
+        copies = free[hold.title_id]
+        if copies:
+            _trap(hold, Item(pk=copies.pop(0)), now)
+            kept[hold.item_id] = hold
+    return {
+        item_id: hold_shelf_message(hold)
+        for item_id, hold in kept.items()
+        if hold.pickup_site_id == site.pk
+    }
+
+
 def _trap_and_route(*, user, hold: Hold, item: Item, site: Site, pickup: Site, now) -> Routing:
     """Trap `item`, standing at `site`, for `hold`: onto the hold shelf here, or onto the hold
     draft to the pickup site that the desk dispatches with its other drafts."""

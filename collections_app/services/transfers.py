@@ -281,6 +281,8 @@ class Receipt:
     problems: list[Problem] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     completed: bool = False
+    # Barcode → what to do with a copy kept for a reader at the destination (the hold shelf).
+    held: dict[str, str] = field(default_factory=dict)
 
 
 # Rules that other apps add to the receipt of extra volumes. Circulation depends on this app and
@@ -295,6 +297,20 @@ def register_extra_receipt_check(check: ExtraReceiptCheck) -> ExtraReceiptCheck:
     if check not in EXTRA_RECEIPT_CHECKS:
         EXTRA_RECEIPT_CHECKS.append(check)
     return check
+
+
+# What other apps do with the volumes that have just arrived on a shelf at the destination.
+# Circulation registers the trap of waiting holds there (a copy arriving at a reader's pickup
+# site is kept for them, as a return there would be). A hook takes the locked items, the site and
+# the time and returns {item id: what the receiver does with it}.
+ArrivalHook = Callable[..., dict[int, str]]
+ARRIVAL_HOOKS: list[ArrivalHook] = []
+
+
+def register_arrival_hook(hook: ArrivalHook) -> ArrivalHook:
+    if hook not in ARRIVAL_HOOKS:
+        ARRIVAL_HOOKS.append(hook)
+    return hook
 
 
 def transfer_receive(
@@ -404,6 +420,18 @@ def transfer_receive(
                 site=transfer.destination,
                 now=now,
             )
+            on_shelf = [
+                item
+                for (status, _note), group in arrivals.items()
+                if status == Item.Status.AVAILABLE
+                for item in group
+            ]
+            barcodes_of = {item.pk: item.barcode for item in on_shelf}
+            for hook in ARRIVAL_HOOKS if on_shelf else ():
+                for pk, message in hook(
+                    user=user, items=on_shelf, site=transfer.destination, now=now
+                ).items():
+                    receipt.held[barcodes_of[pk]] = message
         if not transfer.lines.filter(state=TransferLine.State.PENDING).exists():
             transfer.status = Transfer.Status.RECEIVED
             transfer.received_at = now

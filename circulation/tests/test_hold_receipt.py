@@ -1,0 +1,188 @@
+"""A copy received at a pickup site fills the hold waiting there: the transfer receipt (and a
+book box received with one scan) traps it for the reader who has waited longest, as a return
+there would, and a copy that travelled there trapped for a reader is ready on arrival."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from circulation.integrity import find_violations
+from circulation.models import Hold, Patron
+from circulation.services.holds import hold_place, hold_ready
+from circulation.services.loans import loan_checkout, loan_return
+from circulation.services.patrons import patron_set_pin
+from collections_app.models import Box, Item
+from collections_app.services.boxes import box_pack, box_send
+from collections_app.services.holdings import holdings_add
+from collections_app.services.transfers import (
+    transfer_add_items,
+    transfer_create,
+    transfer_dispatch,
+    transfer_receive,
+)
+from conftest import make_item
+
+
+@pytest.fixture
+def book(sui_consignment, sui_central):
+    """One copy of 白鹿原 at the central library."""
+    return make_item(sui_consignment, sui_central, "NL60000001", title="白鹿原", clc="I247.5")
+
+
+def copy_of(book: Item, site, barcode) -> Item:
+    item = Item.objects.create(
+        library=book.library,
+        barcode=barcode,
+        title=book.title,
+        consignment=book.consignment,
+        owner=book.owner,
+        call_number=book.call_number,
+        home_site=site,
+        current_site=site,
+    )
+    holdings_add(item_ids=[item.pk])
+    return item
+
+
+def reader(site, card, name):
+    return Patron.objects.create(
+        library=site.library,
+        card_number=card,
+        name=name,
+        category=Patron.Category.ADULT,
+        home_site=site,
+    )
+
+
+def wait_for(user, patron, book, site, days_ago):
+    """A hold placed `days_ago` while every copy is away, so it waits."""
+    when = timezone.now() - timedelta(days=days_ago)
+    hold = hold_place(user=user, patron=patron, title=book.title, pickup_site=site, now=when)
+    assert hold.is_waiting
+    return hold
+
+
+def send(user, items, source, destination, reason="rotation"):
+    transfer = transfer_create(user=user, source=source, destination=destination, reason=reason)
+    transfer_add_items(user=user, transfer=transfer, items=items)
+    return transfer_dispatch(user=user, transfer=transfer)
+
+
+def receive(user, transfer, site, barcodes, **kwargs):
+    return transfer_receive(user=user, transfer=transfer, site=site, barcodes=barcodes, **kwargs)
+
+
+def test_a_copy_received_at_the_pickup_site_is_trapped_for_the_reader_waiting_longest(
+    sui_librarian, sui_central, sui_branch, wang, li, book
+):
+    transfer = send(sui_librarian, [book], sui_central, sui_branch)
+    newer = wait_for(sui_librarian, wang, book, sui_branch, days_ago=1)
+    older = wait_for(sui_librarian, li, book, sui_branch, days_ago=4)
+    receipt = receive(sui_librarian, transfer, sui_branch, [book.barcode])
+    older.refresh_from_db()
+    newer.refresh_from_db()
+    assert (older.status, older.item_id) == ("trapped", book.pk)
+    assert hold_ready(older)
+    assert newer.is_waiting
+    assert "李强" in receipt.held[book.barcode]
+    with pytest.raises(Exception, match="已为预约的读者保留"):
+        loan_checkout(user=sui_librarian, site=sui_branch, patron=wang, barcode=book.barcode)
+    loan_checkout(user=sui_librarian, site=sui_branch, patron=li, barcode=book.barcode)
+    older.refresh_from_db()
+    assert older.status == "fulfilled"
+    assert find_violations() == []
+
+
+def test_two_copies_received_fill_two_holds_in_the_order_they_were_placed(
+    sui_librarian, sui_central, sui_branch, wang, li, book
+):
+    second = copy_of(book, sui_central, "NL60000002")
+    transfer = send(sui_librarian, [book, second], sui_central, sui_branch)
+    third = reader(sui_branch, "SX000077", "张三")
+    first_hold = wait_for(sui_librarian, li, book, sui_branch, days_ago=9)
+    second_hold = wait_for(sui_librarian, wang, book, sui_branch, days_ago=5)
+    last_hold = wait_for(sui_librarian, third, book, sui_branch, days_ago=2)
+    receive(sui_librarian, transfer, sui_branch, [second.barcode, book.barcode])
+    holds = {h.pk: h for h in Hold.objects.all()}
+    assert {holds[first_hold.pk].item_id, holds[second_hold.pk].item_id} == {book.pk, second.pk}
+    assert holds[last_hold.pk].is_waiting
+    assert find_violations() == []
+
+
+@pytest.mark.parametrize("case", ["nobody waits", "another pickup site", "expired", "damaged"])
+def test_nothing_is_trapped_when_no_reader_waits_here(
+    sui_librarian, sui_central, sui_branch, xiaolin_site, li, book, case
+):
+    transfer = send(sui_librarian, [book], sui_central, sui_branch)
+    hold = None
+    if case == "another pickup site":
+        hold = wait_for(sui_librarian, li, book, xiaolin_site, days_ago=3)
+    elif case in ("expired", "damaged"):
+        hold = wait_for(sui_librarian, li, book, sui_branch, days_ago=3)
+    if case == "expired":
+        Hold.objects.filter(pk=hold.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    damaged = [book.barcode] if case == "damaged" else []
+    receipt = receive(sui_librarian, transfer, sui_branch, [book.barcode], damaged=damaged)
+    assert receipt.held == {}
+    assert not Hold.objects.trapped().exists()
+    if hold is not None:
+        hold.refresh_from_db()
+        assert hold.status == "waiting" and hold.item_id is None
+    book.refresh_from_db()
+    assert book.current_site == sui_branch
+    assert find_violations() == []
+
+
+def test_a_copy_sent_trapped_for_a_hold_is_ready_on_receipt_and_traps_nobody_else(
+    sui_librarian, xiaolin_volunteer, sui_central, sui_branch, xiaolin_site, wang, li, book
+):
+    loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode=book.barcode)
+    hold = wait_for(sui_librarian, li, book, sui_branch, days_ago=2)
+    third = reader(sui_branch, "SX000078", "张三")
+    other = wait_for(sui_librarian, third, book, sui_branch, days_ago=1)
+    done = loan_return(user=xiaolin_volunteer, site=xiaolin_site, barcode=book.barcode)
+    transfer = done.routing.transfer
+    assert transfer.reason == "hold"
+    transfer_dispatch(user=xiaolin_volunteer, transfer=transfer)
+    receipt = receive(sui_librarian, transfer, sui_branch, [book.barcode])
+    hold.refresh_from_db()
+    other.refresh_from_db()
+    assert hold.item_id == book.pk and hold_ready(hold)
+    assert other.is_waiting
+    assert "李强" in receipt.held[book.barcode]
+    assert find_violations() == []
+
+
+def test_a_book_box_received_with_one_scan_fills_the_holds_waiting_there(
+    sui_librarian, xiaolin_volunteer, sui_central, xiaolin_site, li, book, sui_consignment
+):
+    box = Box.objects.create(library=book.library, code="BOX-060", name="六十号流动书箱")
+    other = make_item(sui_consignment, sui_central, "NL60000009", title="围城", clc="I246.5")
+    box_pack(user=sui_librarian, box=box, items=[book, other])
+    transfer = box_send(user=sui_librarian, box=box, destination=xiaolin_site)
+    hold = wait_for(sui_librarian, li, book, xiaolin_site, days_ago=3)
+    receipt = receive(xiaolin_volunteer, transfer, xiaolin_site, [box.code])
+    assert receipt.completed
+    hold.refresh_from_db()
+    assert hold.item_id == book.pk and hold_ready(hold)
+    assert list(receipt.held) == [book.barcode]
+    assert find_violations() == []
+
+
+def test_the_reader_sees_the_copy_ready_once_it_is_received(
+    client, sui_librarian, sui_central, sui_branch, li, book
+):
+    transfer = send(sui_librarian, [book], sui_central, sui_branch)
+    wait_for(sui_librarian, li, book, sui_branch, days_ago=1)
+    patron_set_pin(user=sui_librarian, patron=li, pin="246810")
+    library = sui_branch.library.code
+    signed = client.post(
+        reverse("readers:sign-in", args=[library]), {"card_number": li.card_number, "pin": "246810"}
+    )
+    assert signed.status_code == 302
+    account = reverse("readers:account", args=[library])
+    assert "书已到" not in client.get(account).content.decode()
+    receive(sui_librarian, transfer, sui_branch, [book.barcode])
+    assert f"书已到“{sui_branch.name}”" in client.get(account).content.decode()
