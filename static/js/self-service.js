@@ -76,7 +76,7 @@
       close();
       input.value = text;
       say("read");
-      form.requestSubmit();
+      HTMLFormElement.prototype.requestSubmit.call(form);
       return;
     }
     timer = window.setTimeout(look, 150);
