@@ -823,6 +823,12 @@ class ReceiptSerializer(serializers.Serializer):
     missing = serializers.ListField(
         child=serializers.CharField(), help_text="Recorded missing by this request (finish)."
     )
+    held = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Barcode → instruction for each volume received that is kept for a reader "
+        "picking it up here (the hold shelf): trapped on arrival for the reader waiting longest, "
+        "or sent here for their hold.",
+    )
     counts = serializers.DictField(
         child=serializers.IntegerField(),
         help_text="Lines of the transfer per state, and `total` sent.",
@@ -840,6 +846,7 @@ def _receipt_body(transfer: Transfer, receipt) -> dict:
         "extra": receipt.extra,
         "already": receipt.already,
         "missing": receipt.missing,
+        "held": receipt.held,
         "counts": selectors.line_counts(transfer),
     }
 

@@ -346,6 +346,22 @@ def _receipt_payload(barcode, receipt) -> dict:
                 }
             )
             message = f"{shown}：{label}"
+            # A copy kept for a reader who picks it up here goes on the hold shelf, not the shelf.
+            held = [code for code in barcodes if code in receipt.held]
+            if held:
+                instruction = (
+                    receipt.held[held[0]]
+                    if len(barcodes) == 1
+                    else " ".join(
+                        _("%(code)s：%(instruction)s")
+                        % {"code": code, "instruction": receipt.held[code]}
+                        for code in held
+                    )
+                )
+                message = _("%(outcome)s。%(instruction)s") % {
+                    "outcome": message,
+                    "instruction": instruction,
+                }
             if receipt.completed:
                 message += _("。本单已全部接收。")
             return {

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from circulation.integrity import find_violations
 from circulation.models import Hold, Patron
@@ -186,3 +187,37 @@ def test_the_reader_sees_the_copy_ready_once_it_is_received(
     assert "书已到" not in client.get(account).content.decode()
     receive(sui_librarian, transfer, sui_branch, [book.barcode])
     assert f"书已到“{sui_branch.name}”" in client.get(account).content.decode()
+
+
+def test_the_receiving_page_tells_the_receiver_to_put_the_copy_on_the_hold_shelf(
+    client_for, sui_librarian, sui_central, sui_branch, li, book
+):
+    plain = copy_of(book, sui_central, "NL60000003")
+    transfer = send(sui_librarian, [book, plain], sui_central, sui_branch)
+    wait_for(sui_librarian, li, book, sui_branch, days_ago=1)
+    url = reverse("collections:transfer-receive", args=[transfer.pk])
+    fetch = {"HTTP_X_REQUESTED_WITH": "fetch"}
+    desk = client_for(sui_librarian)
+    kept = desk.post(url, {"barcode": f"{book.barcode[:4]} {book.barcode[4:]}"}, **fetch).json()
+    assert kept["ok"] and kept["outcome"] == "received"
+    assert "放到预约架" in kept["message"] and "李强" in kept["message"]
+    shelved = desk.post(url, {"barcode": plain.barcode}, **fetch).json()
+    assert shelved["ok"] and "预约" not in shelved["message"]
+
+
+def test_the_api_receipt_lists_the_copies_kept_for_readers(
+    sui_librarian, sui_central, sui_branch, li, book
+):
+    plain = copy_of(book, sui_central, "NL60000004")
+    transfer = send(sui_librarian, [book, plain], sui_central, sui_branch)
+    wait_for(sui_librarian, li, book, sui_branch, days_ago=1)
+    api = APIClient()
+    api.force_authenticate(sui_librarian)
+    body = api.post(
+        f"/api/v1/transfers/{transfer.pk}/receive/",
+        {"barcodes": [book.barcode, plain.barcode]},
+        format="json",
+    ).json()
+    assert body["completed"]
+    assert list(body["held"]) == [book.barcode] and "李强" in body["held"][book.barcode]
+    assert find_violations() == []
