@@ -230,7 +230,7 @@ def free_copies(library_id: int):
 def pullable_holds(library_id: int, now, *, here: Site | None = None):
     """Waiting holds that a free copy on some shelf may fill: still valid, for pickup at an
     active site with no free copy of its own (that copy is the reader's) — or, with `here`,
-    for pickup at `here` (a copy that came back here on a transfer after the hold was placed
+    for pickup at `here` (a copy freed here after the hold was placed, off a cancelled draft,
     was never trapped)."""
     at_pickup = free_copies(library_id).filter(
         title_id=OuterRef("title_id"), current_site_id=OuterRef("pickup_site_id")
