@@ -51,7 +51,7 @@ def counter_record_change(item_ids, *, status, **_unchanged):
             f"""
             INSERT INTO {COUNTER} ({KEY}, volumes)
             SELECT {KEY}, SUM(n) FROM (
-                SELECT {holdings.NOW}, -1 AS n {holdings.FROM_ITEMS} WHERE i.id = ANY(%s)
+                SELECT {holdings.now_sql()}, -1 AS n {holdings.FROM_ITEMS} WHERE i.id = ANY(%s)
                 UNION ALL
                 SELECT {after}, 1 AS n {holdings.FROM_ITEMS} WHERE i.id = ANY(%s)
             ) d
@@ -64,7 +64,8 @@ def counter_record_change(item_ids, *, status, **_unchanged):
 
 NOW_AFTER = (
     "i.library_id, i.owner_id, i.current_site_id, i.consignment_id, t.clc_top, i.display_id, "
-    "i.status, CASE WHEN i.last_loan_at IS NULL THEN FALSE ELSE TRUE END"
+    "i.status, CASE WHEN i.last_loan_at IS NULL THEN FALSE ELSE TRUE END, "
+    "CAST(date_trunc('month', i.last_loan_at AT TIME ZONE 'UTC') AS date)"
 )
 
 

@@ -937,6 +937,10 @@ class HoldingCount(models.Model):
     )
     status = models.CharField(max_length=20, choices=Item.Status.choices)
     lent = models.BooleanField(help_text="Whether the volumes were ever lent (last_loan_at).")
+    lent_month = models.DateField(
+        null=True,
+        help_text="The first day of the UTC month the volumes were last lent (NULL: never).",
+    )
     volumes = models.IntegerField()
 
     # Rows are only inserted (and folded at night): one index, for a county's pages, keeps

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import (
     ExtractMonth,
     ExtractYear,
@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.scope import LoanScope
 from collections_app.models import HoldingCount, Item
+from collections_app.services.holdings import lent_month
 from reports.facts import (
     MONTH_CUBES,
     PERIOD_KINDS,
@@ -471,10 +472,11 @@ class Holdings:
     `idle_since` (a datetime) or never.
 
     Read from the holdings summary, kept current by every change of a volume: held and never
-    lent are sums of its rows. Idle depends on the day asked, so it is the summary's volumes on
-    the shelf (never lent, or lent at some time) less those lent since `idle_since`, counted
-    live (an index on the shelf's last loans). A question by level-2 class counts the volumes
-    live, as before."""
+    lent are sums of its rows. Idle depends on the day asked: the summary keeps the (UTC) month
+    each volume was last lent, so the shelf's volumes never lent or last lent in a month before
+    `idle_since`'s are summed from it, and only those last lent in that one month before
+    `idle_since` are counted live (an index on the shelf's last loans). A question by level-2
+    class counts the volumes live, as before."""
 
     def __init__(self, scope: LoanScope, filters=None, *, idle_since=None, dims=()):
         filters = filters or {}
@@ -491,25 +493,34 @@ class Holdings:
             **{SUMMARY_COLUMNS[name]: value for name, value in filters.items()}
         )
         keys = {f"g_{name}": F(SUMMARY_COLUMNS[name]) for name in grain}
-        reads = connection_for_reads(HoldingCount).alias
-        summed = summary.annotate(**keys).values(*keys, "lent", "status").annotate(n=Sum("volumes"))
-        for row in summed.order_by().using(reads):
-            key = tuple(row[f"g_{name}"] for name in grain)
-            entry = groups.setdefault(key, [0, 0, 0])
-            entry[0] += row["n"]
-            if not row["lent"]:
-                entry[1] += row["n"]
-            if row["status"] == Item.Status.AVAILABLE:
-                entry[2] += row["n"]  # on the shelf: idle unless lent since idle_since
+        sums = {"held": Sum("volumes"), "never": Sum("volumes", filter=Q(lent=False))}
         if idle_since is not None:
-            recent = scope.items(
-                Item.objects.filter(status=Item.Status.AVAILABLE, last_loan_at__gte=idle_since)
+            boundary = lent_month(idle_since)
+            sums["idle"] = Sum(
+                "volumes",
+                filter=Q(status=Item.Status.AVAILABLE)
+                & (Q(lent_month__isnull=True) | Q(lent_month__lt=boundary)),
+            )
+        reads = connection_for_reads(HoldingCount).alias
+        summed = summary.annotate(**keys).values(*keys).annotate(**sums).order_by()
+        for row in summed.using(reads):
+            key = tuple(row[f"g_{name}"] for name in grain)
+            groups[key] = [row["held"] or 0, row["never"] or 0, row.get("idle") or 0]
+        if idle_since is not None:
+            # The boundary month: its shelf volumes last lent before idle_since are idle too.
+            month_began = datetime(boundary.year, boundary.month, 1, tzinfo=UTC)
+            boundary_month = scope.items(
+                Item.objects.filter(
+                    status=Item.Status.AVAILABLE,
+                    last_loan_at__gte=month_began,
+                    last_loan_at__lt=idle_since,
+                )
             ).filter(**{ITEM_COLUMNS[name]: value for name, value in filters.items()})
             keys = {f"g_{name}": F(ITEM_COLUMNS[name]) for name in grain}
-            recent = recent.annotate(**keys).values(*keys).annotate(n=Count("id")).order_by()
-            for row in recent.using(reads):
+            boundary_month = boundary_month.annotate(**keys).values(*keys)
+            for row in boundary_month.annotate(n=Count("id")).order_by().using(reads):
                 key = tuple(row[f"g_{name}"] for name in grain)
-                groups.setdefault(key, [0, 0, 0])[2] -= row["n"]
+                groups.setdefault(key, [0, 0, 0])[2] += row["n"]
         self.rows = [
             (
                 dict(zip(grain, key, strict=True)),

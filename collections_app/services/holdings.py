@@ -1,5 +1,10 @@
 """The holdings summary (`HoldingCount`): volumes per library, owner, site, consignment, CLC top
-class, display, status and "ever lent", kept current in the transaction of every change.
+class, display, status, "ever lent" and the month they were last lent, kept current in the
+transaction of every change.
+
+The month (of `last_loan_at`, in UTC; NULL when never lent) lets a report count the shelf's
+idle volumes from the summary: every volume last lent in a month before the day asked is idle,
+and only the shelf's volumes last lent in that one month are counted live (`reports.queries`).
 
 Append-only rows, not one counter per group: a change adds −1 for the group a volume leaves and
 +1 for the group it joins (nothing when they are the same group), so two desks lending at one
@@ -18,6 +23,7 @@ Who calls what:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date
 
 from django.db import connection, transaction
 
@@ -27,13 +33,34 @@ CHUNK = 5000  # ids per statement (twice that many parameters: inside SQLite's 3
 KEEP = object()  # a column the change leaves as it is
 
 H, I, T = HoldingCount._meta.db_table, Item._meta.db_table, Title._meta.db_table  # noqa: E741
-KEY = "library_id, owner_id, site_id, consignment_id, clc_top, display_id, status, lent"
-# A volume's group as it stands: the same expressions everywhere, so the sums can agree.
-NOW = (
-    "i.library_id, i.owner_id, i.current_site_id AS site_id, i.consignment_id, t.clc_top, "
-    "i.display_id, i.status, CASE WHEN i.last_loan_at IS NULL THEN FALSE ELSE TRUE END AS lent"
-)
+KEY = "library_id, owner_id, site_id, consignment_id, clc_top, display_id, status, lent, lent_month"
 FROM_ITEMS = f"FROM {I} i JOIN {T} t ON t.id = i.title_id"
+
+
+def month_sql(column: str) -> str:
+    """The first day of the UTC month of a timestamp column, as a date, in the database's
+    dialect (NULL stays NULL): the summary's `lent_month`."""
+    if connection.vendor == "postgresql":
+        return f"CAST(date_trunc('month', {column} AT TIME ZONE 'UTC') AS date)"
+    return f"date({column}, 'start of month')"  # SQLite keeps timestamps as UTC text
+
+
+def lent_month(at) -> date | None:
+    """The `lent_month` of a volume last lent at `at` (an aware datetime, or None)."""
+    if at is None:
+        return None
+    at = at.astimezone(UTC)
+    return date(at.year, at.month, 1)
+
+
+def now_sql() -> str:
+    """A volume's group as it stands: the same expressions everywhere, so the sums can agree."""
+    return (
+        "i.library_id, i.owner_id, i.current_site_id AS site_id, i.consignment_id, t.clc_top, "
+        "i.display_id, i.status, "
+        "CASE WHEN i.last_loan_at IS NULL THEN FALSE ELSE TRUE END AS lent, "
+        f"{month_sql('i.last_loan_at')} AS lent_month"
+    )
 
 
 def record_change(
@@ -42,13 +69,13 @@ def record_change(
     status=KEEP,
     site_id=KEEP,
     display_id=KEEP,
-    lent=KEEP,
+    last_loan_at=KEEP,
     clc_top=KEEP,
 ) -> None:
     """Before the UPDATE that makes a change: −1 for each volume's group now, +1 for the group
     the change puts it in, netted per group in one INSERT … SELECT per chunk. The caller holds
-    the volumes' locks."""
-    if all(value is KEEP for value in (status, site_id, display_id, lent, clc_top)):
+    the volumes' locks. `last_loan_at` is the volumes' new last loan (a datetime or None)."""
+    if all(value is KEEP for value in (status, site_id, display_id, last_loan_at, clc_top)):
         return
     params = []
 
@@ -63,11 +90,15 @@ def record_change(
     display_sql = column(display_id, "i.display_id", "bigint")
     status_sql = column(status, "i.status", "varchar(20)")
     lent_sql = "CASE WHEN i.last_loan_at IS NULL THEN FALSE ELSE TRUE END"
-    if lent is not KEEP:
-        lent_sql = "TRUE" if lent else "FALSE"
+    month = month_sql("i.last_loan_at")
+    if last_loan_at is not KEEP:
+        lent_sql = "FALSE" if last_loan_at is None else "TRUE"
+        params.append(lent_month(last_loan_at))
+        # SQLite would read CAST(… AS date) as a number: its dates are text.
+        month = "CAST(%s AS date)" if connection.vendor == "postgresql" else "%s"
     after = (
         f"i.library_id, i.owner_id, {site_sql}, i.consignment_id, {clc_sql}, {display_sql}, "
-        f"{status_sql}, {lent_sql}"
+        f"{status_sql}, {lent_sql}, {month}"
     )
     with connection.cursor() as cursor:
         for start in range(0, len(item_ids), CHUNK):
@@ -77,7 +108,7 @@ def record_change(
                 f"""
                 INSERT INTO {H} ({KEY}, volumes)
                 SELECT {KEY}, SUM(n) FROM (
-                    SELECT {NOW}, -1 AS n {FROM_ITEMS} {where}
+                    SELECT {now_sql()}, -1 AS n {FROM_ITEMS} {where}
                     UNION ALL
                     SELECT {after}, 1 AS n {FROM_ITEMS} {where}
                 ) d
@@ -115,6 +146,7 @@ def holdings_add_new(
             display=None,
             status=status,
             lent=False,
+            lent_month=None,
             volumes=n,
         )
         for clc_top, n in by_class.items()
@@ -135,7 +167,7 @@ def _add(item_ids, sign):
                 f"""
                 INSERT INTO {H} ({KEY}, volumes)
                 SELECT {KEY}, {sign} * COUNT(*) FROM (
-                    SELECT {NOW} {FROM_ITEMS}
+                    SELECT {now_sql()} {FROM_ITEMS}
                     WHERE i.id IN ({", ".join(["%s"] * len(chunk))})
                 ) d
                 GROUP BY {KEY}
@@ -158,7 +190,7 @@ def holdings_rebuild(*, library_ids: Sequence[int] | None = None) -> int:
             f"""
             INSERT INTO {H} ({KEY}, volumes)
             SELECT {KEY}, COUNT(*) FROM (
-                SELECT {NOW} {FROM_ITEMS} {"WHERE i." + only if only else ""}
+                SELECT {now_sql()} {FROM_ITEMS} {"WHERE i." + only if only else ""}
             ) d
             GROUP BY {KEY}
             """,
@@ -203,7 +235,7 @@ def mismatch_sql(only) -> str:
         SELECT site_id AS id FROM (
             SELECT {KEY}, volumes AS n FROM {H} h WHERE {only("h")}
             UNION ALL
-            SELECT {KEY}, -1 AS n FROM (SELECT {NOW} {FROM_ITEMS} WHERE {only("i")}) live
+            SELECT {KEY}, -1 AS n FROM (SELECT {now_sql()} {FROM_ITEMS} WHERE {only("i")}) live
         ) d
         GROUP BY {KEY} HAVING SUM(n) <> 0
     """

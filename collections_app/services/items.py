@@ -48,7 +48,7 @@ def _record_holdings(item_ids, to_status, to_site, fields) -> None:
         status=KEEP if to_status is None else to_status,
         site_id=KEEP if to_site is None else to_site.pk,
         display_id=getattr(display, "pk", display),
-        lent=KEEP if "last_loan_at" not in fields else fields["last_loan_at"] is not None,
+        last_loan_at=fields.get("last_loan_at", KEEP),
     )
 
 

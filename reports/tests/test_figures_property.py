@@ -117,12 +117,15 @@ LOAN = st.tuples(
     st.integers(0, 24 * 60 - 1),
     st.one_of(st.none(), st.integers(0, 40)),
 )
-# A volume's state now: moved to one of its library's sites, in one status, last lent or not.
+# A volume's state now: moved to one of its library's sites, in one status, last lent or not;
+# some around the 90 idle days, in the month they begin (counted live) or the months around.
 MOVE = st.tuples(
     st.integers(0, 7),
     st.integers(0, 2),
     st.sampled_from(STATUSES),
-    st.sampled_from([None, 10, 200]),
+    st.one_of(
+        st.sampled_from([None, 10, 200]), st.integers(70 * 24, 130 * 24).map(lambda h: h / 24)
+    ),
 )
 
 
