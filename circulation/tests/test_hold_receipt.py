@@ -2,9 +2,12 @@
 book box received with one scan) traps it for the reader who has waited longest, as a return
 there would, and a copy that travelled there trapped for a reader is ready on arrival."""
 
+import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -14,6 +17,7 @@ from circulation.models import Hold, Patron
 from circulation.services.holds import hold_place, hold_ready
 from circulation.services.loans import loan_checkout, loan_return
 from circulation.services.patrons import patron_set_pin
+from circulation.services.routing import Action
 from collections_app.models import Box, Item
 from collections_app.services.boxes import box_pack, box_send
 from collections_app.services.holdings import holdings_add
@@ -220,4 +224,57 @@ def test_the_api_receipt_lists_the_copies_kept_for_readers(
     ).json()
     assert body["completed"]
     assert list(body["held"]) == [book.barcode] and "李强" in body["held"][book.barcode]
+    assert find_violations() == []
+
+
+def at_once(*works) -> list:
+    """Run each of `works` in its own thread and connection at the same moment; each outcome
+    is what it returned or the error it raised."""
+    barrier = threading.Barrier(len(works))
+    outcomes = [None] * len(works)
+
+    def run(index):
+        try:
+            barrier.wait(timeout=10)
+            outcomes[index] = works[index]()
+        except Exception as error:  # noqa: BLE001 — the caller checks the outcomes
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(works))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_receipt_and_a_return_at_the_pickup_site_at_once_trap_one_copy_for_one_hold(
+    sui_librarian, sui_consignment, sui_central, sui_branch, wang, li
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so nothing runs at once")
+    for round_number in range(8):
+        arriving = make_item(sui_consignment, sui_central, f"NL6100{round_number:04}", title="活着")
+        lent = copy_of(arriving, sui_branch, f"NL6200{round_number:04}")
+        loan_checkout(user=sui_librarian, site=sui_branch, patron=wang, barcode=lent.barcode)
+        transfer = send(sui_librarian, [arriving], sui_central, sui_branch)
+        hold = wait_for(sui_librarian, li, arriving, sui_branch, days_ago=1)
+        receipt, returned = at_once(
+            partial(receive, sui_librarian, transfer, sui_branch, [arriving.barcode]),
+            partial(loan_return, user=sui_librarian, site=sui_branch, barcode=lent.barcode),
+        )
+        assert not isinstance(receipt, Exception) and not isinstance(returned, Exception)
+        hold.refresh_from_db()
+        assert hold.is_trapped and hold.item_id in {arriving.pk, lent.pk}
+        assert hold_ready(hold)
+        # Each desk is told of the hold shelf only for the copy the hold actually keeps.
+        assert bool(receipt.held) == (hold.item_id == arriving.pk)
+        assert (returned.routing.action == Action.HOLD_SHELF) == (hold.item_id == lent.pk)
+        assert Hold.objects.trapped().filter(item__in=[arriving.pk, lent.pk]).count() == 1
+        loan_checkout(user=sui_librarian, site=sui_branch, patron=li, barcode=hold.item.barcode)
+        loan_return(user=sui_librarian, site=sui_branch, barcode=hold.item.barcode)
     assert find_violations() == []
