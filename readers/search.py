@@ -32,6 +32,7 @@ from django.db.models import (
     QuerySet,
 )
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
 from stdnum import isbn as stdnum_isbn
 
 from circulation.models import Hold
@@ -56,6 +57,19 @@ PAGE_SIZE = 20
 MATCH_LIMIT = 1000
 
 FIELDS = ("any", "title", "author", "publisher", "isbn", "clc")
+
+
+def field_choices() -> list[tuple[str, str]]:
+    """The search box's field menu, in the page's language."""
+    labels = {
+        "any": _("全部"),
+        "title": _("题名"),
+        "author": _("责任者"),
+        "publisher": _("出版者"),
+        "isbn": _("ISBN"),
+        "clc": _("分类号"),
+    }
+    return [(value, labels[value]) for value in FIELDS]
 
 
 @dataclass

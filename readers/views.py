@@ -7,14 +7,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from . import selectors
 from .accounts import current_reader
 from .demand import record_search
-from .search import FIELDS, MAX_QUERY, CatalogueQuery, search
+from .search import MAX_QUERY, CatalogueQuery, search
 from .throttle import search_allowed
 
 HOME_COOKIE = "catalogue_home"
@@ -48,7 +47,6 @@ def _render(request, library, home, changed, template, context, status=200):
         "library": library,
         "home": home,
         "sites": _public_sites(request, library),
-        "fields": _field_choices(),
         **context,
     }
     response = render(request, template, context, status=status)
@@ -65,18 +63,6 @@ def _render(request, library, home, changed, template, context, status=200):
                 secure=request.is_secure(),
             )
     return response
-
-
-def _field_choices():
-    labels = {
-        "any": _("全部"),
-        "title": _("题名"),
-        "author": _("责任者"),
-        "publisher": _("出版者"),
-        "isbn": _("ISBN"),
-        "clc": _("分类号"),
-    }
-    return [(value, labels[value]) for value in FIELDS]
 
 
 def _site_param(request, library, name="site"):

@@ -2,6 +2,8 @@ from urllib.parse import urlencode
 
 from django import template
 
+from readers.search import field_choices
+
 register = template.Library()
 
 
@@ -31,3 +33,14 @@ def query_without(context, key):
     params.pop(key, None)
     params.pop("page", None)
     return urlencode(params, doseq=True)
+
+
+@register.inclusion_tag("readers/_search_form.html", takes_context=True)
+def catalogue_search_form(context):
+    """The search box at the top of every page of a library's catalogue, its account and
+    self-service pages included."""
+    return {
+        "library": context["library"],
+        "query": context.get("query"),
+        "fields": field_choices(),
+    }

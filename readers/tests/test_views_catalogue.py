@@ -265,3 +265,12 @@ def test_each_result_links_to_its_title_and_words_its_copies_in_the_readers_lang
     assert f'href="{url("title", catalogue, catalogue.living.pk)}"' in html
     assert "1 copy on the shelf at 小林&lt;一中&gt;" in html
     assert "2 copies on the shelf in the library" in html and "· 2 items" in html
+
+
+def test_every_catalogue_page_carries_the_search_boxs_field_menu(client, catalogue):
+    # The sign-in page is rendered by the account views, not the catalogue's: its search box
+    # had an empty field menu.
+    for name in ("sign-in", "search", "home"):
+        page = client.get(reverse(f"readers:{name}", args=[catalogue.library.code])).content
+        menu = page.decode().split('id="opac-field"', 1)[1].split("</select>", 1)[0]
+        assert menu.count("<option") == 6 and "题名" in menu, name
