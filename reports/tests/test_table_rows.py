@@ -6,6 +6,7 @@ import re
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template import Context, Template
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from reports.tables import INT, PCT, RATIO, TEXT, Column, Table
 
@@ -51,3 +52,12 @@ def test_the_tag_writes_the_cells_the_template_loop_wrote():
 def test_an_empty_table_says_there_is_nothing():
     table = Table(key="t", title="表", columns=[Column("类", TEXT), Column("册", INT)])
     assert "empty" in render_to_string("reports/_table.html", {"table": table})
+
+
+def test_numbers_are_grouped_as_the_language_groups_them():
+    table = _table(heat=True)
+    for language in ("zh-hans", "en"):
+        with translation.override(language):
+            page = render_to_string("reports/_table.html", {"table": table})
+            assert _tags(page) == _tags(TEMPLATE_LOOP.render(Context({"table": table})))
+            assert intcomma(1_234_567) in page
