@@ -38,6 +38,8 @@ from reports.models import (
     AGE_BOUNDS,
     AgeBand,
     ClcNumber,
+    LibraryMonthClass,
+    LibraryMonthClassAge,
     LoanDay,
     LoanMonth,
     LoanMonthClass,
@@ -122,6 +124,13 @@ MONTH_CUBES = (
     (LoanMonthClassAge, ("clc_top", "age_band")),
     (LoanMonthClc2, ("clc_top", "clc2")),
     (LoanMonth, ("clc_top", "clc2", "category", "age_band")),
+)
+# The same questions without the site, read when a query neither groups, filters nor is scoped
+# by site or site kind (queries._month_cube): a tenth of the rows.
+LIBRARY_COLUMNS = ("library_id", "owner_id", "month", "consignment_id")
+LIBRARY_CUBES = (
+    (LibraryMonthClass, ("clc_top", "category")),
+    (LibraryMonthClassAge, ("clc_top", "age_band")),
 )
 READER_COLUMNS = ("library_id", "owner_id", "consignment_id", "month", "site_id", "site_kind")
 READER_COLUMNS += ("patron_id", "category", "age_band")
@@ -383,7 +392,7 @@ def refresh_report_tables(*, until: date | None = None, since: date | None = Non
             _execute("SET LOCAL work_mem = '256MB'")
             _execute("SET LOCAL jit = off")  # compiling costs more than it saves here
         LoanDay.objects.filter(day__gte=start, day__lt=end).delete()
-        for cube, _extra in MONTH_CUBES:
+        for cube, _extra in (*MONTH_CUBES, *LIBRARY_CUBES):
             cube.objects.filter(month__gte=start, month__lt=end).delete()
         ReaderMonth.objects.filter(month__gte=start, month__lt=end).delete()
         _collect_facts(loans_between(start, end))
@@ -399,6 +408,12 @@ def refresh_report_tables(*, until: date | None = None, since: date | None = Non
                 rows = _insert_grouped(
                     cube, PLACE_COLUMNS + extra, {"loans": "SUM(loans)"}, source, [start, end]
                 )
+            counts[cube._meta.model_name] = rows
+            counts["loan_months"] += rows
+        for cube, extra in LIBRARY_CUBES:
+            rows = _insert_grouped(
+                cube, LIBRARY_COLUMNS + extra, {"loans": "SUM(loans)"}, source, [start, end]
+            )
             counts[cube._meta.model_name] = rows
             counts["loan_months"] += rows
         counts["reader_months"] = _insert_reader_months()
@@ -419,7 +434,8 @@ def refresh_report_tables(*, until: date | None = None, since: date | None = Non
         # Statistics for what was just written: without them the planner takes a year of a
         # month cube for a few rows and sorts it on disk (a province's page 2 s instead of
         # 0.4 s in the benchmark). Autovacuum gets there too, but only some time later.
-        for model in (LoanDay, *[cube for cube, _extra in MONTH_CUBES], ReaderMonth, ReaderCount):
+        cubes = [cube for cube, _extra in (*MONTH_CUBES, *LIBRARY_CUBES)]
+        for model in (LoanDay, *cubes, ReaderMonth, ReaderCount):
             _execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     # The holdings summary's rows of the day (one −1 and one +1 per change) folded into one
     # per group, in its own short transaction: desks keep inserting meanwhile.

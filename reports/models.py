@@ -155,6 +155,44 @@ class LoanMonthClc2(MonthCube):
         indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
 
 
+class LibraryMonthCube(models.Model):
+    """Checkouts per month and library without the site: for the questions that neither group
+    nor filter nor are scoped by site (a province's or the lender's class × reader tables),
+    which would otherwise add up every site's rows — ten times as many."""
+
+    library = _ref(Library, _("图书馆"))
+    owner = _ref(Library, _("所有者"))
+    month = models.DateField(_("月份"))
+    consignment = _ref(Consignment, _("批次"))
+    loans = models.PositiveIntegerField(_("借阅册次"))
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.library_id}: {self.loans}"
+
+
+class LibraryMonthClass(LibraryMonthCube):
+    clc_top = models.CharField(_("中图法大类"), max_length=1)
+    category = models.CharField(_("读者类型"), max_length=10)
+
+    class Meta:
+        verbose_name = _("月借阅汇总（全馆，大类×读者类型）")
+        verbose_name_plural = verbose_name
+        indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
+
+
+class LibraryMonthClassAge(LibraryMonthCube):
+    clc_top = models.CharField(_("中图法大类"), max_length=1)
+    age_band = models.CharField(_("年龄段"), max_length=8)
+
+    class Meta:
+        verbose_name = _("月借阅汇总（全馆，大类×年龄段）")
+        verbose_name_plural = verbose_name
+        indexes = [models.Index(fields=["library", "month"]), models.Index(fields=["month"])]
+
+
 class LoanMonth(MonthCube):
     """Every dimension at once: for the rare question no narrow cube answers."""
 

@@ -31,6 +31,8 @@ from accounts.scope import LoanScope
 from collections_app.models import HoldingCount, Item
 from collections_app.services.holdings import lent_month
 from reports.facts import (
+    LIBRARY_COLUMNS,
+    LIBRARY_CUBES,
     MONTH_CUBES,
     PERIOD_KINDS,
     PLACE_COLUMNS,
@@ -143,8 +145,12 @@ def needs_days(start: date, end: date, dims, filters) -> bool:
     return start.day != 1 or not whole_end
 
 
-def _month_cube(dims, filters):
+def _month_cube(dims, filters, scope: LoanScope):
     wanted = {DIMENSIONS[n].column for n in [*dims, *filters] if n in DIMENSIONS}
+    if scope.site_ids is None:
+        for cube, extra in LIBRARY_CUBES:
+            if wanted <= set(LIBRARY_COLUMNS) | set(extra):
+                return cube
     for cube, extra in MONTH_CUBES:
         if wanted <= set(PLACE_COLUMNS) | set(extra):
             return cube
@@ -212,7 +218,7 @@ def loan_counts(scope: LoanScope, start: date, end: date, dims=(), filters=None)
         # Whole months read from the monthly place cube: a dozen rows per site and year
         # instead of 365.
         table = "month"
-    model = LoanDay if table == "day" else _month_cube(dims, filters)
+    model = LoanDay if table == "day" else _month_cube(dims, filters, scope)
     time_column = "month" if table == "month" else "day"
     counts: Counter = Counter()
     for source, a, b in plan(start, end, summarised_until(), monthly=table == "month"):
