@@ -147,7 +147,8 @@ def needs_days(start: date, end: date, dims, filters) -> bool:
 
 def _month_cube(dims, filters, scope: LoanScope):
     wanted = {DIMENSIONS[n].column for n in [*dims, *filters] if n in DIMENSIONS}
-    if scope.site_ids is None:
+    if scope.site_ids is None and not wanted <= set(PLACE_COLUMNS):
+        # Only a question by class or reader: by place alone the place cube is smaller.
         for cube, extra in LIBRARY_CUBES:
             if wanted <= set(LIBRARY_COLUMNS) | set(extra):
                 return cube

@@ -190,6 +190,10 @@ def test_class_by_reader_questions_without_a_site_read_the_cubes_without_the_sit
         assert got == Counter((loan.item.title.clc_top, loan.patron.category) for loan in kept)
         read = " ".join(q["sql"] for q in queries.captured_queries)
         assert (LibraryMonthClass._meta.db_table in read) is (scope.site_ids is None)
+        with CaptureQueriesContext(connection) as queries:
+            loan_counts(scope, *YEAR, ["library"])
+        read = " ".join(q["sql"] for q in queries.captured_queries)
+        assert LoanMonthPlace._meta.db_table in read  # by place alone: the place cube
     # A data fix of one month rewrites that month of the cubes without the site too.
     Loan.objects.filter(checked_out_at__month=2).delete()
     refresh_report_tables(until=date(2026, 3, 1), since=date(2026, 2, 1))
