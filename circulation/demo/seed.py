@@ -32,6 +32,7 @@ from collections_app.models import (
 from collections_app.services.holdings import holdings_add
 from collections_app.title_keys import title_search_keys
 
+from .holds import seed_holds
 from .people import ensure_users, loan_rules
 from .places import NLC, SUIXIAN, ZENGDU, ensure_libraries, ensure_sites
 from .simulation import CENTRAL, County, Plan, simulate
@@ -107,8 +108,18 @@ def seed_demo(*, today: date, scale: float = 1.0) -> Summary:
             Writer(
                 plan, library, libraries[NLC], sites[county.library], librarian, volunteers, summary
             ).write()
+            # Rows went in under explicit keys; the services below take theirs from sequences.
+            _reset_sequences()
             _demo_reader_pin(library, librarian)
-        _reset_sequences()
+            # After the year is written: the hold services judge against the demo as it stands.
+            holds = seed_holds(
+                library=library,
+                librarian=librarian,
+                anchor=today,
+                scale=scale,
+                loans_per_year=county.loans_per_year,
+            )
+            summary.created["holds"] += sum(holds.values())
     return summary
 
 

@@ -20,7 +20,9 @@ from circulation.demo.people import DEMO_PASSWORD
 from circulation.demo.seed import COUNTIES, DEMO_READER_PIN
 from circulation.demo.simulation import simulate
 from circulation.integrity import find_violations
-from circulation.models import Loan, LoanRule, Patron
+from circulation.models import Hold, Loan, LoanRule, Patron
+from circulation.selectors import holds_to_pull
+from circulation.services.holds import hold_ready
 from collections_app.models import (
     Consignment,
     Display,
@@ -59,11 +61,36 @@ def digest() -> str:
     ):
         h.update(repr(row).encode())
     h.update(repr(ItemEvent.objects.count()).encode())
+    for row in Hold.objects.order_by("patron__card_number", "title__isbn", "placed_at").values_list(
+        "patron__card_number",
+        "title__isbn",
+        "title__title",
+        "pickup_site__code",
+        "status",
+        "placed_at",
+        "expires_at",
+        "item__barcode",
+        "trapped_at",
+        "closed_at",
+    ):
+        h.update(repr(row).encode())
     return h.hexdigest()
 
 
 def wipe() -> None:
-    for model in (ItemEvent, Loan, TransferLine, Transfer, Item, Title, Display, LoanRule, Patron):
+    Hold.history.all().delete()
+    for model in (
+        Hold,
+        ItemEvent,
+        Loan,
+        TransferLine,
+        Transfer,
+        Item,
+        Title,
+        Display,
+        LoanRule,
+        Patron,
+    ):
         model.objects.all().delete()
     Consignment.objects.all().delete()
     User.objects.all().delete()
@@ -197,6 +224,7 @@ def test_a_second_run_restores_a_missing_demo_login(seeded):
 
 def test_the_same_anchor_gives_the_same_data(seeded):
     first = digest()
+    assert Hold.objects.exists()
     wipe()
     seed()
     assert digest() == first
@@ -281,3 +309,53 @@ def test_the_first_reader_of_each_county_signs_in_online_with_the_readme_pin(see
         page = client.get(account)
         assert page.status_code == 200 and card in page.content.decode()
         client.cookies.clear()
+
+
+def test_each_county_has_holds_in_every_state_before_the_anchor(seeded):
+    anchor = timezone.make_aware(datetime(2026, 6, 30))
+    for library in Library.objects.filter(kind=Library.Kind.COUNTY):
+        holds = Hold.objects.filter(library=library)
+        assert set(holds.values_list("status", flat=True)) == set(Hold.Status.values)
+        assert not holds.filter(Q(placed_at__gte=anchor) | Q(closed_at__gte=anchor)).exists()
+        assert not holds.filter(status__in=Hold.OPEN, expires_at__lte=anchor).exists()
+        assert not holds.filter(status__in=Hold.OPEN, closed_at__isnull=False).exists()
+        assert not holds.exclude(status__in=Hold.OPEN).filter(closed_at__isnull=True).exists()
+        # Readers queue for the most lent titles whose every copy is out.
+        queue = holds.waiting().values("title").annotate(n=Count("id")).order_by("-n").first()
+        assert queue["n"] >= 2
+        assert not Item.objects.filter(
+            title=queue["title"], status__in=[Item.Status.AVAILABLE, Item.Status.IN_TRANSIT]
+        ).exists()
+        # Copies brought back in the last days stand on the pickup site's hold shelf.
+        assert all(hold_ready(hold) for hold in holds.trapped().select_related("item"))
+        # A filled hold's reader borrowed the copy that was trapped.
+        for hold in holds.filter(status=Hold.Status.FULFILLED):
+            assert Loan.objects.filter(
+                item=hold.item, patron=hold.patron, checked_out_at__gte=hold.placed_at
+            ).exists()
+        # Some desk has a free copy to send to a reader waiting at another site.
+        sites = Site.objects.filter(library=library, is_active=True)
+        assert any(holds_to_pull(site, now=anchor) for site in sites)
+    assert find_violations() == []
+
+
+def test_the_demo_readers_have_one_waiting_and_one_ready_hold(seeded, client):
+    for library, card in (("SUIXIAN", "SX000001"), ("ZENGDU", "ZD000001")):
+        holds = Hold.objects.filter(patron__card_number=card).select_related("title", "item")
+        open_holds = holds.filter(status__in=Hold.OPEN)
+        assert sorted(open_holds.values_list("status", flat=True)) == ["trapped", "waiting"]
+        assert hold_ready(holds.trapped().get())
+        client.post(
+            reverse("readers:sign-in", args=[library]),
+            {"card_number": card, "pin": DEMO_READER_PIN},
+        )
+        page = client.get(reverse("readers:account", args=[library])).content.decode()
+        for hold in open_holds:
+            assert hold.title.title in page
+        client.cookies.clear()
+
+
+def test_a_second_run_places_no_more_holds(seeded):
+    before = list(Hold.objects.order_by("pk").values_list("pk", "status"))
+    seed()
+    assert list(Hold.objects.order_by("pk").values_list("pk", "status")) == before
