@@ -261,11 +261,13 @@ class HoldSeeder:
 
     def pull(self, count: int) -> None:
         """Holds for a title standing free on another site's shelf only, for the desk there to
-        send (待取预约书)."""
+        send (待取预约书); copies that shelf has not lent for a season, so that the rotation page
+        also sees a reader waiting at one site for a copy idle at another."""
+        idle = Q(last_loan_at__isnull=True) | Q(last_loan_at__lt=self.anchor - timedelta(120))
         shelves: dict[int, set[int]] = {}
         for title_id, site_id in (
             free_copies(self.library.pk)
-            .filter(current_site_id__in=list(self.sites))
+            .filter(idle, display__isnull=True, current_site_id__in=list(self.sites))
             .exclude(title_id__in=self.used_titles)
             .values_list("title_id", "current_site_id")
         ):
