@@ -60,8 +60,16 @@ def rotation_list(request):
 
 @login_required
 def rotation_edit(request, pk=None):
-    library = _managed_library(request.user)
-    plan = _get_plan_for_user(request, pk) if pk else RotationPlan(library=library)
+    # A saved plan is edited by whoever may manage its library (as its page and its run ask);
+    # a new one belongs to the user's own library.
+    if pk:
+        plan = _get_plan_for_user(request, pk)
+        if not can_manage_library(request.user, plan.library):
+            raise PermissionDenied
+        library = plan.library
+    else:
+        library = _managed_library(request.user)
+        plan = RotationPlan(library=library)
     form = RotationPlanForm(request.POST or None, instance=plan)
     stops = rotation_stop_formset(library, request.POST or None, instance=plan, prefix="stops")
     if request.method == "POST" and form.is_valid() and stops.is_valid():

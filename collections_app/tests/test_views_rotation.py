@@ -329,3 +329,13 @@ def test_the_edit_page_keeps_checkboxes_small_and_refuses_a_site_twice(
         "xiaolin",
         "shennong",
     ]
+
+
+def test_whoever_a_plans_page_offers_editing_may_open_the_editor(client_for, superuser, plan):
+    # The superuser manages every library: the plan's page offers 编辑计划, and the editor must
+    # not then refuse (it asked for the user's own library, which a superuser has none of).
+    client = client_for(superuser)
+    detail = client.get(reverse("collections:rotation-detail", args=[plan.pk])).content.decode()
+    edit = reverse("collections:rotation-edit", args=[plan.pk])
+    assert f'href="{edit}"' in detail
+    assert client.get(edit).status_code == 200
