@@ -134,8 +134,9 @@ def build():
     params.update(dispatched=dispatched, received=received, drafts=drafts)
     statements = [
         f"""INSERT INTO {T["title"]} (id, library_id, isbn, title, responsibility, publisher,
-                clc, clc_top, marc, created_at)
-            SELECT n, %(lib)s, '', '基准书目 ' || n, '', '', 'I' || (n %% 97), 'I', '', now()
+                clc, clc_top, marc, created_at, title_pinyin, title_initials)
+            SELECT n, %(lib)s, '', '基准书目 ' || n, '', '', 'I' || (n %% 97), 'I', '', now(),
+                'jizhunshumu' || n, 'jzsm' || n
             FROM generate_series(1, %(titles)s) n""",
         f"""INSERT INTO {T["box"]} (id, library_id, code, name, is_active)
             SELECT n, %(lib)s, 'BOX' || n, '书箱 ' || n, true
@@ -149,9 +150,10 @@ def build():
                 {status_of}, now() - interval '1 day', NULL
             FROM generate_series(1, %(items)s) n""",
         f"""INSERT INTO {T["patron"]} (id, library_id, card_number, name, phone, category,
-                home_site_id, registered_at, is_suspended, suspended_reason)
+                home_site_id, registered_at, is_suspended, suspended_reason, pin,
+                keeps_reading_history)
             SELECT n, %(lib)s, 'R' || n, '读者' || n, '', 'adult',
-                (%(sites)s::int[])[1 + n %% %(n_sites)s], now(), false, ''
+                (%(sites)s::int[])[1 + n %% %(n_sites)s], now(), false, '', '', false
             FROM generate_series(1, %(readers)s) n""",
         # Open loans of the items on loan, two per reader; a closed loan for every other item.
         f"""INSERT INTO {T["loan"]} (library_id, item_id, patron_id, site_id, checked_out_at,
@@ -221,6 +223,10 @@ def build():
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
             )
+    # The volumes went in by SQL, around the services: their holdings summary is counted afresh.
+    from collections_app.services.holdings import holdings_rebuild
+
+    holdings_rebuild(library_ids=[county.pk])
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     return county
