@@ -31,7 +31,9 @@ def _as_code(values: dict) -> str | None:
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     """Read-only: a job is started by the page or the command that needs it. Its result reads as
-    its own page says it (the message, a link onward, the problems found), not as stored JSON."""
+    its own page says it (the message, a link onward, the problems found), not as stored JSON.
+    A value a job does not have reads as the admin's empty mark: Django shows a method's None
+    as the word "None"."""
 
     list_display = ["kind", "status", "library", "done", "total", "created_at", "finished_at"]
     list_filter = ["kind", "status"]
@@ -72,28 +74,29 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("结果"))
     def result_message(self, job):
-        return job.result.get("message") or None
+        return job.result.get("message") or self.get_empty_value_display()
 
     @admin.display(description=_("结果页面"))
     def result_link(self, job):
         url = job.result.get("url")
         if not url or not str(url).startswith("/"):
-            return None
+            return self.get_empty_value_display()
         return format_html('<a href="{}">{}</a>', url, _("打开"))
 
     @admin.display(description=_("发现的问题"))
     def result_problems(self, job):
         problems = job.result.get("problems") or []
         if not problems:
-            return None
+            return self.get_empty_value_display()
         return format_html(
             "<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((p,) for p in problems))
         )
 
     @admin.display(description=_("参数"))
     def arguments(self, job):
-        return _as_code(job.params)
+        return _as_code(job.params) or self.get_empty_value_display()
 
     @admin.display(description=_("其他结果（供程序读取）"))
     def other_results(self, job):
-        return _as_code({k: v for k, v in job.result.items() if k not in SHOWN_RESULT})
+        rest = {k: v for k, v in job.result.items() if k not in SHOWN_RESULT}
+        return _as_code(rest) or self.get_empty_value_display()

@@ -56,3 +56,12 @@ def test_a_failed_jobs_problems_are_listed(client_for, superuser, labels_job):
     html = client_for(superuser).get(f"/admin/jobs/job/{labels_job.pk}/change/").content.decode()
     assert "<li>第 3 行：条码重复</li><li>第 9 行：缺少题名</li>" in html
     assert "清单有错误" in html
+
+
+def test_what_a_job_does_not_have_reads_as_the_empty_mark_not_none(client_for, superuser, suixian):
+    # A job with no message, link, problems, arguments or other results: Django shows a
+    # method's None as the word "None", which the Chinese page must not show.
+    job = Job.objects.create(kind=Job.Kind.CLEANUP, status=Job.Status.SUCCEEDED, result={})
+    html = client_for(superuser).get(f"/admin/jobs/job/{job.pk}/change/").content.decode()
+    text = html.split('id="content"', 1)[1]
+    assert "None" not in text
