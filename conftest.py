@@ -337,3 +337,30 @@ def screenshot(request):
         page.screenshot(path=folder / f"{test}-{step}.png", full_page=True)
 
     return take
+
+
+def at_once(*works) -> list:
+    """Run each of `works` in its own thread and database connection at the same moment (a
+    transactional test on PostgreSQL); each outcome is what it returned or the error it raised."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(len(works))
+    outcomes = [None] * len(works)
+
+    def run(index):
+        try:
+            barrier.wait(timeout=10)
+            outcomes[index] = works[index]()
+        except Exception as error:  # noqa: BLE001 — the caller checks the outcomes
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(works))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes

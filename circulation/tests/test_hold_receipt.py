@@ -2,7 +2,6 @@
 book box received with one scan) traps it for the reader who has waited longest, as a return
 there would, and a copy that travelled there trapped for a reader is ready on arrival."""
 
-import threading
 from datetime import timedelta
 from functools import partial
 
@@ -27,7 +26,7 @@ from collections_app.services.transfers import (
     transfer_dispatch,
     transfer_receive,
 )
-from conftest import make_item
+from conftest import at_once, make_item
 
 
 @pytest.fixture
@@ -225,29 +224,6 @@ def test_the_api_receipt_lists_the_copies_kept_for_readers(
     assert body["completed"]
     assert list(body["held"]) == [book.barcode] and "李强" in body["held"][book.barcode]
     assert find_violations() == []
-
-
-def at_once(*works) -> list:
-    """Run each of `works` in its own thread and connection at the same moment; each outcome
-    is what it returned or the error it raised."""
-    barrier = threading.Barrier(len(works))
-    outcomes = [None] * len(works)
-
-    def run(index):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = works[index]()
-        except Exception as error:  # noqa: BLE001 — the caller checks the outcomes
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 @pytest.mark.postgres

@@ -1,8 +1,8 @@
 """Holds to pull (待取预约书): the list a site's desk works from, and `hold_pull`, which traps a
 free copy taken off this site's shelf for the reader waiting longest at another site."""
 
-import threading
 from datetime import date, timedelta
+from functools import partial
 
 import pytest
 from django.db import connection
@@ -22,7 +22,7 @@ from collections_app.services.transfers import (
     transfer_cancel,
     transfer_create,
 )
-from conftest import make_item
+from conftest import at_once, make_item
 
 
 def copy_of(book: Item, site, barcode, **fields) -> Item:
@@ -277,29 +277,6 @@ def test_a_returned_copy_still_goes_to_the_waiting_reader(
     assert hold.is_trapped
 
 
-def pull_at_once(user, site, barcode):
-    """Two desks scan the same copy at the same moment; each outcome is a Routing, a Refused or
-    any other error."""
-    barrier = threading.Barrier(2)
-    outcomes = [None, None]
-
-    def run(index):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = hold_pull(user=user, site=site, barcode=barcode)
-        except Exception as error:  # noqa: BLE001 — checked by the caller
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_desks_pulling_one_copy_for_two_holds_trap_it_once(
@@ -318,7 +295,9 @@ def test_two_desks_pulling_one_copy_for_two_holds_trap_it_once(
                 pickup_site=pickup,
                 now=now - timedelta(days=days),
             )
-        outcomes = pull_at_once(sui_librarian, sui_branch, book.barcode)
+        # Two desks scan the same copy at the same moment.
+        scan = partial(hold_pull, user=sui_librarian, site=sui_branch, barcode=book.barcode)
+        outcomes = at_once(scan, scan)
         refused = [o for o in outcomes if isinstance(o, Refused)]
         won = [o for o in outcomes if not isinstance(o, Exception)]
         assert len(won) == 1 and len(refused) == 1, outcomes
