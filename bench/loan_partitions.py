@@ -24,7 +24,10 @@ into loan_part, then prints, each beside the same on the baseline and with the r
 - checkout and return transactions a second on one connection (item locked, loan written,
   item updated), in alternating rounds;
 - the report refresh of one past month (`refresh_report_tables`, the nightly job's code, run
-  once on each table) and its part that reads the loans (the facts of the month);
+  twice on each table) and its part that reads the loans (the facts of the month), once with
+  PostgreSQL's default planner settings and once with the parallel settings the migration
+  would set for the refresh (`PARALLEL`, the same on both tables), with the parallel workers
+  the planner gave that read;
 - a count of one month's loans and a count by month over the whole year;
 - which partitions the plan of a month's query reads (EXPLAIN), and the open-loan lookup;
 - that the design refuses a second open loan of an item, and that partial unique indexes on
@@ -102,6 +105,7 @@ ROUNDS = 2 if OPTIONS.quick else 4
 LOAN = Loan._meta.db_table
 ITEM = Item._meta.db_table
 PART = "loan_part"
+FACTS = "reports_refresh_facts"  # the refresh's temporary table of the window's loan facts
 
 
 def table(model):
@@ -394,21 +398,59 @@ def swap_tables():
         cursor.execute("COMMIT")
 
 
-def refresh_month(month: date, name: str) -> tuple[float, float]:
-    """The nightly refresh's code over one month, reading `name` as the loan table."""
+# The refresh reads one month. Over the whole table the planner shares the scan and the joins
+# among parallel workers; over one month's partition the scan looks too cheap to be worth a
+# worker's start-up, and the same joins of the same loans run in one process. These make it
+# count a worker's start-up as free and a row handed back from one as cheap, so the month's
+# partition gets workers too. The benchmark sets them for both tables alike.
+PARALLEL = {"parallel_setup_cost": "0", "parallel_tuple_cost": "0.01"}
+
+
+def planner(settings: dict | None) -> None:
+    """The session's planner settings: `settings`, or PostgreSQL's defaults (None)."""
+    for name in PARALLEL:
+        run(f"RESET {name}")
+    for name, value in (settings or {}).items():
+        run(f"SET {name} = {value}")
+
+
+def workers_planned(plans: list):
+    """An execute wrapper that, before the refresh's read of the month's loans (the SELECT
+    that fills its temporary table of facts), asks the planner for that statement's plan in
+    the same transaction and settings (EXPLAIN only: milliseconds), and appends the parallel
+    workers it plans to `plans`."""
+
+    def explain(execute, sql, params, many, context):
+        prefix = f"CREATE TEMPORARY TABLE {FACTS} AS "
+        if sql.startswith(prefix):
+            context["cursor"].execute("EXPLAIN (FORMAT JSON) " + sql.removeprefix(prefix), params)
+            plan = context["cursor"].fetchone()[0]
+            plan = plan if isinstance(plan, list) else json.loads(plan)
+            plans.append(workers(plan[0]["Plan"]))
+        return execute(sql, params, many, context)
+
+    def workers(node):
+        return max([node.get("Workers Planned", 0), *map(workers, node.get("Plans", []))])
+
+    return explain
+
+
+def refresh_month(month: date, name: str) -> tuple[float, float, int]:
+    """The nightly refresh's code over one month, reading `name` as the loan table: seconds in
+    all, seconds reading the loans, parallel workers planned for that read."""
     if name == PART:
         swap_tables()
     try:
         TIMINGS.clear()
+        plans = []
         started = time.perf_counter()
-        refresh_report_tables(since=month, until=next_month(month))
+        with connection.execute_wrapper(workers_planned(plans)):
+            refresh_report_tables(since=month, until=next_month(month))
         total = time.perf_counter() - started
         facts = sum(
-            v
-            for k, v in TIMINGS.items()
-            if k.startswith("CREATE TEMPORARY TABLE reports_refresh_facts")
+            v for k, v in TIMINGS.items() if k.startswith(f"CREATE TEMPORARY TABLE {FACTS}")
         )
-        return total, facts
+        return total, facts, plans[0]
     finally:
         if name == PART:
             swap_tables()
@@ -420,23 +462,29 @@ def measure_reports(now):
     )
     month = month_start(timezone.localdate(now) - timedelta(days=62))
     refresh_report_tables(since=month, until=next_month(month))  # title classes, warm cache
-    runs = {LOAN: [], PART: []}
-    for order in ((LOAN, PART), (PART, LOAN)):
-        for name in order:
-            runs[name].append(refresh_month(month, name))
-    base, part = min(runs[LOAN]), min(runs[PART])
     start, end = local_midnight(month), local_midnight(next_month(month))
     loans = run(
         f"SELECT count(*) FROM {LOAN} WHERE checked_out_at >= %s AND checked_out_at < %s",
         [start, end],
     )[0][0]
     print(f"  report refresh of {month:%Y-%m} ({loans:,} loans), best of two each:")
-    print(
-        f"    {'whole refresh':<30} partitioned {part[0]:6.2f} s   baseline {base[0]:6.2f} s   "
-        f"ratio {part[0] / base[0]:4.2f}\n"
-        f"    {'its loan facts':<30} partitioned {part[1]:6.2f} s   baseline {base[1]:6.2f} s   "
-        f"ratio {part[1] / base[1]:4.2f}"
-    )
+    for label, settings in (("PostgreSQL's defaults", None), ("parallel settings", PARALLEL)):
+        planner(settings)
+        runs = {LOAN: [], PART: []}
+        for order in ((LOAN, PART), (PART, LOAN)):
+            for name in order:
+                runs[name].append(refresh_month(month, name))
+        base, part = min(runs[LOAN]), min(runs[PART])
+        print(
+            f"    with {label}, parallel workers planned to read the month's loans: partitioned "
+            f"{part[2]}, baseline {base[2]}\n"
+            f"    {'whole refresh':<30} partitioned {part[0]:6.2f} s   baseline {base[0]:6.2f} s"
+            f"   ratio {part[0] / base[0]:4.2f}\n"
+            f"    {'its loan facts':<30} partitioned {part[1]:6.2f} s   baseline {base[1]:6.2f} s"
+            f"   ratio {part[1] / base[1]:4.2f}",
+            flush=True,
+        )
+    planner(None)
     queries = {
         "one month's loans, counted": (
             "SELECT count(*) FROM {t} WHERE checked_out_at >= %s AND checked_out_at < %s",
