@@ -154,7 +154,8 @@ def hold_trap_on_receipt(*, user, items: list[Item], site: Site, now) -> dict[in
     """Registered with the transfer receipt (see `CirculationConfig.ready`), with `items` locked
     and just arrived on the shelf at `site`: each copy goes to the reader who has waited longest
     for its title with pickup here, as a return here would; a copy that travelled here trapped
-    for a reader is now ready. Returns {item id: what the receiver does with it}."""
+    for a reader is now ready. Also run when a dispatched transfer is cancelled, with `site` its
+    source. Returns {item id: what the receiver does with it}."""
     ids = [item.pk for item in items]
     kept = {
         hold.item_id: hold
@@ -165,6 +166,14 @@ def hold_trap_on_receipt(*, user, items: list[Item], site: Site, now) -> dict[in
     busy = set(
         TransferLine.objects.filter(item__in=ids, is_open=True).values_list("item_id", flat=True)
     )
+    for item_id, hold in list(kept.items()):
+        if hold.pickup_site_id != site.pk and item_id not in busy:
+            # Kept for a reader elsewhere, but its journey there ended here (a dispatched hold
+            # transfer cancelled): the hold waits again, first in line by when it was placed,
+            # and the copy is free for a reader here or for the pull list.
+            hold.status, hold.item, hold.trapped_at = Hold.Status.WAITING, None, None
+            hold.save(update_fields=["status", "item", "trapped_at"])
+            del kept[item_id]
     free: dict[int, list[int]] = {}
     for pk, title_id in (
         Item.objects.filter(pk__in=ids, status=Item.Status.AVAILABLE, current_site_id=site.pk)

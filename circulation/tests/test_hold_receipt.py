@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from circulation.integrity import find_violations
 from circulation.models import Hold, Patron
-from circulation.services.holds import hold_place, hold_ready
+from circulation.services.holds import hold_place, hold_ready, pullable_holds
 from circulation.services.loans import loan_checkout, loan_return
 from circulation.services.patrons import patron_set_pin
 from circulation.services.routing import Action
@@ -22,6 +22,7 @@ from collections_app.services.boxes import box_pack, box_send
 from collections_app.services.holdings import holdings_add
 from collections_app.services.transfers import (
     transfer_add_items,
+    transfer_cancel,
     transfer_create,
     transfer_dispatch,
     transfer_receive,
@@ -156,6 +157,37 @@ def test_a_copy_sent_trapped_for_a_hold_is_ready_on_receipt_and_traps_nobody_els
     assert hold.item_id == book.pk and hold_ready(hold)
     assert other.is_waiting
     assert "李强" in receipt.held[book.barcode]
+    assert find_violations() == []
+
+
+def test_a_cancelled_journey_back_to_a_reader_waiting_at_the_source_traps_the_copy_there(
+    sui_librarian, sui_central, sui_branch, li, book
+):
+    transfer = send(sui_librarian, [book], sui_central, sui_branch)
+    hold = wait_for(sui_librarian, li, book, sui_central, days_ago=2)
+    transfer_cancel(user=sui_librarian, transfer=transfer)
+    hold.refresh_from_db()
+    book.refresh_from_db()
+    assert (book.status, book.current_site) == ("available", sui_central)
+    assert (hold.status, hold.item_id) == ("trapped", book.pk) and hold_ready(hold)
+    assert find_violations() == []
+
+
+def test_a_copy_on_its_way_to_a_reader_that_is_called_back_frees_the_hold_to_wait_again(
+    sui_librarian, xiaolin_volunteer, sui_central, sui_branch, xiaolin_site, wang, li, book
+):
+    loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode=book.barcode)
+    hold = wait_for(sui_librarian, li, book, sui_branch, days_ago=2)
+    transfer = loan_return(user=xiaolin_volunteer, site=xiaolin_site, barcode=book.barcode)
+    transfer = transfer_dispatch(user=xiaolin_volunteer, transfer=transfer.routing.transfer)
+    transfer_cancel(user=xiaolin_volunteer, transfer=transfer)
+    hold.refresh_from_db()
+    book.refresh_from_db()
+    # Not left trapped to a copy that stands at the wrong site off any transfer (which
+    # check_integrity refuses): the reader waits again and the pull list offers the copy.
+    assert (book.status, book.current_site) == ("available", xiaolin_site)
+    assert (hold.status, hold.item_id, hold.trapped_at) == ("waiting", None, None)
+    assert list(pullable_holds(book.library_id, timezone.now())) == [hold]
     assert find_violations() == []
 
 

@@ -255,9 +255,11 @@ def transfer_cancel(*, user, transfer: Transfer) -> Transfer:
         if not transfer.is_open:
             raise Refused(_("调拨单 #%(id)s 已完结，不能取消。") % {"id": transfer.pk})
         pending = transfer.lines.filter(state=TransferLine.State.PENDING)
+        back = []
         if transfer.is_dispatched:
+            back = lock_items(pending.values_list("item_id", flat=True))
             item_transition(
-                items=lock_items(pending.values_list("item_id", flat=True)),
+                items=back,
                 kind=ItemEvent.Kind.TRANSFER_CANCELLED,
                 to_status=Item.Status.AVAILABLE,
                 transfer=transfer,
@@ -267,6 +269,11 @@ def transfer_cancel(*, user, transfer: Transfer) -> Transfer:
         transfer.status = Transfer.Status.CANCELLED
         transfer.cancelled_at = timezone.now()
         transfer.save(update_fields=["status", "cancelled_at"])
+        # The volumes are back on the source's shelf, off any transfer: as on arrival anywhere,
+        # a reader waiting there gets one (and a copy that was on its way to a reader elsewhere
+        # is free for that reader's hold again).
+        for hook in ARRIVAL_HOOKS if back else ():
+            hook(user=user, items=back, site=transfer.source, now=transfer.cancelled_at)
         return transfer
 
 
