@@ -37,8 +37,10 @@ from circulation.services import holds, loans, patrons
 from circulation.services.holds import hold_ready
 from collections_app.barcodes import normalise_barcode
 from collections_app.models import Site
+from sharedloan.api_schema import not_found
 
 SITE_HELP = "A site as LIBRARY.site, e.g. SUIXIAN.xiaolin"
+SITE_NOT_FOUND = not_found("The site is not one the caller can see")
 
 
 # Scope helpers
@@ -462,7 +464,11 @@ class CirculationViewSet(viewsets.ViewSet):
     @extend_schema(
         summary="Lend a volume",
         request=ScanSerializer,
-        responses={201: CheckoutSerializer, 200: CheckoutSerializer},
+        responses={
+            201: CheckoutSerializer,
+            200: CheckoutSerializer,
+            404: not_found("The site or the reader is not one the caller can see"),
+        },
         description="201 for a new loan; 200 when the same reader already has this volume "
         "(the same scan again).",
     )
@@ -491,15 +497,19 @@ class CirculationViewSet(viewsets.ViewSet):
     @extend_schema(
         summary="Take a volume back and say where it goes",
         request=ScanSerializer,
-        responses={200: ReturnSerializer},
+        responses={200: ReturnSerializer, 404: SITE_NOT_FOUND},
     )
     @action(detail=False, methods=["post"], url_path="return")
     def return_(self, request):
         data, site = self._input(request)
         done = loans.loan_return(user=request.user, site=site, barcode=data["barcode"])
-        return Response(_return_body(done))
+        return Response(ReturnSerializer(_return_body(done)).data)
 
-    @extend_schema(summary="Renew a loan", request=ScanSerializer, responses={200: LoanSerializer})
+    @extend_schema(
+        summary="Renew a loan",
+        request=ScanSerializer,
+        responses={200: LoanSerializer, 404: SITE_NOT_FOUND},
+    )
     @action(detail=False, methods=["post"])
     def renew(self, request):
         data, site = self._input(request)
@@ -556,7 +566,7 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(
         summary="Place a hold for a reader",
         request=HoldPlaceSerializer,
-        responses={201: HoldSerializer},
+        responses={201: HoldSerializer, 404: not_found("The reader is not one the caller can see")},
         description="A free copy on the shelf at the pickup site is kept for the reader at once "
         "(status `trapped`); otherwise the hold waits for the next copy returned.",
     )
@@ -603,7 +613,7 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(
         summary="Trap a returned volume for a waiting reader",
         request=ScanSerializer,
-        responses={200: TrapSerializer},
+        responses={200: TrapSerializer, 404: SITE_NOT_FOUND},
         description="The desk's return scan: a volume on loan is returned at `site`, and the "
         "first reader waiting for its title gets it — on the hold shelf here, or on a "
         "transfer to their pickup site. A volume already back here says again what was "
@@ -619,7 +629,7 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         done = loans.loan_return(
             user=request.user, site=site, barcode=incoming.validated_data["barcode"]
         )
-        body = _return_body(done)
+        body = dict(ReturnSerializer(_return_body(done)).data)
         hold = done.routing.hold
         body["trapped"] = hold is not None
         body["hold_detail"] = (

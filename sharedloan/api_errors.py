@@ -66,6 +66,12 @@ def exception_handler(exc, context):
             "message": _("请求有误，请按各字段的说明改正后再发。"),
             "fields": _field_errors(detail),
         }
+    elif isinstance(exc, exceptions.ParseError):
+        # DRF's detail quotes the parser's own English ("JSON parse error - Expecting value").
+        response.data = {
+            "code": exc.default_code,
+            "message": _("请求体不能按它的 Content-Type 读取，例如不是有效的 JSON。"),
+        }
     else:
         detail = exc.detail
         response.data = {

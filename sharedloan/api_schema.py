@@ -7,10 +7,14 @@ Which errors an operation documents follows from what it is:
 
 - 401 and 403 everywhere: no or a wrong token; a role or token that may not (read-only roles
   and read-only tokens on any write);
+- 406 everywhere: an Accept header that asks for none of the operation's content types;
 - 429 everywhere: the throttles;
-- 400 where there is input: a body, the Idempotency-Key header, or query parameters (filters);
-- 404 where something is looked up: a path parameter, a list's page, or a write naming a site,
-  an item or a reader that the caller cannot see;
+- 400 where there is input: a body (also one that is no JSON: `parse_error`), the
+  Idempotency-Key header, or query parameters (filters);
+- 415 where there is a body: a Content-Type the operation does not read;
+- 404 where something is looked up: a path parameter or a list's page. A write without a path
+  parameter that looks up what its body names (a desk's site, a reader) declares its 404
+  itself, so that no write documents a 404 it cannot give;
 - 409 on writes: a service refused (the desk's and the pages' own refusals);
 - 422 on writes: the Idempotency-Key was used before for another request.
 
@@ -19,7 +23,7 @@ own description of it.
 """
 
 from drf_spectacular import openapi
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from sharedloan.idempotency import HEADER, MAX_KEY_LENGTH, WRITE_METHODS
@@ -40,10 +44,10 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(
         help_text=(
-            "Stable machine-readable code: `invalid`, `not_authenticated`, "
+            "Stable machine-readable code: `invalid`, `parse_error`, `not_authenticated`, "
             "`authentication_failed`, `permission_denied`, `read_only_token`, `not_found`, "
-            "`refused` (or a service's own refusal code), `idempotency_key_reused`, "
-            "`throttled`, …"
+            "`not_acceptable`, `unsupported_media_type`, `refused` (or a service's own "
+            "refusal code), `idempotency_key_reused`, `throttled`, …"
         )
     )
     message = serializers.CharField(
@@ -84,14 +88,22 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 ERRORS = {
-    "400": "The request is invalid: see `fields`.",
+    "400": "The request is invalid: see `fields` (`invalid`), or its body is no JSON "
+    "(`parse_error`).",
     "401": "No credentials, or a token that is wrong or revoked.",
     "403": "The caller's role or token may not do this (`permission_denied`, `read_only_token`).",
     "404": "Not found, or outside the caller's scope (`not_found`).",
+    "406": "The Accept header asks for no content type this operation gives (`not_acceptable`).",
     "409": "Refused by the rules (`refused` or the refusal's own code, with `problems`).",
+    "415": "The body's Content-Type is not one this operation reads (`unsupported_media_type`).",
     "422": "This Idempotency-Key was used for another request (`idempotency_key_reused`).",
     "429": "Too many requests (`throttled`, with `retry_after`).",
 }
+
+
+def not_found(description: str) -> OpenApiResponse:
+    """The 404 of a write that has no path parameter but looks up what its body names."""
+    return OpenApiResponse(ErrorSerializer, description=description + " (`not_found`).")
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -119,14 +131,16 @@ class AutoSchema(openapi.AutoSchema):
         return operation
 
     def error_codes(self, operation) -> list[str]:
-        codes = ["401", "403", "429"]
+        codes = ["401", "403", "406", "429"]
         parameters = operation.get("parameters", [])
         is_write = self.method in WRITE_METHODS
         has_query = any(parameter["in"] == "query" for parameter in parameters)
         if is_write or has_query:
             codes.append("400")
+        if "requestBody" in operation:
+            codes.append("415")
         has_path = any(parameter["in"] == "path" for parameter in parameters)
-        if is_write or has_path or (self._is_list_view() and self._get_paginator()):
+        if has_path or (self._is_list_view() and self._get_paginator()):
             codes.append("404")
         if is_write:
             codes += ["409", "422"]

@@ -45,3 +45,10 @@ def test_the_api_does_not_lend_return_or_renew_at_an_inactive_site(api, sui_bran
         assert response.status_code == 409 and "已停用" in response.json()["message"]
     assert Loan.objects.open().count() == 1
     assert Item.objects.get(pk=books[1].pk).status == "available"
+
+
+def test_a_return_says_when_in_the_same_time_zone_as_the_loan(api, wang, books):
+    loan = post(api, "checkout", books[0].barcode, card_number=wang.card_number).json()
+    returned = post(api, "return", books[0].barcode).json()
+    offset = loan["checked_out_at"][-6:]
+    assert offset[0] in "+-" and returned["returned_at"].endswith(offset)

@@ -59,3 +59,29 @@ def test_a_nul_character_is_answered_not_stored(api, nlc):
     assert response.status_code == 400 and response.json()["code"] == "invalid"
     assert api.get("/api/v1/items/?barcode=A%00").status_code == 400
     assert api.get("/api/v1/sites/SUIXIAN.%00/").status_code == 404
+
+
+def test_a_body_that_is_no_json_is_a_parse_error_in_the_callers_language(api):
+    url = "/api/v1/circulation/return/"
+    chinese = api.post(url, '{"site": ', content_type="application/json")
+    english = api.post(url, '{"site": ', content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert chinese.status_code == english.status_code == 400
+    assert chinese.json()["code"] == english.json()["code"] == "parse_error"
+    assert "JSON" in chinese.json()["message"] and not chinese.json()["message"].isascii()
+    assert english.json()["message"].isascii() and "Expecting" not in english.json()["message"]
+
+
+def documented(path, method):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return set(schema["paths"][path][method]["responses"])
+
+
+def test_an_unsupported_accept_or_content_type_is_answered_and_documented(api, sui_item):
+    refused = api.get(f"/api/v1/items/{sui_item.barcode}/", HTTP_ACCEPT="application/xml")
+    assert refused.status_code == 406 and refused.json()["code"] == "not_acceptable"
+    assert "406" in documented("/api/v1/items/{barcode}/", "get")
+    unread = api.post("/api/v1/circulation/return/", "site=x", content_type="text/plain")
+    assert unread.status_code == 415 and unread.json()["code"] == "unsupported_media_type"
+    assert "415" in documented("/api/v1/circulation/return/", "post")

@@ -32,7 +32,30 @@ def test_every_write_documents_the_idempotency_key_and_its_errors(schema):
     for path, method, operation in writes:
         headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
         assert "Idempotency-Key" in headers, (method, path)
-        assert {"400", "401", "403", "404", "409", "422", "429"} <= set(operation["responses"])
+        assert {"400", "401", "403", "409", "422", "429"} <= set(operation["responses"])
+
+
+# Writes without a path parameter that look up what their body names, and so can answer 404.
+WRITES_THAT_LOOK_UP = {
+    ("POST", "/api/v1/circulation/checkout/"),
+    ("POST", "/api/v1/circulation/return/"),
+    ("POST", "/api/v1/circulation/renew/"),
+    ("POST", "/api/v1/holds/"),
+    ("POST", "/api/v1/holds/trap/"),
+}
+
+
+def test_a_write_documents_404_only_where_it_looks_something_up(schema):
+    for path, method, operation in operations(schema):
+        if method in ("POST", "PUT", "PATCH", "DELETE"):
+            looks_up = "{" in path or (method, path) in WRITES_THAT_LOOK_UP
+            assert ("404" in operation["responses"]) == looks_up, (method, path)
+
+
+def test_every_operation_documents_406_and_every_body_415(schema):
+    for path, method, operation in operations(schema):
+        assert "406" in operation["responses"], (method, path)
+        assert ("415" in operation["responses"]) == ("requestBody" in operation), (method, path)
 
 
 def test_every_error_answer_is_the_error_component(schema):
