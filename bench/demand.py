@@ -35,11 +35,12 @@ fresh_database()
 import psycopg  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from accounts.scope import LoanScope  # noqa: E402
 from collections_app.models import Library, Site  # noqa: E402
-from reports.demand import _key, demand_record, demand_report  # noqa: E402
+from reports.demand import _key, demand_record  # noqa: E402
+from reports.engine.dimensions import Params  # noqa: E402
 from reports.models import DemandSearch  # noqa: E402
-from reports.queries import LoanScope  # noqa: E402
-from reports.selectors import Params  # noqa: E402
+from reports.pages.demand import demand_report  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 COUNTS = 500 if QUICK else 5_000

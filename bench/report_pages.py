@@ -349,7 +349,7 @@ def holdings_against_live():
     from datetime import timedelta
 
     from accounts.scope import LoanScope
-    from reports.queries import Holdings
+    from reports.engine.holdings import Holdings
 
     scope = LoanScope.for_user(User.objects.get(username="hubei"))
     since = timezone.now() - timedelta(days=90)

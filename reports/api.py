@@ -1,7 +1,7 @@
 """REST API of the reports, over the same filters, engine and exports as the report pages:
 
 - /api/v1/reports/loan-volume/ — checkouts grouped by one or two dimensions, with the volume
-  page's filters (ReportFilter) counted by the same engine (`queries.loan_counts`), as JSON or,
+  page's filters (ReportFilter) counted by the same engine (`engine.loans.loan_counts`), as JSON or,
   on `Accept: text/csv` or `?format=csv`, as CSV;
 - /api/v1/period-reports/ — the submitted and accepted period reports the caller may see
   (`period_reports_visible`: a county its own, the province those of its libraries, the lender
@@ -36,15 +36,22 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from accounts.scope import can_read_reports, period_reports_visible, scoped, visible_library_ids
+from accounts.scope import (
+    LoanScope,
+    can_read_reports,
+    period_reports_visible,
+    scoped,
+    visible_library_ids,
+)
 from collections_app.exports import XLSX, csv_lines
 from collections_app.models import Consignment, Library, Site
 from collections_app.selectors import sites_for
 from jobs.models import Job
 from jobs.services import job_start
+from reports.engine.dimensions import DIMENSIONS, TIMES, ReportError
+from reports.engine.loans import loan_counts
 from reports.filters import ReportFilter, validate
 from reports.models import AgeBand, PeriodReport
-from reports.queries import DIMENSIONS, TIMES, LoanScope, ReportError, loan_counts
 from reports.tables import Labels
 
 GROUPS = (

@@ -126,7 +126,7 @@ MONTH_CUBES = (
     (LoanMonth, ("clc_top", "clc2", "category", "age_band")),
 )
 # The same questions without the site, read when a query neither groups, filters nor is scoped
-# by site or site kind (queries._month_cube): a tenth of the rows.
+# by site or site kind (engine.loans._month_cube): a tenth of the rows.
 LIBRARY_COLUMNS = ("library_id", "owner_id", "month", "consignment_id")
 LIBRARY_CUBES = (
     (LibraryMonthClass, ("clc_top", "category")),
@@ -205,7 +205,7 @@ def period_of(kind: str, day: date) -> tuple[date, date]:
 
 # The kept-column combinations counted for each period (ReaderCount.rollup): owner and
 # consignment, each kept or not, × the site (with its kind) kept or not. A query by site kind
-# without the site is rare enough to be counted from ReaderMonth (queries.reader_counts).
+# without the site is rare enough to be counted from ReaderMonth (engine.readers.reader_counts).
 _OWNERSHIP = (0, ReaderCount.OWNER, ReaderCount.CONSIGNMENT)
 _OWNERSHIP += (ReaderCount.OWNER | ReaderCount.CONSIGNMENT,)
 _PLACE = (0, ReaderCount.SITE | ReaderCount.SITE_KIND)

@@ -1,6 +1,6 @@
 """The report filters (django-filter): a period, a time grain, the dimensions to cross and
 what to restrict to. Choices of libraries, sites and consignments come from the user's scope.
-The filter set validates; the engine (queries.py) counts."""
+The filter set validates; the engine (reports/engine/) counts."""
 
 from datetime import timedelta
 
@@ -15,10 +15,9 @@ from circulation.models import Patron
 from collections_app.filters import SiteChoiceField, clc_top_choices
 from collections_app.models import Consignment, Library, Site
 from collections_app.selectors import sites_for
+from reports.engine.dimensions import DIMENSIONS, TIMES, Params
 from reports.models import AgeBand, LoanMonth
 from reports.periods import parse_period
-from reports.queries import DIMENSIONS, TIMES
-from reports.selectors import Params
 
 ANY = gettext_lazy("全部")
 CROSS_DIMENSIONS = [

@@ -80,7 +80,7 @@ class LoanDay(models.Model):
 class MonthCube(models.Model):
     """Checkouts per month and place; each concrete cube adds a few dimensions. Narrow cubes
     stay small however many loans there are (their rows are bounded by the combinations),
-    so a report reads the narrowest cube that holds its dimensions (queries.MONTH_CUBES)."""
+    so a report reads the narrowest cube that holds its dimensions (facts.MONTH_CUBES)."""
 
     library = _ref(Library, _("图书馆"))
     owner = _ref(Library, _("所有者"))
@@ -249,7 +249,7 @@ class ReaderCount(models.Model):
     counted once per combination of those four kept or rolled up (`rollup`, a bit mask of
     the kept columns; a rolled-up column is NULL), and a query reads the rows of exactly
     the combination it groups or filters by. A period still open counts up to `until`
-    (the summary's reach); the days after it are added live (queries.reader_counts)."""
+    (the summary's reach); the days after it are added live (engine.readers.reader_counts)."""
 
     OWNER, CONSIGNMENT, SITE, SITE_KIND = 1, 2, 4, 8
 

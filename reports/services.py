@@ -11,21 +11,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.scope import can_prepare_period_report, can_review_period_report
+from accounts.scope import LoanScope, can_prepare_period_report, can_review_period_report
 from collections_app.errors import Refused
-from reports.demand import period_tables as demand_tables
-from reports.demand import unfound_total
+from reports.engine.dimensions import Params
+from reports.engine.holdings import item_counts
+from reports.engine.loans import loan_counts
 from reports.models import PeriodReport, PeriodReportEvent
+from reports.pages.demand import period_tables as demand_tables
+from reports.pages.demand import unfound_total
+from reports.pages.holdings import holdings_report
+from reports.pages.readers import reader_totals, readers_report
+from reports.pages.transit import transit_report
+from reports.pages.volume import volume_report
 from reports.periods import Period
-from reports.queries import LoanScope, item_counts, loan_counts
-from reports.selectors import (
-    Params,
-    holdings_report,
-    reader_totals,
-    readers_report,
-    transit_report,
-    volume_report,
-)
 from reports.tables import ratio
 
 FIGURES_VERSION = 1

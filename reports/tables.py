@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from circulation.models import Patron
 from collections_app.models import ClcClass, Consignment, Display, Library, Site
+from reports.engine.dimensions import DIMENSIONS
 from reports.models import AgeBand
 
 TEXT, INT, PCT, RATIO = "text", "int", "pct", "ratio"
@@ -105,6 +106,40 @@ class Table:
 
 def ratio(part, whole):
     return round(part / whole, 4) if whole else None
+
+
+def cross_table(counts, rows_dim, cols_dim, labels, *, key, title, value_label) -> Table:
+    """A table of `rows_dim` × `cols_dim` (or × one column of counts and its share) with
+    totals, from counts keyed (row value, column value) or (row value,)."""
+    if not cols_dim:
+        total = sum(counts.values())
+        table = Table(
+            key,
+            title,
+            [
+                Column(str(DIMENSIONS[rows_dim].label), TEXT),
+                Column(value_label),
+                Column(_("占比"), PCT),
+            ],
+            chart="bar",
+        )
+        for value in labels.order(rows_dim, {k[0] for k in counts}):
+            n = counts[(value,)]
+            table.rows.append([labels(rows_dim, value), n, ratio(n, total)])
+        table.total = [_("合计"), total, 1.0 if total else None]
+        return table
+    row_values = labels.order(rows_dim, {k[0] for k in counts})
+    col_values = labels.order(cols_dim, {k[1] for k in counts})
+    columns = [Column(f"{DIMENSIONS[rows_dim].label} \\ {DIMENSIONS[cols_dim].label}", TEXT)]
+    columns += [Column(labels(cols_dim, value)) for value in col_values]
+    columns.append(Column(_("合计")))
+    table = Table(key, title, columns, heat=True)
+    for row_value in row_values:
+        cells = [counts.get((row_value, c), 0) for c in col_values]
+        table.rows.append([labels(rows_dim, row_value), *cells, sum(cells)])
+    totals = [sum(counts.get((r, c), 0) for r in row_values) for c in col_values]
+    table.total = [_("合计"), *totals, sum(totals)]
+    return table
 
 
 class Labels:

@@ -1,5 +1,5 @@
 """Report pages, their exports, and the period report's workflow. Thin views: scope check →
-filters → selector or service → render, redirect or file."""
+filters → report or service → render, redirect or file."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.scope import (
+    LoanScope,
     can_prepare_period_report,
     can_read_reports,
     can_read_rollups,
@@ -34,11 +35,17 @@ from collections_app.exports import csv_response, pdf_response, table_response, 
 from collections_app.models import Consignment, Item
 from jobs.models import Job
 from jobs.services import job_start
-from reports import demand, selectors
+from reports.engine.dimensions import ReportError
 from reports.filters import ReportFilter, validate
 from reports.forms import NarrativeForm, PrepareForm, ReviewForm, RollupForm
 from reports.models import PeriodReport
-from reports.queries import LoanScope, ReportError
+from reports.pages.compare import compare_report
+from reports.pages.demand import demand_report, preference_figures
+from reports.pages.holdings import holdings_report
+from reports.pages.preferences import preferences_report
+from reports.pages.readers import reader_total, reader_totals, readers_report
+from reports.pages.transit import transit_report
+from reports.pages.volume import volume_report
 from reports.services import (
     TOTAL_LABELS,
     period_figures,
@@ -136,21 +143,21 @@ PAGES = {
 
 def _build(name, request, scope, params) -> list[Table]:
     if name == "volume":
-        return selectors.volume_report(scope, params)
+        return volume_report(scope, params)
     if name == "readers":
-        return selectors.readers_report(scope, params)
+        return readers_report(scope, params)
     if name == "holdings":
-        return selectors.holdings_report(scope, params)
+        return holdings_report(scope, params)
     if name == "preferences":
-        return selectors.preferences_report(scope, params)
+        return preferences_report(scope, params)
     if name == "transit":
-        return selectors.transit_report(request.user, params)
+        return transit_report(request.user, params)
     if name == "demand":
-        preferences = demand.preference_figures(scope, params)
-        return demand.demand_report(scope, params, preferences=preferences)
+        preferences = preference_figures(scope, params)
+        return demand_report(scope, params, preferences=preferences)
     # The lender compares the libraries it lends to by consignment; the province by library.
     by = "consignment" if is_lender_staff(request.user) else "library"
-    return selectors.compare_report(scope, params, by=by)
+    return compare_report(scope, params, by=by)
 
 
 def _report(request, name):
@@ -164,9 +171,9 @@ def _report(request, name):
         filterset.show(params)
         try:
             if name == "readers":  # the page's total is counted once, for both uses
-                total = selectors.reader_total(scope, params)
-                tables = selectors.readers_report(scope, params, total)
-                figures = selectors.reader_totals(scope, params, total)
+                total = reader_total(scope, params)
+                tables = readers_report(scope, params, total)
+                figures = reader_totals(scope, params, total)
             else:
                 tables = _build(name, request, scope, params)
         except ReportError as error:

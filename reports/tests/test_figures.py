@@ -10,13 +10,17 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
+from accounts.scope import LoanScope
 from circulation.models import Loan, Patron
 from collections_app.models import ItemEvent
 from collections_app.services.items import item_transition
 from conftest import make_item
+from reports.engine.holdings import item_counts
+from reports.engine.loans import loan_counts
+from reports.engine.plan import plan
+from reports.engine.readers import reader_counts
 from reports.facts import refresh_report_tables
 from reports.models import LoanDay, LoanMonth, ReaderMonth
-from reports.queries import LoanScope, item_counts, loan_counts, plan, reader_counts
 from reports.tests.helpers import lend, make_patron
 
 pytestmark = pytest.mark.django_db

@@ -19,13 +19,21 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.scope import LoanScope
 from circulation.models import Loan, Patron
 from collections_app.models import Consignment, Item, ItemEvent
 from collections_app.services.items import item_transition
 from conftest import make_item, make_site
-from reports import selectors
+from reports.engine.dimensions import Params, ReportError
+from reports.engine.holdings import item_counts
+from reports.engine.loans import loan_counts
+from reports.engine.readers import reader_counts
 from reports.facts import refresh_report_tables
-from reports.queries import LoanScope, ReportError, item_counts, loan_counts, reader_counts
+from reports.pages.compare import compare_report
+from reports.pages.holdings import holdings_report
+from reports.pages.preferences import preferences_report
+from reports.pages.readers import readers_report
+from reports.pages.volume import volume_report
 from reports.tests.helpers import make_patron
 
 pytestmark = pytest.mark.django_db
@@ -395,13 +403,13 @@ def test_every_figure_matches_counts_made_from_the_loans_and_volumes(
 def _pages(user, start, end) -> list:
     """Every report page's tables as plain data, for `user` over [start, end)."""
     scope = LoanScope.for_user(user)
-    p = selectors.Params(start=start, end=end, grain="month", rows="clc_top", cols="site")
-    tables = selectors.volume_report(scope, p)
-    tables += selectors.readers_report(scope, p)
-    tables += selectors.holdings_report(scope, p)
-    tables += selectors.preferences_report(scope, p)
-    tables += selectors.compare_report(scope, p, by="library")
-    tables += selectors.compare_report(scope, p, by="consignment")
+    p = Params(start=start, end=end, grain="month", rows="clc_top", cols="site")
+    tables = volume_report(scope, p)
+    tables += readers_report(scope, p)
+    tables += holdings_report(scope, p)
+    tables += preferences_report(scope, p)
+    tables += compare_report(scope, p, by="library")
+    tables += compare_report(scope, p, by="consignment")
     return [(t.key, t.rows, t.total) for t in tables]
 
 

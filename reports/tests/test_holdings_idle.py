@@ -12,7 +12,7 @@ from collections_app.models import Item, ItemEvent
 from collections_app.services.holdings import holdings_fold
 from collections_app.services.items import item_transition
 from conftest import make_item
-from reports.queries import item_counts
+from reports.engine.holdings import item_counts
 
 # Loans just before and after the UTC and the local (UTC+8) turn of three months, and mid-month.
 LENT_AT = [

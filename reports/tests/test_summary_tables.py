@@ -10,11 +10,13 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from accounts.scope import LoanScope
 from circulation.models import Loan, Patron
 from conftest import make_item
+from reports.engine.loans import loan_counts
+from reports.engine.readers import reader_counts
 from reports.facts import refresh_report_tables
 from reports.models import LoanMonthPlace, LoanMonthTop, ReaderCount, RefreshState
-from reports.queries import LoanScope, loan_counts, reader_counts
 from reports.tests.helpers import lend, make_patron
 
 pytestmark = pytest.mark.django_db
