@@ -497,3 +497,47 @@ class DemandSearch(models.Model):
 
     def __str__(self):
         return f"{self.month:%Y-%m} {self.query}: {self.searches}"
+
+
+class DemandMonth(models.Model):
+    """读者需求 without the site: searches per library, month, CLC class, outcome and query,
+    summed from DemandSearch by the nightly refresh for the months before its reach
+    (RefreshState "demand"). The most sought queries of a library or a province read it;
+    a question by site reads DemandSearch."""
+
+    library = _ref(Library, _("图书馆"))
+    month = models.DateField(_("月份"))
+    clc_top = models.CharField(_("中图法大类"), max_length=1, blank=True)
+    query = models.CharField(_("检索词"), max_length=64)
+    outcome = models.CharField(_("结果"), max_length=8, choices=DemandSearch.Outcome.choices)
+    searches = models.PositiveIntegerField(_("检索次数"))
+
+    class Meta:
+        verbose_name = _("读者需求月汇总")
+        verbose_name_plural = verbose_name
+        indexes = [models.Index(fields=["library", "month"])]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.query}: {self.searches}"
+
+
+class DemandSiteMonth(models.Model):
+    """读者需求 without the query: searches per library, site, month, CLC class and outcome,
+    summed with DemandMonth; the classes and the sites × months of the report read it."""
+
+    library = _ref(Library, _("图书馆"))
+    site = _optional_ref(Site, _("站点"))
+    month = models.DateField(_("月份"))
+    clc_top = models.CharField(_("中图法大类"), max_length=1, blank=True)
+    outcome = models.CharField(_("结果"), max_length=8, choices=DemandSearch.Outcome.choices)
+    searches = models.PositiveIntegerField(_("检索次数"))
+
+    SCOPE_SITES = ("site",)
+
+    class Meta:
+        verbose_name = _("读者需求月汇总（站点）")
+        verbose_name_plural = verbose_name
+        indexes = [models.Index(fields=["library", "month"])]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.site_id}: {self.searches}"
