@@ -64,6 +64,7 @@ def hold_place(
         raise Refused(_("站点“%(site)s”已停用。") % {"site": pickup_site.name})
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
+        _lock_titles([title.pk])
         now = now or timezone.now()
         if patron.is_suspended:
             raise Refused(_("读者证已暂停，不能预约。"))
@@ -101,6 +102,19 @@ def hold_place(
         return hold
 
 
+def _lock_titles(title_ids) -> None:
+    """Take the titles' row locks (in id order) before a hold is placed, or before a copy that
+    has just come onto a shelf looks for a waiting hold: a hold placed at the same moment as a
+    copy's return or receipt then sees the copy on the shelf, or the copy sees the hold —
+    never neither. `no_key`: items and holds may still be added under the title meanwhile."""
+    list(
+        Title.objects.select_for_update(no_key=True)
+        .filter(pk__in=sorted(set(title_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 def _trap_from_shelf(hold: Hold, now) -> None:
     """Trap a free copy standing on the shelf at the pickup site, if there is one."""
     busy = TransferLine.objects.filter(is_open=True).values("item_id")
@@ -131,6 +145,7 @@ def _trap(hold: Hold, item: Item, now) -> None:
 def hold_trap_on_return(*, user, item: Item, site: Site, now) -> Routing | None:
     """Called by the return service with the item locked and just back on a shelf at `site`:
     give it to the first reader waiting for its title, or return None."""
+    _lock_titles([item.title_id])
     hold = (
         Hold.objects.select_for_update(skip_locked=True)
         .filter(
@@ -157,6 +172,7 @@ def hold_trap_on_receipt(*, user, items: list[Item], site: Site, now) -> dict[in
     for a reader is now ready. Also run when a dispatched transfer is cancelled, with `site` its
     source. Returns {item id: what the receiver does with it}."""
     ids = [item.pk for item in items]
+    _lock_titles(Item.objects.filter(pk__in=ids).values_list("title_id", flat=True).distinct())
     kept = {
         hold.item_id: hold
         for hold in Hold.objects.trapped()

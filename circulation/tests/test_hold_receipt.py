@@ -286,3 +286,35 @@ def test_a_receipt_and_a_return_at_the_pickup_site_at_once_trap_one_copy_for_one
         loan_checkout(user=sui_librarian, site=sui_branch, patron=li, barcode=hold.item.barcode)
         loan_return(user=sui_librarian, site=sui_branch, barcode=hold.item.barcode)
     assert find_violations() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("arrival", ["receipt", "return"])
+def test_a_hold_placed_as_a_copy_comes_onto_the_pickup_shelf_gets_that_copy(
+    sui_librarian, sui_consignment, sui_central, sui_branch, wang, li, arrival
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so nothing runs at once")
+    for round_number in range(10):
+        home = sui_central if arrival == "receipt" else sui_branch
+        copy = make_item(sui_consignment, home, f"NL6300{round_number:04}", title="活着")
+        if arrival == "receipt":
+            transfer = send(sui_librarian, [copy], sui_central, sui_branch)
+            arrive = partial(receive, sui_librarian, transfer, sui_branch, [copy.barcode])
+        else:
+            loan_checkout(user=sui_librarian, site=sui_branch, patron=wang, barcode=copy.barcode)
+            arrive = partial(loan_return, user=sui_librarian, site=sui_branch, barcode=copy.barcode)
+        arrived, hold = at_once(
+            arrive,
+            partial(
+                hold_place, user=sui_librarian, patron=li, title=copy.title, pickup_site=sui_branch
+            ),
+        )
+        assert not isinstance(arrived, Exception) and not isinstance(hold, Exception)
+        hold.refresh_from_db()
+        # Whichever committed first, the other saw it: never a waiting reader beside a free copy.
+        assert (hold.status, hold.item_id) == ("trapped", copy.pk), round_number
+        loan_checkout(user=sui_librarian, site=sui_branch, patron=li, barcode=copy.barcode)
+        loan_return(user=sui_librarian, site=sui_branch, barcode=copy.barcode)
+    assert find_violations() == []
