@@ -12,6 +12,7 @@ no. Django's own Http404 and PermissionDenied are turned into DRF's so that they
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -26,6 +27,12 @@ def error_response(status_code: int, code: str, message: str) -> JsonResponse:
         status=status_code,
         json_dumps_params={"ensure_ascii": False},
     )
+
+
+@csrf_exempt  # as every API view: a token's POST carries no CSRF cookie
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    """A view for the addresses under /api/v1/ that name no endpoint."""
+    return error_response(404, "not_found", str(exceptions.NotFound.default_detail))
 
 
 def refused_body(refused):

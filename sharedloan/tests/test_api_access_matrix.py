@@ -41,6 +41,8 @@ def api_routes():
         keywords = set(pattern.pattern.regex.groupindex)
         if not route.startswith("api/v1/") or "format" in keywords:
             continue
+        if pattern.name == "api-not-found":  # any other address: 404 for everyone
+            continue
         view = getattr(pattern.callback, "cls", None)
         # A copy: DRF adds "head" to a view's own mapping when it first answers.
         actions = dict(getattr(pattern.callback, "actions", None) or {"get": None})

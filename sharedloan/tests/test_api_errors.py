@@ -85,3 +85,15 @@ def test_an_unsupported_accept_or_content_type_is_answered_and_documented(api, s
     unread = api.post("/api/v1/circulation/return/", "site=x", content_type="text/plain")
     assert unread.status_code == 415 and unread.json()["code"] == "unsupported_media_type"
     assert "415" in documented("/api/v1/circulation/return/", "post")
+
+
+def test_an_address_that_names_no_endpoint_is_a_json_404(sui_librarian):
+    from accounts.tokens import api_token_create
+
+    api = APIClient(enforce_csrf_checks=True)
+    api.credentials(HTTP_AUTHORIZATION="Token " + api_token_create(user=sui_librarian, name="t")[1])
+    for url in ("/api/v1/nothing/", "/api/v1/transfers/2.5e-175/cancel/", "/api/v1/items/a/b/"):
+        response = api.post(url, {}, format="json")
+        assert response.status_code == 404, url
+        assert response.json()["code"] == "not_found", url
+    assert api.get("/api/v1/items").status_code == 301
