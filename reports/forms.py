@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from reports.periods import parse_period
+from reports.services import COMMENT_MAX_LENGTH, NARRATIVE_MAX_LENGTH
 
 
 class PeriodField(forms.CharField):
@@ -24,9 +25,6 @@ class PrepareForm(forms.Form):
 
 class RollupForm(forms.Form):
     period = PeriodField(label=_("期间"), max_length=10, help_text=_("2026-06、2026-Q2 或 2026"))
-
-
-NARRATIVE_MAX_LENGTH = 4000
 
 
 class NarrativeForm(forms.Form):
@@ -60,7 +58,7 @@ class ReviewForm(forms.Form):
     comment = forms.CharField(
         label=_("审核意见"),
         required=False,
-        max_length=2000,
+        max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("退回时必填。"),
     )

@@ -123,8 +123,24 @@ def _locked(report) -> PeriodReport:
     )
 
 
+NARRATIVE_MAX_LENGTH = 4000  # characters of the preparer's 工作说明
+COMMENT_MAX_LENGTH = 2000  # characters of the reviewer's 审核意见
+
+
+def _within(text: str, limit: int, what) -> str:
+    """`text` when it is at most `limit` characters; else refused, so that no door (the page,
+    the API, a script) stores a longer one."""
+    if len(text) > limit:
+        raise Refused(
+            _("%(what)s最多 %(limit)d 字，现在是 %(count)d 字。没有保存，请删减后再保存。")
+            % {"what": what, "limit": limit, "count": len(text)}
+        )
+    return text
+
+
 def period_report_save(*, user, report, narrative: str) -> PeriodReport:
     _require_preparer(user, report.library)
+    narrative = _within(narrative, NARRATIVE_MAX_LENGTH, _("工作说明"))
     with transaction.atomic():
         report = _locked(report)
         if not report.is_editable:
@@ -137,6 +153,7 @@ def period_report_save(*, user, report, narrative: str) -> PeriodReport:
 def period_report_submit(*, user, report, narrative: str, now=None) -> PeriodReport:
     """Freeze the figures as they are now and send the report to the provincial library."""
     _require_preparer(user, report.library)
+    narrative = _within(narrative, NARRATIVE_MAX_LENGTH, _("工作说明"))
     now = now or timezone.now()
     with transaction.atomic():
         report = _locked(report)
@@ -165,7 +182,7 @@ def period_report_review(*, user, report, accept: bool, comment: str, now=None) 
     if not can_review_period_report(user, report):
         raise PermissionDenied
     now = now or timezone.now()
-    comment = comment.strip()
+    comment = _within(comment.strip(), COMMENT_MAX_LENGTH, _("审核意见"))
     if not accept and not comment:
         raise Refused(_("退回时请写明意见。"))
     with transaction.atomic():

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from collections_app.models import Consignment
-from reports.forms import NARRATIVE_MAX_LENGTH
 from reports.models import PeriodReport
+from reports.services import NARRATIVE_MAX_LENGTH
 
 pytestmark = pytest.mark.django_db
 

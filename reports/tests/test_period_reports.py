@@ -190,3 +190,32 @@ def test_a_class_number_reports_under_its_longest_second_level_class():
     assert classes.of("K825.6") == "K81"
     assert classes.of("G623.2") == "G4"
     assert classes.of("") == ""
+
+
+def test_the_length_limits_hold_at_the_service_whoever_calls_it(
+    client, sui_librarian, hubei_reviewer, sui_consignment
+):
+    from collections_app.errors import Refused
+    from reports.services import (
+        COMMENT_MAX_LENGTH,
+        NARRATIVE_MAX_LENGTH,
+        period_report_review,
+        period_report_save,
+        period_report_submit,
+    )
+
+    client.force_login(sui_librarian)
+    report = prepare(client, sui_consignment)
+    too_long = "县" * (NARRATIVE_MAX_LENGTH + 1)
+    with pytest.raises(Refused, match=f"最多 {NARRATIVE_MAX_LENGTH} 字"):
+        period_report_save(user=sui_librarian, report=report, narrative=too_long)
+    with pytest.raises(Refused, match=f"现在是 {NARRATIVE_MAX_LENGTH + 1} 字"):
+        period_report_submit(user=sui_librarian, report=report, narrative=too_long)
+    report.refresh_from_db()
+    assert (report.status, report.narrative) == ("draft", "")
+    report = period_report_submit(user=sui_librarian, report=report, narrative="县" * 4000)
+    comment = "改" * (COMMENT_MAX_LENGTH + 1)
+    with pytest.raises(Refused, match=f"审核意见最多 {COMMENT_MAX_LENGTH} 字"):
+        period_report_review(user=hubei_reviewer, report=report, accept=False, comment=comment)
+    report.refresh_from_db()
+    assert (report.status, report.review_comment) == ("submitted", "")
