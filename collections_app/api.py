@@ -502,6 +502,8 @@ class ConsignmentViewSet(ScopedReadOnlyViewSet):
     queryset = Consignment.objects.select_related("library", "lender")
     serializer_class = ConsignmentSerializer
     filterset_fields = {"library__code": ["exact"], "status": ["exact"]}
+    # An upload only starts the check or the import; a refusal is in the job's status.
+    never_refused = ("manifest",)
 
     def _manager(self, consignment):
         if not can_manage_library(self.request.user, consignment.library):

@@ -15,7 +15,9 @@ Which errors an operation documents follows from what it is:
 - 404 where something is looked up: a path parameter or a list's page. A write without a path
   parameter that looks up what its body names (a desk's site, a reader) declares its 404
   itself, so that no write documents a 404 it cannot give;
-- 409 on writes: a service refused (the desk's and the pages' own refusals);
+- 409 on writes: a service refused (the desk's and the pages' own refusals), except the
+  actions a view lists in `never_refused` (a write that only starts a job, whose own refusal
+  is in the job's status);
 - 422 on writes: the Idempotency-Key was used before for another request.
 
 An operation that declares one of these codes itself (`@extend_schema(responses=…)`) keeps its
@@ -143,5 +145,7 @@ class AutoSchema(openapi.AutoSchema):
         if has_path or (self._is_list_view() and self._get_paginator()):
             codes.append("404")
         if is_write:
-            codes += ["409", "422"]
+            codes.append("422")
+            if getattr(self.view, "action", None) not in getattr(self.view, "never_refused", ()):
+                codes.append("409")
         return codes

@@ -245,6 +245,21 @@ def test_an_import_with_one_bad_row_writes_nothing_and_the_job_lists_it(
     assert find_violations() == []
 
 
+def test_a_manifest_for_a_consignment_past_receiving_is_refused_in_its_jobs_status(
+    api, sui_librarian, receiving
+):
+    """The upload is answered 202 and never 409 (so the schema documents no 409 for it): the
+    refusal of the import is the job's, as on the web import."""
+    from collections_app.services.receiving import consignment_sign_off
+
+    consignment_sign_off(user=sui_librarian, consignment=receiving)
+    response = upload(as_(api, sui_librarian), receiving, csv_bytes(rows(3, start=50)))
+    assert response.status_code == 202
+    status = api.get(response["Location"]).json()
+    assert status["status"] == "failed" and "不能再导入清单" in status["error"]
+    assert Item.objects.count() == 10
+
+
 def test_the_same_file_twice_creates_nothing_new_and_says_so(api, sui_librarian, announced):
     data = csv_bytes(rows(5))
     upload(as_(api, sui_librarian), announced, data)
