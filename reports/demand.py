@@ -30,7 +30,7 @@ from stdnum.cn import ric
 from circulation.models import Hold, Patron
 from collections_app.models import ClcClass, Item, Library, Site, Title, TransferLine
 from reports.facts import month_start
-from reports.models import DemandSearch
+from reports.models import DemandSearch, RefreshState
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +175,12 @@ def demand_record(
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+    if month < month_start(timezone.localdate()):
+        # A month the refresh may already have summed (DemandMonth): read live again until
+        # the next refresh sums it anew. Searches of the current month never come here.
+        RefreshState.objects.filter(name="demand", summarised_until__gt=month).update(
+            summarised_until=month
+        )
 
 
 def demand_record_quietly(**kwargs) -> None:

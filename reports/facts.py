@@ -38,6 +38,9 @@ from reports.models import (
     AGE_BOUNDS,
     AgeBand,
     ClcNumber,
+    DemandMonth,
+    DemandSearch,
+    DemandSiteMonth,
     LibraryMonthClass,
     LibraryMonthClassAge,
     LoanDay,
@@ -187,6 +190,45 @@ def _insert_grouped(model, columns, aggregates: dict, source=FACTS_TABLE, params
         f"SELECT {keys}, {', '.join(aggregates.values())} FROM {source} GROUP BY {keys}",
         params,
     )
+
+
+# Readers' unmet searches summed per month without the site (the most sought queries of a
+# library or a province) and without the query (classes, sites × months).
+DEMAND_ROLLUPS = (
+    (DemandMonth, ("library_id", "month", "clc_top", "query", "outcome")),
+    (DemandSiteMonth, ("library_id", "site_id", "month", "clc_top", "outcome")),
+)
+
+
+def refresh_demand_months(since: date, until: date) -> int:
+    """Sum the counted searches (DemandSearch) into the monthly rollups for the whole months
+    before `until`'s, from `since`'s month or the rollups' reach if earlier; later months are
+    read live. The counters of a month go on changing while it lasts, so it is summed once it
+    has ended; a search counted afterwards into a month already summed (dated back, as the
+    demo does) moves the reach back to that month (demand.demand_record), and the next
+    refresh sums it again."""
+    state = RefreshState.objects.select_for_update().filter(name="demand").first()
+    current = state.summarised_until if state else None
+    reach = month_start(min(until, timezone.localdate()))
+    if current is None:
+        first = DemandSearch.objects.order_by("month").values_list("month", flat=True).first()
+        start = min(first, reach) if first else reach
+    else:
+        start = min(month_start(since), current)
+        reach = max(reach, current)
+    table = connection.ops.quote_name(DemandSearch._meta.db_table)
+    month = connection.ops.quote_name("month")
+    source = f"(SELECT * FROM {table} WHERE {month} >= %s AND {month} < %s) searches"
+    rows = 0
+    for model, columns in DEMAND_ROLLUPS:
+        model.objects.filter(month__gte=start, month__lt=reach).delete()
+        rows += _insert_grouped(
+            model, columns, {"searches": "SUM(searches)"}, source, [start, reach]
+        )
+    RefreshState.objects.update_or_create(
+        name="demand", defaults={"summarised_until": reach, "refreshed_at": timezone.now()}
+    )
+    return rows
 
 
 PERIOD_KINDS = ("month", "quarter", "year")
@@ -427,6 +469,7 @@ def refresh_report_tables(*, until: date | None = None, since: date | None = Non
             reader_start, reader_end = min(start, first.first() or start), reach
         counts["reader_counts"] = refresh_reader_counts(reader_start, reader_end, reach)
         RefreshState.objects.update_or_create(name="readers", defaults={"summarised_until": reach})
+        counts["demand_months"] = refresh_demand_months(start, until)
         state.summarised_until = max(end, current or end)
         state.refreshed_at = timezone.now()
         state.save()
@@ -435,7 +478,8 @@ def refresh_report_tables(*, until: date | None = None, since: date | None = Non
         # month cube for a few rows and sorts it on disk (a province's page 2 s instead of
         # 0.4 s in the benchmark). Autovacuum gets there too, but only some time later.
         cubes = [cube for cube, _extra in (*MONTH_CUBES, *LIBRARY_CUBES)]
-        for model in (LoanDay, *cubes, ReaderMonth, ReaderCount):
+        demand = [model for model, _columns in DEMAND_ROLLUPS]
+        for model in (LoanDay, *cubes, ReaderMonth, ReaderCount, *demand):
             _execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     # The holdings summary's rows of the day (one −1 and one +1 per change) folded into one
     # per group, in its own short transaction: desks keep inserting meanwhile.

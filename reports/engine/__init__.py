@@ -7,6 +7,7 @@ counted live from the loans after it.
 - `loans.py` — `loan_counts`: checkouts;
 - `readers.py` — `reader_counts`: distinct readers, visits and loans; `new_readers`;
 - `holdings.py` — `Holdings` / `item_counts`: the volumes in service now.
+- `searches.py` — `search_counts` / `top_queries`: readers' unmet searches (读者需求).
 
 Each report is one module of `reports/pages/` that calls these and arranges their counts in
 tables (`reports/tables.py`).

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,8 +16,8 @@ from accounts.scope import LoanScope
 from circulation.models import Hold
 from collections_app.models import Item, Library, Site, Title
 from reports.engine.dimensions import Params, ReportError
+from reports.engine.searches import search_counts, top_queries
 from reports.facts import month_start
-from reports.models import DemandSearch
 from reports.pages.preferences import preferences_report
 from reports.tables import PCT, RATIO, TEXT, Column, Labels, Table
 
@@ -25,21 +25,21 @@ from reports.tables import PCT, RATIO, TEXT, Column, Labels, Table
 TOP = 100
 PERIOD_TOP = 20
 
-Outcome = DemandSearch.Outcome
-
 
 def demand_report(scope: LoanScope, p, *, preferences: Table | None = None) -> list[Table]:
     """The 读者需求 report: the queries, their classes (beside the preference figures), the
     sites and months, and the holds that waited longest."""
     labels = Labels()
-    rows = demand_rows(scope, p.start, p.end, p.filters)
+    by_class = search_counts(scope, p.start, p.end, ["clc_top"], p.filters)
+    classes = classes_table(by_class, labels, preferences)
+    top = top_queries(scope, p.start, p.end, p.filters, limit=TOP)
+    by_site = search_counts(scope, p.start, p.end, ["site", "month"], p.filters)
     waited = holds_waited(scope, p.start, p.end, p.filters)
-    classes = classes_table(rows, labels, preferences)
     # The classes add up to every search: the queries' total is theirs, not counted again.
     return [
-        queries_table(rows, labels, totals=classes.total[1:4]),
+        queries_table(top, labels, totals=classes.total[1:4]),
         classes,
-        sites_table(rows, labels, p.start, p.end),
+        sites_table(by_site, labels, p.start, p.end),
         holds_table(waited),
     ]
 
@@ -63,9 +63,9 @@ def period_tables(library: Library, start: date, end: date, *, now=None) -> list
     period (searches are not tied to a consignment)."""
     scope = LoanScope.for_library(library)
     labels = Labels()
-    rows = demand_rows(scope, start, end)
-    classes = classes_table(rows, labels)
-    queries = queries_table(rows, labels, PERIOD_TOP, totals=classes.total[1:4])
+    classes = classes_table(search_counts(scope, start, end, ["clc_top"]), labels)
+    top = top_queries(scope, start, end, limit=PERIOD_TOP)
+    queries = queries_table(top, labels, PERIOD_TOP, totals=classes.total[1:4])
     classes.columns = classes.columns[:4]
     classes.rows = [row[:4] for row in classes.rows]
     classes.total = classes.total[:4]
@@ -77,24 +77,10 @@ def period_tables(library: Library, start: date, end: date, *, now=None) -> list
 
 def unfound_total(library: Library, start: date, end: date) -> int:
     scope = LoanScope.for_library(library)
-    return demand_rows(scope, start, end).aggregate(n=Sum("searches", default=0))["n"]
+    return search_counts(scope, start, end).get((), {}).get("total", 0)
 
 
-# The rows read
-
-
-def demand_rows(scope: LoanScope, start: date, end: date, filters: dict | None = None):
-    """The counted searches of the months that [start, end) touches, within `scope`."""
-    filters = filters or {}
-    rows = DemandSearch.objects.filter(month__gte=month_start(start), month__lt=end)
-    if scope.library_ids is not None:
-        rows = rows.filter(library_id__in=scope.library_ids)
-    if scope.site_ids is not None:
-        rows = rows.filter(site_id__in=scope.site_ids)
-    for name in ("library", "site", "clc_top"):
-        if filters.get(name):
-            rows = rows.filter(**{name if name == "clc_top" else f"{name}_id": filters[name]})
-    return rows
+# The holds
 
 
 def scoped_holds(scope: LoanScope, filters: dict | None = None):
@@ -118,23 +104,12 @@ def scoped_holds(scope: LoanScope, filters: dict | None = None):
     return holds
 
 
-def _by(rows, *names):
-    return (
-        rows.values(*names)
-        .annotate(
-            none=Sum("searches", filter=Q(outcome=Outcome.NONE), default=0),
-            queued=Sum("searches", filter=Q(outcome=Outcome.QUEUED), default=0),
-            total=Sum("searches", default=0),
-        )
-        .order_by()
-    )
-
-
 # The tables
 
 
-def queries_table(rows, labels: Labels, limit: int = TOP, *, totals=None) -> Table:
-    """The most sought queries; `totals` (not found, queued, all) when already counted."""
+def queries_table(top: list, labels: Labels, limit: int = TOP, *, totals: list) -> Table:
+    """The most sought queries (`top_queries`); `totals`: every search not found, queued and
+    all, counted by class."""
     table = Table(
         "demand-queries",
         _("读者检索而未找到的（按检索次数）"),
@@ -146,8 +121,7 @@ def queries_table(rows, labels: Labels, limit: int = TOP, *, totals=None) -> Tab
             Column(_("合计")),
         ],
     )
-    counted = _by(rows, "query", "clc_top").order_by("-total", "query", "clc_top")[:limit]
-    for row in counted:
+    for row in top:
         table.rows.append(
             [
                 row["query"],
@@ -157,13 +131,6 @@ def queries_table(rows, labels: Labels, limit: int = TOP, *, totals=None) -> Tab
                 row["total"],
             ]
         )
-    if totals is None:
-        summed = rows.aggregate(
-            none=Sum("searches", filter=Q(outcome=Outcome.NONE), default=0),
-            queued=Sum("searches", filter=Q(outcome=Outcome.QUEUED), default=0),
-            total=Sum("searches", default=0),
-        )
-        totals = [summed["none"], summed["queued"], summed["total"]]
     table.total = [_("合计"), "", *totals]
     table.note = _("只列检索次数最多的 %(n)d 个检索词；合计为全部检索。") % {"n": limit}
     return table
@@ -176,9 +143,9 @@ class _SearchesChart(Table):
         return super().chart_data(series_columns=series_columns or [1, 2])
 
 
-def classes_table(rows, labels: Labels, preferences: Table | None = None) -> Table:
-    """Searches by class; beside them, from the preference report, the class's share of loans
-    and of the shelf and its demand index."""
+def classes_table(counts: dict, labels: Labels, preferences: Table | None = None) -> Table:
+    """Searches by class (`search_counts` by clc_top); beside them, from the preference
+    report, the class's share of loans and of the shelf and its demand index."""
     share = {}
     if preferences is not None:
         share = {row[0]: (row[4], row[2], row[5]) for row in preferences.rows}
@@ -196,7 +163,7 @@ def classes_table(rows, labels: Labels, preferences: Table | None = None) -> Tab
         ],
         chart="bar",
     )
-    counted = {row["clc_top"]: row for row in _by(rows, "clc_top")}
+    counted = {clc: figures for (clc,), figures in counts.items()}
     for clc in labels.order("clc_top", counted):
         row = counted[clc]
         label = labels("clc_top", clc)
@@ -218,15 +185,14 @@ def classes_table(rows, labels: Labels, preferences: Table | None = None) -> Tab
     return table
 
 
-def sites_table(rows, labels: Labels, start: date, end: date) -> Table:
+def sites_table(counts: dict, labels: Labels, start: date, end: date) -> Table:
+    """Searches by site and month (`search_counts` by site and month)."""
     months = []
     current = month_start(start)
     while current < end:
         months.append(current)
         current = month_start(current + timedelta(days=32))
-    counted = {}
-    for row in _by(rows, "site", "month"):
-        counted[(row["site"], row["month"])] = row["total"]
+    counted = {key: figures["total"] for key, figures in counts.items()}
     sites = labels.order("site", {site for site, _month in counted})
     table = Table(
         "demand-sites",
