@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.tokens import api_token_create
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 from circulation.models import Loan
 from collections_app.models import Item
 from conftest import make_item
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 
 @pytest.fixture

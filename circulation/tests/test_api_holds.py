@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from circulation.models import Hold, Loan
 from collections_app.models import Item, Transfer
 from conftest import make_item
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from circulation.models import Patron
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

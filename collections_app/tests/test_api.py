@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.tokens import api_token_create
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 
 @pytest.fixture

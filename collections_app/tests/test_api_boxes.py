@@ -8,6 +8,7 @@ from circulation.integrity import find_violations
 from collections_app.models import Box, Item, Transfer
 from collections_app.services.boxes import box_create, box_pack, box_send
 from conftest import make_item
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from collections_app.tests.manifest_files import (
 )
 from conftest import make_user
 from jobs.models import Job
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from collections_app.services.transfers import (
     transfer_dispatch,
 )
 from conftest import make_item
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 
 @pytest.fixture

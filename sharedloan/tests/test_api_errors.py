@@ -5,6 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from conftest import make_item
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from circulation.models import Loan
 from circulation.services import loans
 from conftest import make_item
 from sharedloan.idempotency import request_fingerprint
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 CHECKOUT = "/api/v1/circulation/checkout/"
 

@@ -14,6 +14,7 @@ from circulation.integrity import find_violations
 from circulation.models import Loan
 from circulation.services import loans
 from conftest import make_item
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken
 from accounts.tokens import api_token_create
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 
 def token_client(secret):
