@@ -104,3 +104,36 @@ def test_class_by_site_export_then_submit_return_resubmit_accept_and_roll_up(
     screenshot(page, "4-nlc-rollup")
     report.refresh_from_db()
     assert report.status == "accepted" and report.figures["totals"]["loans"] == 20
+
+
+@pytest.mark.parametrize("browser_page", [DESKTOP], indirect=True, ids=["desktop"])
+def test_no_table_beside_a_chart_scrolls_sideways(
+    browser_page, live_server, may, suixian, sui_central, screenshot
+):
+    from reports.demand import demand_record
+    from reports.tests.helpers import at
+
+    for query, clc in (("三体", "I"), ("量子力学", "O"), ("农业机械", "S")):
+        demand_record(
+            library=suixian,
+            site=sui_central,
+            query=query,
+            outcome="none",
+            clc_top=clc,
+            at=at(f"{PERIOD}-06 10:00"),
+            times=2,
+        )
+    page = browser_page
+    sign_in(page, "suixian")
+    for path in ("/reports/demand/", "/reports/preferences/", "/reports/holdings/", "/reports/"):
+        page.goto(f"{path}?period={PERIOD}")
+        boxes = page.locator(".report-chart-layout .report-side")
+        assert boxes.count() > 0, path
+        cut = page.evaluate(
+            """() => [...document.querySelectorAll('.report-chart-layout .report-side')]
+                .filter(box => [box, ...box.querySelectorAll('.table-scroll')]
+                    .some(part => part.scrollWidth > part.clientWidth + 1))
+                .map(box => box.querySelector('table').id)"""
+        )
+        assert cut == [], (path, cut)
+    screenshot(page, "side-tables")

@@ -33,7 +33,18 @@ document.addEventListener("DOMContentLoaded", function () {
         animation: false,
         plugins: { legend: { display: datasets.length > 1, position: "bottom" } },
         scales: {
-          x: { ticks: { maxRotation: 45, autoSkipPadding: 8 } },
+          x: {
+            ticks: {
+              maxRotation: 45,
+              autoSkipPadding: 8,
+              // A long class name (A 马克思主义、列宁主义…) would squeeze the bars into a corner:
+              // the axis shows its first characters, the tooltip and the table the whole name.
+              callback: function (value) {
+                var label = String(this.getLabelForValue(value));
+                return label.length > 9 ? label.slice(0, 8) + "…" : label;
+              },
+            },
+          },
           y: { beginAtZero: true, ticks: { precision: 0 } },
         },
       },
