@@ -5,8 +5,9 @@ sharedloan.api_errors (the `Error` component).
 
 Which errors an operation documents follows from what it is:
 
-- 401 and 403 everywhere: no or a wrong token; a role or token that may not (read-only roles
-  and read-only tokens on any write);
+- 401 everywhere: no token, or a wrong or revoked one;
+- 403 on writes: a role or token that may not (read-only roles and read-only tokens on any
+  write, the `can_…` predicates). A read never answers 403: what the caller may not see is 404;
 - 406 everywhere: an Accept header that asks for none of the operation's content types;
 - 429 everywhere: the throttles;
 - 400 where there is input: a body (also one that is no JSON: `parse_error`), the
@@ -133,9 +134,11 @@ class AutoSchema(openapi.AutoSchema):
         return operation
 
     def error_codes(self, operation) -> list[str]:
-        codes = ["401", "403", "406", "429"]
+        codes = ["401", "406", "429"]
         parameters = operation.get("parameters", [])
         is_write = self.method in WRITE_METHODS
+        if is_write:
+            codes.append("403")
         has_query = any(parameter["in"] == "query" for parameter in parameters)
         if is_write or has_query:
             codes.append("400")

@@ -64,7 +64,10 @@ def test_every_error_answer_is_the_error_component(schema):
     error = {"$ref": "#/components/schemas/Error"}
     assert {"code", "message"} <= set(schema["components"]["schemas"]["Error"]["required"])
     for path, method, operation in operations(schema):
-        assert {"401", "403", "429"} <= set(operation["responses"]), (method, path)
+        assert {"401", "406", "429"} <= set(operation["responses"]), (method, path)
+        is_write = method in ("POST", "PUT", "PATCH", "DELETE")
+        # A read is never refused with 403: what the caller may not see answers 404.
+        assert ("403" in operation["responses"]) == is_write, (method, path)
         for code, response in operation["responses"].items():
             if code.startswith("4"):
                 assert response["content"]["application/json"]["schema"] == error or (
