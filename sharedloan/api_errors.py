@@ -77,7 +77,7 @@ def exception_handler(exc, context):
         # DRF's detail quotes the parser's own English ("JSON parse error - Expecting value").
         response.data = {
             "code": exc.default_code,
-            "message": _("请求体不能按它的 Content-Type 读取，例如不是有效的 JSON。"),
+            "message": _("请求体的内容与声明的格式不符，无法读取，例如不是有效的 JSON。"),
         }
     else:
         detail = exc.detail
