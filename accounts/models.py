@@ -146,6 +146,9 @@ class IdempotentRequest(models.Model):
     status_code = models.PositiveSmallIntegerField()
     content_type = models.CharField(max_length=200, blank=True)
     body = models.BinaryField()
+    # The answer's headers a retry needs too: where to poll a job (Location) and the language
+    # the body is in (Content-Language), which the retry's own headers need not repeat.
+    headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
