@@ -5,8 +5,8 @@ A write under /api/v1/ (POST, PUT, PATCH, DELETE) that carries the header runs i
 transaction that first inserts (user, key) into IdempotentRequest and, after the view, stores
 the answer in that row. So:
 
-- the same user, key and request again → the stored status and body, marked
-  `Idempotent-Replayed: true`, and the work is not done again;
+- the same user, key and request again → the stored status, body, Location and
+  Content-Language, marked `Idempotent-Replayed: true`, and the work is not done again;
 - the same key with another request (method, path, query or body) → 422
   `idempotency_key_reused`;
 - the same key twice at the same moment → the unique constraint makes the second insert wait
@@ -32,7 +32,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import IdempotentRequest
@@ -46,6 +46,9 @@ MAX_KEY_LENGTH = 255
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as a header value allows
 # Answers larger than this (a generated file) are not kept: such a write is not idempotent.
 MAX_STORED_BODY = 1024 * 1024
+# Headers of the first answer a retry gets too: where to poll the job a write started, and the
+# language its body is in (the retry may ask in another; the body is the first one's).
+KEPT_HEADERS = ("Location", "Content-Language")
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -181,6 +184,8 @@ def answer_again(earlier: IdempotentRequest, fingerprint: str):
     response = HttpResponse(
         bytes(earlier.body), status=earlier.status_code, content_type=earlier.content_type or None
     )
+    for name, value in earlier.headers.items():
+        response[name] = value
     response[REPLAYED_HEADER] = "true"
     return response
 
@@ -189,10 +194,14 @@ def keep(user, key: str, response) -> None:
     if response.streaming or len(response.content) > MAX_STORED_BODY:
         IdempotentRequest.objects.filter(user=user, key=key).delete()
         return
+    # The language middleware, outside this one, adds Content-Language only after this.
+    headers = {"Content-Language": translation.get_language()}
+    headers.update({name: response[name] for name in KEPT_HEADERS if response.has_header(name)})
     IdempotentRequest.objects.filter(user=user, key=key).update(
         status_code=response.status_code,
         content_type=response.get("Content-Type", ""),
         body=response.content,
+        headers=headers,
     )
 
 

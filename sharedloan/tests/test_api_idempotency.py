@@ -1,9 +1,10 @@
 """An API write sent with an Idempotency-Key runs once: a scanner that sends its checkout again,
 because the first answer was lost, gets the first answer again and lends once."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import RequestFactory
 from django.utils import timezone
@@ -14,7 +15,10 @@ from accounts.tokens import api_token_create
 from circulation.integrity import find_violations
 from circulation.models import Loan
 from circulation.services import loans
+from collections_app.models import Consignment
+from collections_app.tests.manifest_files import csv_bytes, rows
 from conftest import make_item
+from jobs.models import Job
 from sharedloan.idempotency import request_fingerprint
 from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
@@ -149,3 +153,29 @@ def test_a_form_upload_is_the_same_request_whatever_boundary_the_client_draws(db
     one = request_fingerprint(upload("aaaa1111"))
     assert one == request_fingerprint(upload("bbbb2222"))
     assert one != request_fingerprint(upload("aaaa1111", b"barcode\nNL2\n"))
+
+
+def test_a_retried_manifest_upload_gets_the_first_answers_location_and_language(
+    scanner, nlc, suixian, sui_central
+):
+    consignment = Consignment.objects.create(
+        library=suixian, lender=nlc, reference="NLC-2024-SX", agreement_date=date(2024, 3, 1)
+    )
+
+    def upload(language):
+        return scanner.post(
+            f"/api/v1/consignments/{consignment.pk}/manifest/",
+            {"file": SimpleUploadedFile("manifest.csv", csv_bytes(rows(3))), "dry_run": "true"},
+            format="multipart",
+            HTTP_IDEMPOTENCY_KEY="manifest-0001",
+            HTTP_ACCEPT_LANGUAGE=language,
+        )
+
+    first = upload("en")
+    again = upload("zh-hans")
+    assert first.status_code == again.status_code == 202
+    assert again["Idempotent-Replayed"] == "true"
+    assert again["Location"] == first["Location"] and "/jobs/" in first["Location"]
+    assert again["Content-Language"] == first["Content-Language"] == "en"
+    assert again.content == first.content
+    assert Job.objects.count() == 1
