@@ -243,6 +243,10 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "sharedloan.api_permissions.ReadOnlyRolesOnlyRead",
     ],
+    # JSON only, as the schema says: no browsable HTML (a browser's Accept has */* and gets
+    # JSON; text/html alone is the documented 406). Views that also give CSV, XLSX or PDF
+    # list their own renderers.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

@@ -88,6 +88,25 @@ def test_an_unsupported_accept_or_content_type_is_answered_and_documented(api, s
     assert "415" in documented("/api/v1/circulation/return/", "post")
 
 
+def test_a_browser_asking_for_html_gets_the_documented_406_not_drfs_pages(api, sui_item):
+    for url in (f"/api/v1/items/{sui_item.barcode}/", "/api/v1/items/NOSUCHCODE/"):
+        response = api.get(url, HTTP_ACCEPT="text/html")
+        assert response.status_code == 406, url
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["code"] == "not_acceptable"
+    refused = api.post(
+        "/api/v1/circulation/return/",
+        {"site": "SUIXIAN.central"},
+        format="json",
+        HTTP_ACCEPT="text/html",
+    )
+    assert refused.status_code == 406 and refused.json()["code"] == "not_acceptable"
+    # A browser's usual Accept lists */* too: it gets JSON.
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    page = api.get(f"/api/v1/items/{sui_item.barcode}/", HTTP_ACCEPT=browser)
+    assert page.status_code == 200 and page["Content-Type"] == "application/json"
+
+
 def test_an_address_that_names_no_endpoint_is_a_json_404(sui_librarian):
     from accounts.tokens import api_token_create
 
