@@ -50,7 +50,7 @@ class ErrorSerializer(serializers.Serializer):
             "Stable machine-readable code: `invalid`, `parse_error`, `not_authenticated`, "
             "`authentication_failed`, `permission_denied`, `read_only_token`, `not_found`, "
             "`not_acceptable`, `unsupported_media_type`, `refused` (or a service's own "
-            "refusal code), `idempotency_key_reused`, `throttled`, …"
+            "refusal code), `idempotency_key_reused`, `throttled`, `server_error` (500), …"
         )
     )
     message = serializers.CharField(

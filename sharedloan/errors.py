@@ -3,6 +3,9 @@
 Each handler renders templates/errors/error.html with what happened and what to do, in the
 user's language. The 500 page is rendered without the request's context processors (the
 database may be what failed), so it needs nothing but the template.
+
+Under /api/ (any address there, not only the endpoints of /api/v1/) a program is asking, not a
+person: each handler answers the API's JSON error shape (sharedloan.api_errors) instead.
 """
 
 import logging
@@ -13,7 +16,13 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 
+def _is_api(request) -> bool:
+    return request.path_info.startswith("/api/")
+
+
 def _page(request, status, heading, explanation):
+    if _is_api(request):
+        return _api_error(status)
     context = {"status": status, "heading": heading, "explanation": explanation}
     return render(request, "errors/error.html", context, status=status)
 
@@ -42,15 +51,36 @@ def page_not_found(request, exception=None):
     )
 
 
+def _api_error(status):
+    # Imported here: the logging filter below is loaded before the apps are.
+    from rest_framework import exceptions
+
+    from sharedloan.api_errors import error_response
+
+    if status == 400:
+        return error_response(400, "bad_request", _("请求有误"))
+    if status == 403:
+        return error_response(
+            403, "permission_denied", str(exceptions.PermissionDenied.default_detail)
+        )
+    if status == 404:
+        return error_response(404, "not_found", str(exceptions.NotFound.default_detail))
+    return error_response(status, "server_error", _server_error_explanation())
+
+
+def _server_error_explanation():
+    return _("刚才的操作没有完成，也没有保存任何内容。请稍后再试；问题持续时请联系平台管理员。")
+
+
 def server_error(request):
+    if _is_api(request):
+        return _api_error(500)
     html = render_to_string(
         "errors/error.html",
         {
             "status": 500,
             "heading": _("系统出错了"),
-            "explanation": _(
-                "刚才的操作没有完成，也没有保存任何内容。请稍后再试；问题持续时请联系平台管理员。"
-            ),
+            "explanation": _server_error_explanation(),
         },
     )
     return HttpResponse(html, status=500)

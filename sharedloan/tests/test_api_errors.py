@@ -2,6 +2,7 @@
 fields or refused rows where there are some."""
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from conftest import make_item
@@ -117,3 +118,35 @@ def test_an_address_that_names_no_endpoint_is_a_json_404(sui_librarian):
         assert response.status_code == 404, url
         assert response.json()["code"] == "not_found", url
     assert api.get("/api/v1/items").status_code == 301
+
+
+@pytest.mark.parametrize("url", ["/api/nothing/", "/api/", "/api/v2/items/", "/api/v2"])
+def test_an_address_under_api_outside_v1_is_a_json_404_too(url, db):
+    response = APIClient().get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"code": "not_found", "message": "Not found."}
+
+
+def test_a_server_error_in_the_api_is_a_json_500_in_the_callers_language(
+    sui_librarian, monkeypatch
+):
+    from reports.api import ReportViewSet
+
+    def broken(self, request):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ReportViewSet, "loan_volume", broken)
+    api = APIClient(raise_request_exception=False)
+    api.force_authenticate(sui_librarian)
+    chinese = api.get("/api/v1/reports/loan-volume/")
+    english = api.get("/api/v1/reports/loan-volume/", HTTP_ACCEPT_LANGUAGE="en")
+    assert chinese.status_code == english.status_code == 500
+    assert chinese["Content-Type"] == english["Content-Type"] == "application/json"
+    assert chinese.json()["code"] == english.json()["code"] == "server_error"
+    assert "没有保存" in chinese.json()["message"] and english.json()["message"].isascii()
+
+
+def test_a_page_outside_the_api_still_gets_the_sites_html_error_page(db):
+    for url in ("/apis/", "/reports/api/"):
+        assert "text/html" in Client().get(url)["Content-Type"]
