@@ -79,6 +79,10 @@ def digest() -> str:
 
 
 def wipe() -> None:
+    from reports.models import PeriodReport, PeriodReportEvent
+
+    PeriodReportEvent.objects.all().delete()
+    PeriodReport.objects.all().delete()
     Hold.history.all().delete()
     for model in (
         Hold,
@@ -217,10 +221,12 @@ def test_a_second_run_creates_nothing_new_and_says_so(seeded):
 
 
 def test_a_second_run_restores_a_missing_demo_login(seeded):
-    User.objects.filter(username="hubei").delete()
+    # The platform administrator: the other logins signed or reviewed the demo's records, which
+    # keep who did it (a person who did is never deleted, only deactivated).
+    User.objects.filter(username="admin").delete()
     output = seed()
     assert "新建演示登录 1 个" in output
-    assert User.objects.get(username="hubei").library.code == "HBLIB"
+    assert User.objects.get(username="admin").is_superuser
 
 
 def test_the_same_anchor_gives_the_same_data(seeded):
@@ -372,3 +378,30 @@ def test_the_demand_report_lists_the_demo_holds_that_waited_longest(seeded, clie
     assert len(titles) >= 3
     closed = Hold.objects.filter(library__code="SUIXIAN").exclude(status__in=Hold.OPEN)
     assert titles & set(closed.values_list("title__title", flat=True))
+
+
+def test_each_county_has_period_reports_reviewed_and_the_nlc_pulls_the_accepted_ones(seeded):
+    from rest_framework.test import APIClient
+
+    from accounts.models import ApiToken
+    from accounts.tokens import api_token_create
+    from reports.models import PeriodReport
+
+    assert "工作报表 10（已通过 6）" in seeded
+    for library in Library.objects.filter(kind=Library.Kind.COUNTY):
+        reports = PeriodReport.objects.filter(library=library)
+        statuses = set(reports.values_list("status", flat=True))
+        assert {"accepted", "draft"} <= statuses and statuses & {"submitted", "returned"}
+    anchor = timezone.make_aware(datetime.fromisoformat(ANCHOR).replace(hour=23))
+    assert not PeriodReport.objects.filter(submitted_at__gt=anchor).exists()
+    assert not PeriodReport.objects.filter(reviewed_at__gt=anchor).exists()
+    accepted = PeriodReport.objects.filter(status="accepted")
+    assert all(report.figures["totals"]["loans"] > 0 for report in accepted)
+    # The NLC's systems pull every accepted report of its libraries with a read-only token.
+    nlc = User.objects.get(username="nlc")
+    _token, secret = api_token_create(user=nlc, name="国图数据平台", kind=ApiToken.Kind.READ_ONLY)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {secret}")
+    listed = api.get("/api/v1/period-reports/").json()
+    assert {row["id"] for row in listed["results"]} == set(accepted.values_list("pk", flat=True))
+    assert find_violations() == []

@@ -79,6 +79,10 @@ class Command(BaseCommand):
             from readers.demo import seed_self_service
 
             seed_self_service()
+        # The period reports last: their frozen figures count the demo's year, holds and all.
+        from reports.period_demo import seed_period_reports
+
+        reports = seed_period_reports(today=anchor)
         for name in summary.skipped:
             self.stdout.write(_("%(library)s的演示数据已存在，未重复写入。") % {"library": name})
         if not created.get("items"):
@@ -92,7 +96,8 @@ class Command(BaseCommand):
                     "演示数据已写入（锚定日期 %(anchor)s）：图书馆 %(libraries)d，站点 %(sites)d，"
                     "书目 %(titles)d，图书 %(items)d，读者 %(patrons)d，借阅 %(loans)d"
                     "（未还 %(open)d，其中逾期 %(overdue)d），调拨单 %(transfers)d"
-                    "（在途图书 %(in_transit)d），流转记录 %(events)d，演示登录 %(users)d，"
+                    "（在途图书 %(in_transit)d），流转记录 %(events)d，预约 %(holds)d，"
+                    "工作报表 %(reports)d（已通过 %(accepted)d），演示登录 %(users)d，"
                     "未找到的读者检索 %(searches)d 次。"
                 )
                 % {
@@ -108,6 +113,9 @@ class Command(BaseCommand):
                     "transfers": created["transfers"],
                     "in_transit": summary.in_transit,
                     "events": created["item events"],
+                    "holds": created["holds"],
+                    "reports": sum(reports.values()),
+                    "accepted": reports.get("accepted", 0),
                     "users": created["users"],
                     "searches": searches,
                 }
