@@ -30,7 +30,7 @@ The cookie lives in the browser, not on a server, so the pin holds whichever web
 the next request.
 
 Raw SQL on `django.db.connection` runs on the primary: the report queries written in raw SQL
-(reports/queries.py) take their connection from `connection_for_reads(Model)` instead.
+(reports/engine/readers.py) take their connection from `connection_for_reads(Model)` instead.
 """
 
 from __future__ import annotations
