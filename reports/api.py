@@ -47,12 +47,13 @@ from collections_app.exports import XLSX, csv_lines
 from collections_app.models import Consignment, Library, Site
 from collections_app.selectors import sites_for
 from jobs.models import Job
-from jobs.services import job_start
 from reports.engine.dimensions import DIMENSIONS, TIMES, ReportError
 from reports.engine.loans import loan_counts
 from reports.filters import ReportFilter, validate
+from reports.jobs import period_report_pdf_job
 from reports.models import AgeBand, PeriodReport
 from reports.tables import Labels
+from sharedloan.api_schema import ErrorSerializer, not_found
 
 GROUPS = (
     "day",
@@ -94,6 +95,33 @@ class CSVRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         headers, rows = data["csv"]
         return b"".join(csv_lines(headers, rows))
+
+
+class FileRenderer(BaseRenderer):
+    """Lets an action that answers a file accept a client asking for that file's own media
+    type. The file itself is a finished HttpResponse; what such an action answers through
+    DRF (a 202, an error) is JSON whatever was asked (see `finalize_response`)."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        raise NotImplementedError("answered as JSON by finalize_response")
+
+
+class PDFRenderer(FileRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+
+
+class XLSXRenderer(FileRenderer):
+    media_type = XLSX
+    format = "xlsx"
+
+
+def _as_json(response):
+    """Errors (and a PDF's 202) are JSON whatever media type the client asked for."""
+    if isinstance(response, Response) and not isinstance(response.accepted_renderer, JSONRenderer):
+        response.accepted_renderer = JSONRenderer()
+        response.accepted_media_type = "application/json"
+    return response
 
 
 # Loan volume
@@ -327,6 +355,7 @@ class ReportViewSet(viewsets.ViewSet):
                 OpenApiTypes.STR,
                 description="Columns: each dimension's code and label, then loans",
             ),
+            (404, "application/json"): not_found("The caller has no role that reads reports"),
         },
     )
     @action(
@@ -350,10 +379,9 @@ class ReportViewSet(viewsets.ViewSet):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if response.status_code >= 400 and isinstance(response, Response):
+        if response.status_code >= 400:
             # Errors are JSON whatever the client asked the figures in.
-            response.accepted_renderer = JSONRenderer()
-            response.accepted_media_type = "application/json"
+            return _as_json(response)
         return response
 
 
@@ -491,7 +519,13 @@ class PeriodReportViewSet(viewsets.ReadOnlyModelViewSet):
         summary="A period report as XLSX",
         responses={(200, XLSX): OpenApiResponse(OpenApiTypes.BINARY)},
     )
-    @action(detail=True, methods=["get"], url_path="xlsx", url_name="xlsx")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="xlsx",
+        url_name="xlsx",
+        renderer_classes=[JSONRenderer, XLSXRenderer],
+    )
     def xlsx(self, request, pk=None):
         from reports.views import period_download
 
@@ -503,7 +537,10 @@ class PeriodReportViewSet(viewsets.ReadOnlyModelViewSet):
         summary="A period report as PDF",
         description="The PDF is laid out by a background job, as on the page: 200 with the "
         "file when it is ready at once, otherwise 202 with the job and `url`, to ask again "
-        "(`?job=<id>`) until the file comes. 409 `job_failed` when the job failed.",
+        "(`?job=<id>`) until the file comes. 409 `job_failed` when the job failed. Asking "
+        "the bare address again hands back the caller's job for this report and language "
+        "(queued, running or done) rather than starting another; after a failure it starts "
+        "a new one.",
         parameters=[
             OpenApiParameter(
                 "job", OpenApiTypes.UUID, description="The job a previous 202 answered with"
@@ -511,10 +548,21 @@ class PeriodReportViewSet(viewsets.ReadOnlyModelViewSet):
         ],
         responses={
             (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY),
-            202: PdfJobSerializer,
+            (202, "application/json"): PdfJobSerializer,
+            (409, "application/json"): OpenApiResponse(
+                ErrorSerializer,
+                description="The job laying the PDF out failed (`job_failed`, with the "
+                "reason as its message); ask the bare address for a new one.",
+            ),
         },
     )
-    @action(detail=True, methods=["get"], url_path="pdf", url_name="pdf")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="pdf",
+        url_name="pdf",
+        renderer_classes=[JSONRenderer, PDFRenderer],
+    )
     def pdf(self, request, pk=None):
         report = self.get_object()
         job_id = request.query_params.get("job", "")
@@ -532,12 +580,7 @@ class PeriodReportViewSet(viewsets.ReadOnlyModelViewSet):
             if job is None:
                 raise NotFound
         else:
-            job = job_start(
-                kind=Job.Kind.PERIOD_REPORT_PDF,
-                user=request.user,
-                library=report.library,
-                params={"report": report.pk, "language": get_language()},
-            )
+            job = period_report_pdf_job(report=report, user=request.user, language=get_language())
         if job.status == Job.Status.SUCCEEDED and job.output_id:
             output = job.output
             response = HttpResponse(bytes(output.data), content_type="application/pdf")
@@ -558,6 +601,9 @@ class PeriodReportViewSet(viewsets.ReadOnlyModelViewSet):
             "status_url": status_url,
         }
         return Response(PdfJobSerializer(body).data, status=202, headers={"Location": url})
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        return _as_json(super().finalize_response(request, response, *args, **kwargs))
 
 
 def register(router):

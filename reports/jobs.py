@@ -2,12 +2,14 @@
 `refresh_report_tables` does, and the PDF of a period report."""
 
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from collections_app.exports import pdf_bytes
-from jobs.services import job_attach_output
+from jobs.models import Job
+from jobs.services import job_attach_output, job_start
 from reports.facts import refresh_report_tables
 
 
@@ -40,3 +42,39 @@ def period_report_pdf(job, progress) -> dict:
             "message": _("报表 PDF 已生成。"),
             "url": reverse("reports:period-detail", args=[report.pk]),
         }
+
+
+def period_report_pdf_job(*, report, user, language: str) -> Job:
+    """The job laying out `report`'s PDF for `user` in `language`, for the page's download and
+    the API alike: the caller's job for the same report, language and state when one is queued,
+    running or done (its file still kept), else a new one. A layout costs the worker seconds,
+    and a client that polls the bare address must not start one per request. The state is what
+    the PDF shows of the report's review; a report still being edited (draft, returned) changes
+    under its PDF, so each download lays it out afresh."""
+    params = {"report": report.pk, "language": language, "state": _pdf_state(report)}
+    if not report.is_editable:
+        earlier = (
+            Job.objects.filter(
+                kind=Job.Kind.PERIOD_REPORT_PDF,
+                created_by=user,
+                params__report=report.pk,
+                params__language=language,
+                params__state=params["state"],
+            )
+            .filter(
+                Q(status__in=(Job.Status.QUEUED, Job.Status.RUNNING))
+                | Q(status=Job.Status.SUCCEEDED, output__expires_at__gt=timezone.now())
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if earlier is not None:
+            return earlier
+    return job_start(
+        kind=Job.Kind.PERIOD_REPORT_PDF, user=user, library=report.library, params=params
+    )
+
+
+def _pdf_state(report) -> str:
+    moments = (report.submitted_at, report.reviewed_at)
+    return " ".join([report.status, *(m.isoformat() if m else "-" for m in moments)])

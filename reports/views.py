@@ -34,10 +34,10 @@ from collections_app.errors import Refused
 from collections_app.exports import csv_response, pdf_response, table_response, xlsx_response
 from collections_app.models import Consignment, Item
 from jobs.models import Job
-from jobs.services import job_start
 from reports.engine.dimensions import ReportError
 from reports.filters import ReportFilter, validate
 from reports.forms import NarrativeForm, PrepareForm, ReviewForm, RollupForm
+from reports.jobs import period_report_pdf_job
 from reports.models import PeriodReport
 from reports.pages.compare import compare_report
 from reports.pages.demand import demand_report, preference_figures
@@ -462,16 +462,9 @@ def _report_stem(report):
 @login_required
 def period_download(request, pk, fmt):
     report = _get_report_for_user(request, pk)
-    context = _detail_context(request, report)
-    stem = _report_stem(report)
     if fmt == "pdf":
         # Laid out by a background job; handed over at once when the job has already run.
-        job = job_start(
-            kind=Job.Kind.PERIOD_REPORT_PDF,
-            user=request.user,
-            library=report.library,
-            params={"report": report.pk, "language": get_language()},
-        )
+        job = period_report_pdf_job(report=report, user=request.user, language=get_language())
         if job.status != Job.Status.SUCCEEDED:
             return redirect("jobs:job-detail", job.pk)
         response = HttpResponse(bytes(job.output.data), content_type="application/pdf")
@@ -479,6 +472,7 @@ def period_download(request, pk, fmt):
         return response
     if fmt != "xlsx":
         raise Http404
+    context = _detail_context(request, report)
     summary = [
         (_("图书馆"), report.library.name),
         (_("批次"), report.consignment.reference),
@@ -491,7 +485,7 @@ def period_download(request, pk, fmt):
     ]
     sheets = [(_("概况"), [_("项目"), _("数值")], summary)]
     sheets += [(t.title, t.headers, t.export_rows()) for t in context["tables"]]
-    return xlsx_response(f"{stem}.xlsx", sheets)
+    return xlsx_response(f"{_report_stem(report)}.xlsx", sheets)
 
 
 @login_required

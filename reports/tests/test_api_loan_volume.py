@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from circulation.models import LoanRule, Patron
 from conftest import make_item
 from reports.tests.helpers import lend, make_patron
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

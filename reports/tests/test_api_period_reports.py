@@ -16,6 +16,7 @@ from reports.models import PeriodReport
 from reports.periods import parse_period
 from reports.services import period_report_prepare, period_report_review, period_report_submit
 from reports.tests.helpers import lend, make_patron
+from sharedloan.tests.api_contract import answers_keep_the_schema  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -177,6 +178,78 @@ def test_a_failed_pdf_job_is_409_with_the_reason(reports, nlc_lender, settings):
     response = api.get(body["url"])
     assert response.status_code == 409
     assert response.json() == {"code": "job_failed", "message": "排版失败"}
+
+
+def pdf_jobs():
+    return Job.objects.filter(kind=Job.Kind.PERIOD_REPORT_PDF)
+
+
+def test_polling_the_bare_pdf_address_reuses_the_callers_job_until_the_report_changes(
+    reports, nlc_lender, hubei_reviewer, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    april = reports["sui_april"]  # submitted, not yet reviewed
+    url = f"/api/v1/period-reports/{april.pk}/pdf/"
+    api = api_for(hubei_reviewer)
+    first = api.get(url).json()["job"]
+    assert [api.get(url).json()["job"] for _ in range(3)] == [first] * 3
+    assert pdf_jobs().count() == 1
+    # Another language or another caller is another file, another job.
+    english = api.get(url, HTTP_ACCEPT_LANGUAGE="en").json()["job"]
+    assert english != first and api.get(url, HTTP_ACCEPT_LANGUAGE="en").json()["job"] == english
+    assert api_for(nlc_lender).get(f"/api/v1/period-reports/{reports['sui_may'].pk}/pdf/")
+    assert pdf_jobs().count() == 3
+    # A failed job is not handed out again: the next bare request tries anew.
+    Job.objects.filter(pk=first).update(status=Job.Status.FAILED, error="排版失败")
+    second = api.get(url).json()["job"]
+    assert second != first
+    # A done job is, while its file is kept.
+    run_job.call(second)
+    assert api.get(url).status_code == 200 and pdf_jobs().count() == 4
+    # Reviewed, the report's PDF says so: a new layout.
+    period_report_review(user=hubei_reviewer, report=april, accept=True, comment="好")
+    assert api.get(url).json()["job"] not in (first, second, english)
+
+
+def test_the_pages_pdf_download_reuses_the_same_job_as_the_api(reports, hubei_reviewer, client_for):
+    may = reports["sui_may"]
+    page = client_for(hubei_reviewer)
+    assert page.get(f"/reports/period/{may.pk}/download.pdf").content.startswith(b"%PDF")
+    assert page.get(f"/reports/period/{may.pk}/download.pdf").status_code == 200
+    api = api_for(hubei_reviewer).get(f"/api/v1/period-reports/{may.pk}/pdf/")
+    assert api.status_code == 200 and api.content.startswith(b"%PDF")
+    assert pdf_jobs().count() == 1
+
+
+def test_the_files_come_to_a_client_that_asks_for_their_own_media_type(reports, nlc_lender):
+    may = reports["sui_may"]
+    api = api_for(nlc_lender)
+    pdf = api.get(f"/api/v1/period-reports/{may.pk}/pdf/", HTTP_ACCEPT="application/pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    xlsx = api.get(f"/api/v1/period-reports/{may.pk}/xlsx/", HTTP_ACCEPT=xlsx_type)
+    assert xlsx.status_code == 200 and xlsx["Content-Type"] == xlsx_type
+    # Their errors are still JSON, and the report itself is not a PDF.
+    missing = api.get("/api/v1/period-reports/999999/pdf/", HTTP_ACCEPT="application/pdf")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert (
+        api.get(f"/api/v1/period-reports/{may.pk}/", HTTP_ACCEPT="application/pdf").status_code
+        == 406
+    )
+
+
+def test_a_pdf_being_laid_out_is_json_for_a_client_that_asks_for_the_pdf(
+    reports, nlc_lender, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    may = reports["sui_may"]
+    response = api_for(nlc_lender).get(
+        f"/api/v1/period-reports/{may.pk}/pdf/", HTTP_ACCEPT="application/pdf"
+    )
+    assert response.status_code == 202 and response["Content-Type"] == "application/json"
+    Job.objects.filter(pk=response.json()["job"]).update(status=Job.Status.FAILED, error="坏")
+    failed = api_for(nlc_lender).get(response["Location"], HTTP_ACCEPT="application/pdf")
+    assert failed.status_code == 409 and failed.json()["code"] == "job_failed"
 
 
 def test_reports_leave_the_data_consistent(reports):
