@@ -4,6 +4,12 @@ counted by reports.demand without anything of the reader who searched."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+
+from django.core.cache import cache
+
+from accounts.lockouts import client_address
 from circulation.models import Hold
 from collections_app.importing.clc import normalise_clc
 from collections_app.models import Library, Site, clc_top_class
@@ -54,11 +60,37 @@ def sought_class(result: SearchResult, title=None) -> str:
     return ""
 
 
+# Crawlers that say who they are (the catalogue's robots.txt already keeps the polite ones out
+# of its searches).
+CRAWLER = re.compile(r"bot\b|bot/|spider|crawl|slurp|bingpreview|facebookexternalhit", re.I)
+# The same search again from the same address within this time is the same demand: a reload,
+# the back button, a second look at an empty result.
+REPEAT_SECONDS = 30 * 60
+
+
+def _first_asking(request, library: Library, site: Site | None, text: str) -> bool:
+    """Whether `request` is a person asking `text` for the first time in REPEAT_SECONDS. What
+    is remembered is a hash of the address and the question, in the cache beside the search
+    throttle's count of the same address, for half an hour — never in the database."""
+    if CRAWLER.search(request.META.get("HTTP_USER_AGENT", "")):
+        return False
+    asked = f"{client_address(request)}|{library.pk}|{getattr(site, 'pk', '')}|{text}"
+    return cache.add(
+        f"demand-asked:{hashlib.sha256(asked.encode()).hexdigest()}", 1, REPEAT_SECONDS
+    )
+
+
 def record_search(
-    library: Library, result: SearchResult, *, site: Site | None, page: int = 1
+    library: Library,
+    result: SearchResult,
+    *,
+    site: Site | None,
+    page: int = 1,
+    request=None,
 ) -> str | None:
     """Count `result` (of the `page` asked for) when it is unmet demand; the outcome counted,
-    or None."""
+    or None. With the `request`, a crawler's search and a repeat within REPEAT_SECONDS are not
+    counted."""
     outcome = search_outcome(result, page=page)
     if outcome is None:
         return None
@@ -71,6 +103,8 @@ def record_search(
         return None
     if match.kind in ("isbn", "clc"):
         text = text.upper()
+    if request is not None and not _first_asking(request, library, site, f"{kind}|{text}"):
+        return None
     demand_record_quietly(
         library=library,
         site=site,

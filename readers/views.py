@@ -137,7 +137,7 @@ def search_page(request, library):
     demand_site = home_site
     if demand_site is None and (reader := current_reader(request, library)) is not None:
         demand_site = reader.home_site
-    record_search(library, context["result"], site=demand_site, page=page)
+    record_search(library, context["result"], site=demand_site, page=page, request=request)
     _link_titles(library, context["result"].titles)
     _count_copies_in_words(context["result"].titles, home_site)
     return _render(request, library, home_site, changed, "readers/search.html", context)

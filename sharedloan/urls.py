@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -18,6 +19,10 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     # The public catalogue: no sign-in, one county library per address.
     path("catalogue/", include("readers.urls")),
+    path(
+        "robots.txt",
+        TemplateView.as_view(template_name="robots.txt", content_type="text/plain; charset=utf-8"),
+    ),
     # Staff: where readers may borrow by themselves (自助借书), per site.
     path("self-service/", include("readers.staff_urls")),
     # The switcher's choice is also kept on the user's account.

@@ -4,6 +4,7 @@ which site and class, and that nothing of the reader who searched is kept."""
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,13 +32,44 @@ def counted():
     )
 
 
-def test_a_search_that_finds_nothing_is_counted_once_per_search(client, catalogue):
+def test_a_search_that_finds_nothing_is_counted_once_per_reader_and_half_hour(client, catalogue):
     search(client, catalogue, q="三体", home="xiaolin")
-    search(client, catalogue, q="  三体 ")
+    search(client, catalogue, q="  三体 ")  # a reload, the back button: the same demand
+    assert counted() == [("三体", NONE, "", "xiaolin", 1)]
+    client.get(  # another reader, at another address
+        reverse("readers:search", args=[catalogue.library.code]),
+        {"q": "三体"},
+        REMOTE_ADDR="203.0.113.7",
+    )
     assert counted() == [("三体", NONE, "", "xiaolin", 2)]
     row = DemandSearch.objects.get()
     assert row.library == catalogue.library
     assert row.month == timezone.localdate().replace(day=1)
+    cache.clear()  # half an hour later
+    search(client, catalogue, q="三体")
+    assert counted() == [("三体", NONE, "", "xiaolin", 3)]
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
+        "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+        "Sogou web spider/4.0(+http://www.sogou.com/docs/help/webmasters.htm#07)",
+    ],
+)
+def test_a_crawlers_searches_are_not_readers_demand(client, catalogue, agent):
+    url = reverse("readers:search", args=[catalogue.library.code])
+    assert client.get(url, {"q": "三体"}, HTTP_USER_AGENT=agent).status_code == 200
+    assert counted() == []
+
+
+def test_robots_txt_keeps_crawlers_out_of_the_searches_and_the_staff_pages(client):
+    response = client.get("/robots.txt")
+    assert response["Content-Type"].startswith("text/plain")
+    rules = response.content.decode()
+    assert "Disallow: /\n" in rules and "Allow: /catalogue/*/titles/" in rules
+    assert "search" not in rules.split("Allow: /catalogue/$")[1]
 
 
 def test_a_search_that_finds_a_title_on_the_shelf_is_not_counted(client, catalogue):
