@@ -22,6 +22,7 @@ urlpatterns = [
     path(
         "robots.txt",
         TemplateView.as_view(template_name="robots.txt", content_type="text/plain; charset=utf-8"),
+        name="robots-txt",
     ),
     # Staff: where readers may borrow by themselves (自助借书), per site.
     path("self-service/", include("readers.staff_urls")),

@@ -162,7 +162,7 @@ def test_odd_parameters_answer_a_page_not_an_error(client, catalogue, params):
 
 
 PUBLIC = {"readers", "set_language", "javascript-catalog", "accounts:login",
-          "accounts:password_reset", "api-schema", "api-docs"}  # fmt: skip
+          "accounts:password_reset", "api-schema", "api-docs", "robots-txt"}  # fmt: skip
 
 
 def _every_url(patterns, prefix="", namespace=""):
