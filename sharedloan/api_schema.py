@@ -42,15 +42,43 @@ class ProblemSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="Why it was refused there.")
 
 
+# The codes of the desk's refusals (circulation.services.loans): a self-check machine acts on
+# them without reading the message. Any other refusal is `refused`.
+DESK_REFUSALS = (
+    "barcode_invalid",
+    "item_not_found",
+    "item_not_ours",
+    "item_on_loan",
+    "item_not_here",
+    "item_in_transit",
+    "item_out_of_service",
+    "item_on_transfer",
+    "kept_for_hold",
+    "patron_not_found",
+    "patron_suspended",
+    "loan_limit_reached",
+    "overdue_block",
+    "already_returned",
+    "item_not_on_loan",
+    "renewal_limit",
+    "renewal_too_early",
+    "hold_waiting",
+    "site_inactive",
+    "site_not_allowed",
+)
+
+
 class ErrorSerializer(serializers.Serializer):
     """Every error of the API: branch on `code`, show `message`."""
 
     code = serializers.CharField(
         help_text=(
-            "Stable machine-readable code: `invalid`, `parse_error`, `not_authenticated`, "
-            "`authentication_failed`, `permission_denied`, `read_only_token`, `not_found`, "
-            "`not_acceptable`, `unsupported_media_type`, `refused` (or a service's own "
-            "refusal code), `idempotency_key_reused`, `throttled`, `server_error` (500), …"
+            "Stable machine-readable code: `invalid`, `parse_error`, `bad_request`, "
+            "`not_authenticated`, `authentication_failed`, `permission_denied`, "
+            "`read_only_token`, `not_found`, `not_acceptable`, `unsupported_media_type`, "
+            "`refused` (409; a checkout, return or renewal says which rule refused: "
+            + ", ".join(f"`{code}`" for code in DESK_REFUSALS)
+            + "), `job_failed`, `idempotency_key_reused`, `throttled`, `server_error` (500), …"
         )
     )
     message = serializers.CharField(

@@ -59,9 +59,13 @@ class Return:
 
 def _require_desk(user, site: Site) -> None:
     if not can_work_at_site(user, site):
-        raise Refused(_("您不能在“%(site)s”办理借还。") % {"site": site.name})
+        raise Refused(
+            _("您不能在“%(site)s”办理借还。") % {"site": site.name}, code="site_not_allowed"
+        )
     if not site.is_active:
-        raise Refused(_("站点“%(site)s”已停用，不能办理借还。") % {"site": site.name})
+        raise Refused(
+            _("站点“%(site)s”已停用，不能办理借还。") % {"site": site.name}, code="site_inactive"
+        )
 
 
 def _day(moment) -> str:
@@ -71,9 +75,12 @@ def _day(moment) -> str:
 def _code(raw) -> str:
     code = normalise_barcode(raw)
     if not code:
-        raise Refused(_("请扫描或输入图书条码。"))
+        raise Refused(_("请扫描或输入图书条码。"), code="barcode_invalid")
     if len(code) > MAX_LENGTH:
-        raise Refused(_("条码太长（最多 %(n)s 位），请检查后重新扫描。") % {"n": MAX_LENGTH})
+        raise Refused(
+            _("条码太长（最多 %(n)s 位），请检查后重新扫描。") % {"n": MAX_LENGTH},
+            code="barcode_invalid",
+        )
     return code
 
 
@@ -92,15 +99,20 @@ def _lock_item(items) -> Item | None:
 
 def _not_found(library_id: int, code: str) -> Refused:
     if Patron.objects.filter(library_id=library_id, card_number=code).exists():
-        return Refused(_("%(code)s 是读者证号，不是图书条码。") % {"code": code})
-    return Refused(_("找不到条码为 %(code)s 的图书，请核对条码。") % {"code": code})
+        return Refused(
+            _("%(code)s 是读者证号，不是图书条码。") % {"code": code}, code="item_not_found"
+        )
+    return Refused(
+        _("找不到条码为 %(code)s 的图书，请核对条码。") % {"code": code}, code="item_not_found"
+    )
 
 
 def _foreign(item: Item) -> Refused:
     # Said without the title: a desk must not learn what another county holds.
     return Refused(
         _("条码 %(code)s 不是本馆的图书，不能在这里借还，请交给所属图书馆。")
-        % {"code": item.barcode}
+        % {"code": item.barcode},
+        code="item_not_ours",
     )
 
 
@@ -125,6 +137,15 @@ def _shelf_refusal(item: Item, site: Site) -> str | None:
     return None
 
 
+def _shelf_code(item: Item) -> str:
+    """The stable code of `_shelf_refusal`'s reason, for the API's clients."""
+    if item.is_in_transit:
+        return "item_in_transit"
+    if item.is_out_of_service:
+        return "item_out_of_service"
+    return "item_not_here"
+
+
 def loan_checkout(
     *,
     user,
@@ -147,9 +168,12 @@ def loan_checkout(
     else:
         patron = reader
         if not site.is_active:
-            raise Refused(_("站点“%(site)s”已停用，不能办理借还。") % {"site": site.name})
+            raise Refused(
+                _("站点“%(site)s”已停用，不能办理借还。") % {"site": site.name},
+                code="site_inactive",
+            )
     if patron is not None and patron.library_id != site.library_id:
-        raise Refused(_("这位读者不是本馆的读者。"))
+        raise Refused(_("这位读者不是本馆的读者。"), code="patron_not_found")
     with transaction.atomic():
         if patron is not None:
             reader = desk_locks.lock_patron(patron_id=patron.pk)
@@ -158,7 +182,7 @@ def loan_checkout(
                 library_id=site.library_id, card_number=normalise_barcode(card_number)
             )
         if reader is None:
-            raise Refused(_("找不到这位读者，请重新扫描读者证。"))
+            raise Refused(_("找不到这位读者，请重新扫描读者证。"), code="patron_not_found")
         patron = reader
         item = desk_locks.lock_item_for_checkout(code)
         if item is None:
@@ -172,7 +196,8 @@ def loan_checkout(
                 return Checkout(loan=loan, item=item, already=True)
             raise Refused(
                 _("《%(title)s》已借给其他读者，应还日期 %(due)s。")
-                % {"title": item.title.title, "due": _day(loan.due_at) if loan else "—"}
+                % {"title": item.title.title, "due": _day(loan.due_at) if loan else "—"},
+                code="item_on_loan",
             )
         # After the locks: the counts see every loan committed while this checkout waited, and
         # the loan starts after the return it may have waited for.
@@ -180,7 +205,8 @@ def loan_checkout(
         desk_locks.count_for_checkout(patron=patron, item=item, now=now)
         if patron.is_suspended:
             raise Refused(
-                _("读者证已暂停，不能借书。%(reason)s") % {"reason": patron.suspended_reason}
+                _("读者证已暂停，不能借书。%(reason)s") % {"reason": patron.suspended_reason},
+                code="patron_suspended",
             )
         refusal = _shelf_refusal(item, site)
         if refusal and by_reader and not item.is_out_of_service:
@@ -191,7 +217,7 @@ def loan_checkout(
                 "不能自助借出，请把书交给馆员。"
             ) % {"title": item.title.title}
         if refusal:
-            raise Refused(refusal)
+            raise Refused(refusal, code=_shelf_code(item))
 
         holds = []
         if item.has_hold:
@@ -205,7 +231,8 @@ def loan_checkout(
         if trapped is not None and trapped.patron_id != patron.pk:
             raise Refused(
                 _("《%(title)s》已为预约的读者保留，不能借给其他读者。")
-                % {"title": item.title.title}
+                % {"title": item.title.title},
+                code="kept_for_hold",
             )
         line = None
         if item.on_transfer:
@@ -223,11 +250,13 @@ def loan_checkout(
                 if by_reader:
                     raise Refused(
                         _("《%(title)s》要调往别的站点，不能自助借出，请把书留在书架上。")
-                        % {"title": item.title.title}
+                        % {"title": item.title.title},
+                        code="item_on_transfer",
                     )
                 raise Refused(
                     _("《%(title)s》已列入调拨单 #%(id)s，请先从调拨单移除再借出。")
-                    % {"title": item.title.title, "id": transfer.pk}
+                    % {"title": item.title.title, "id": transfer.pk},
+                    code="item_on_transfer",
                 )
 
         rule = loan_rule_for(
@@ -240,12 +269,14 @@ def loan_checkout(
                     "out": patron.loans_out,
                     "category": patron.get_category_display(),
                     "max": rule.max_items,
-                }
+                },
+                code="loan_limit_reached",
             )
         if patron.loans_overdue and rule.blocks_when_overdue:
             raise Refused(
                 _("读者有 %(n)s 册图书逾期未还，按借阅规则须先归还才能再借。")
-                % {"n": patron.loans_overdue}
+                % {"n": patron.loans_overdue},
+                code="overdue_block",
             )
 
         if line is not None:
@@ -337,11 +368,15 @@ def _not_lent(item: Item, site: Site) -> Return:
                 "title": item.title.title,
                 "when": date_format(timezone.localtime(last.returned_at), "Y-m-d H:i"),
                 "site": last.return_site.name,
-            }
+            },
+            code="already_returned",
         )
+    shelf = _shelf_refusal(item, site)
+    if shelf:
+        raise Refused(shelf, code=_shelf_code(item))
     raise Refused(
-        _shelf_refusal(item, site)
-        or _("《%(title)s》没有借出，不需要归还。") % {"title": item.title.title}
+        _("《%(title)s》没有借出，不需要归还。") % {"title": item.title.title},
+        code="item_not_on_loan",
     )
 
 
@@ -367,18 +402,22 @@ def loan_renew(*, user, site: Site, barcode: str, now=None, reader: Patron | Non
             .first()
         )
         if loan is None or (reader is not None and loan.patron_id != reader.pk):
-            raise Refused(_("《%(title)s》没有借出，不能续借。") % {"title": item.title.title})
+            raise Refused(
+                _("《%(title)s》没有借出，不能续借。") % {"title": item.title.title},
+                code="item_not_on_loan",
+            )
         now = now or timezone.now()
         patron = loan.patron
         if patron.is_suspended:
-            raise Refused(_("读者证已暂停，不能续借。"))
+            raise Refused(_("读者证已暂停，不能续借。"), code="patron_suspended")
         rule = loan_rule_for(
             library_id=loan.library_id, category=patron.category, site_kind=loan.site.kind
         )
         if loan.renewals >= rule.max_renewals:
             raise Refused(
                 _("《%(title)s》已续借 %(n)s 次，达到上限，请归还。")
-                % {"title": item.title.title, "n": loan.renewals}
+                % {"title": item.title.title, "n": loan.renewals},
+                code="renewal_limit",
             )
         waiting = (
             Hold.objects.waiting()
@@ -387,13 +426,16 @@ def loan_renew(*, user, site: Site, barcode: str, now=None, reader: Patron | Non
         )
         if waiting.exists():
             raise Refused(
-                _("有读者在预约《%(title)s》，不能续借，请按期归还。") % {"title": item.title.title}
+                _("有读者在预约《%(title)s》，不能续借，请按期归还。")
+                % {"title": item.title.title},
+                code="hold_waiting",
             )
         new_due = due_at(site=loan.site, start=now, days=rule.loan_days)
         if new_due <= loan.due_at:
             raise Refused(
                 _("现在续借不会延长借期（应还日期仍是 %(due)s），请临近到期时再续借。")
-                % {"due": _day(loan.due_at)}
+                % {"due": _day(loan.due_at)},
+                code="renewal_too_early",
             )
         loan.due_at = new_due
         loan.renewals += 1

@@ -27,8 +27,39 @@ def test_a_refusal_is_409_with_its_code_and_message(api, sui_consignment, sui_br
     )
     body = response.json()
     assert response.status_code == 409
-    assert body["code"] == "refused" and "已停用" in body["message"]
+    assert body["code"] == "site_inactive" and "已停用" in body["message"]
     assert body["problems"] == []
+
+
+def test_the_desks_refusals_carry_codes_a_self_check_machine_can_act_on(
+    api, reader, sui_consignment, sui_central, sui_branch
+):
+    from circulation.models import LoanRule, Patron
+
+    def post(action, barcode, card="SX000001"):
+        body = {"site": "SUIXIAN.central", "barcode": barcode, "card_number": card}
+        response = api.post(f"/api/v1/circulation/{action}/", body, format="json")
+        return response.status_code, response.json().get("code")
+
+    first, second = (make_item(sui_consignment, sui_central, f"NL73000{n}") for n in (11, 12))
+    other = Patron.objects.create(
+        library=reader.library,
+        home_site=sui_central,
+        card_number="SX000002",
+        category=Patron.Category.ADULT,
+    )
+    assert post("checkout", "NL7399999") == (409, "item_not_found")
+    # The API looks the reader up before the desk does: an unknown card is not found.
+    assert post("checkout", first.barcode, card="SX999999") == (404, "not_found")
+    assert post("checkout", first.barcode)[0] == 201
+    assert post("checkout", first.barcode, card=other.card_number) == (409, "item_on_loan")
+    LoanRule.objects.filter(library=reader.library).update(max_items=1, max_renewals=0)
+    assert post("checkout", second.barcode) == (409, "loan_limit_reached")
+    assert post("renew", first.barcode) == (409, "renewal_limit")
+    elsewhere = make_item(sui_consignment, sui_branch, "NL7300013")
+    assert post("return", elsewhere.barcode) == (409, "item_not_here")
+    Patron.objects.filter(pk=other.pk).update(is_suspended=True)
+    assert post("checkout", second.barcode, card=other.card_number) == (409, "patron_suspended")
 
 
 def test_a_bad_field_names_the_field(api):

@@ -75,3 +75,22 @@ def test_every_error_answer_is_the_error_component(schema):
                 ), (method, path, code)
         has_path = "{" in path
         assert ("404" in operation["responses"]) >= has_path, (method, path)
+
+
+def test_every_refusal_code_of_the_desk_is_documented(schema):
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from circulation.services import loans
+
+    raised = set(
+        re.findall(r'(?:code=|return )"([a-z]+_[a-z_]+)"', Path(loans.__file__).read_text("utf-8"))
+    )
+    described = schema["components"]["schemas"]["Error"]["properties"]["code"]["description"]
+    assert raised and {code for code in raised if f"`{code}`" not in described} == set()
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text("utf-8")
+    named = set(re.findall(r"`([a-z]+_[a-z_]+)`", readme.split("## API")[1].split("```")[0]))
+    assert {"item_on_loan", "renewal_limit"} <= named
+    assert named - {"read_only_token"} <= raised, named - raised
