@@ -13,6 +13,19 @@ from decimal import Decimal
 from urllib.parse import urlparse
 
 
+def ensure_database():
+    """Create the benchmark database when it does not exist yet (a `--reuse` run on a new
+    machine); an existing one is kept as it is."""
+    import psycopg
+
+    url = urlparse(os.environ["DATABASE_URL"])
+    name = url.path.lstrip("/")
+    admin = url._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def fresh_database():
     """Drop and create the benchmark database, then set Django up and migrate it."""
     import psycopg
