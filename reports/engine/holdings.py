@@ -83,9 +83,16 @@ class Holdings:
                 filter=Q(status=Item.Status.AVAILABLE)
                 & (Q(lent_month__isnull=True) | Q(lent_month__lt=boundary)),
             )
-        reads = connection_for_reads(HoldingCount).alias
+        reads = connection_for_reads(HoldingCount)
         summed = summary.annotate(**keys).values(*keys).annotate(**sums).order_by()
-        for row in summed.using(reads):
+        with transaction.atomic(using=reads.alias):
+            if reads.vendor == "postgresql":
+                # Years of last-loan months make a province's summary a few hundred thousand
+                # rows: in the default 4 MB their grouping sorts on disk (0.6 s instead of 0.07).
+                with reads.cursor() as cursor:
+                    cursor.execute("SET LOCAL work_mem = '64MB'")
+            rows = list(summed.using(reads.alias))
+        for row in rows:
             key = tuple(row[f"g_{name}"] for name in grain)
             groups[key] = [row["held"] or 0, row["never"] or 0, row.get("idle") or 0]
         if idle_since is not None:
@@ -100,7 +107,7 @@ class Holdings:
             ).filter(**{ITEM_COLUMNS[name]: value for name, value in filters.items()})
             keys = {f"g_{name}": F(ITEM_COLUMNS[name]) for name in grain}
             boundary_month = boundary_month.annotate(**keys).values(*keys)
-            for row in boundary_month.annotate(n=Count("id")).order_by().using(reads):
+            for row in boundary_month.annotate(n=Count("id")).order_by().using(reads.alias):
                 key = tuple(row[f"g_{name}"] for name in grain)
                 groups.setdefault(key, [0, 0, 0])[2] += row["n"]
         self.rows = [
