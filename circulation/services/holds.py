@@ -184,11 +184,14 @@ def hold_trap_on_receipt(*, user, items: list[Item], site: Site, now) -> dict[in
     )
     for item_id, hold in list(kept.items()):
         if hold.pickup_site_id != site.pk and item_id not in busy:
-            # Kept for a reader elsewhere, but its journey there ended here (a dispatched hold
-            # transfer cancelled): the hold waits again, first in line by when it was placed,
-            # and the copy is free for a reader here or for the pull list.
+            # Kept for a reader elsewhere, but its journey there ended here (its hold transfer
+            # cancelled, or the copy taken off the draft): the hold waits again, first in line
+            # by when it was placed, with the time it had left when its copy was found, and
+            # the copy is free for a reader here or for the pull list.
+            if hold.trapped_at is not None:
+                hold.expires_at = max(hold.expires_at, now + (hold.expires_at - hold.trapped_at))
             hold.status, hold.item, hold.trapped_at = Hold.Status.WAITING, None, None
-            hold.save(update_fields=["status", "item", "trapped_at"])
+            hold.save(update_fields=["status", "item", "trapped_at", "expires_at"])
             del kept[item_id]
     free: dict[int, list[int]] = {}
     for pk, title_id in (
@@ -330,6 +333,8 @@ def _release(item_id: int | None, now) -> None:
     item = Item.objects.select_for_update().get(pk=item_id)
     if not item.is_available or TransferLine.objects.filter(item=item, is_open=True).exists():
         return
+    # As a copy coming onto a shelf: a hold placed at this moment sees the copy or is seen.
+    _lock_titles([item.title_id])
     following = (
         Hold.objects.select_for_update()
         .filter(

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from circulation.integrity import find_violations
 from circulation.models import Hold, Patron
-from circulation.services.holds import hold_place, hold_ready, pullable_holds
+from circulation.services.holds import hold_cancel, hold_place, hold_ready, pullable_holds
 from circulation.services.loans import loan_checkout, loan_return
 from circulation.services.patrons import patron_set_pin
 from circulation.services.routing import Action
@@ -317,4 +317,67 @@ def test_a_hold_placed_as_a_copy_comes_onto_the_pickup_shelf_gets_that_copy(
         assert (hold.status, hold.item_id) == ("trapped", copy.pk), round_number
         loan_checkout(user=sui_librarian, site=sui_branch, patron=li, barcode=copy.barcode)
         loan_return(user=sui_librarian, site=sui_branch, barcode=copy.barcode)
+    assert find_violations() == []
+
+
+@pytest.mark.parametrize("how", ["cancel the draft", "take the copy off the draft"])
+def test_a_copy_kept_for_a_reader_elsewhere_that_never_leaves_frees_the_hold(
+    sui_librarian, xiaolin_volunteer, sui_central, sui_branch, xiaolin_site, wang, li, book, how
+):
+    from collections_app.services.transfers import transfer_remove_items
+
+    now = timezone.now()
+    lend_at, trap_at = now - timedelta(days=100), now - timedelta(days=10)
+    loan_checkout(
+        user=sui_librarian, site=sui_central, patron=wang, barcode=book.barcode, now=lend_at
+    )
+    # Placed 95 days ago: its 90 days ran out while its copy was kept for it.
+    hold = wait_for(sui_librarian, li, book, sui_branch, days_ago=95)
+    draft = loan_return(
+        user=xiaolin_volunteer, site=xiaolin_site, barcode=book.barcode, now=trap_at
+    ).routing.transfer
+    hold.refresh_from_db()
+    left = hold.expires_at - hold.trapped_at
+    assert hold.status == "trapped" and hold.expires_at < now
+    if how == "cancel the draft":
+        transfer_cancel(user=xiaolin_volunteer, transfer=draft)
+    else:
+        transfer_remove_items(user=xiaolin_volunteer, transfer=draft, items=[book])
+    hold.refresh_from_db()
+    assert (hold.status, hold.item_id) == ("waiting", None)
+    # Not robbed of its days by the van that did not go: the time it had left, from now.
+    assert hold.expires_at - timezone.now() > left - timedelta(minutes=1)
+    assert list(pullable_holds(book.library_id, timezone.now())) == [hold]
+    assert find_violations() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_placed_as_a_kept_copy_is_freed_gets_that_copy(
+    sui_librarian, sui_consignment, sui_branch, wang
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so nothing runs at once")
+    for round_number in range(10):
+        copy = make_item(sui_consignment, sui_branch, f"NL6400{round_number:04}", title="活着")
+        first = hold_place(
+            user=sui_librarian, patron=wang, title=copy.title, pickup_site=sui_branch
+        )
+        assert first.is_trapped
+        other = reader(sui_branch, f"SX9{round_number:05}", "赵六")
+        cancelled, hold = at_once(
+            partial(hold_cancel, user=sui_librarian, hold=first),
+            partial(
+                hold_place,
+                user=sui_librarian,
+                patron=other,
+                title=copy.title,
+                pickup_site=sui_branch,
+            ),
+        )
+        assert not isinstance(cancelled, Exception) and not isinstance(hold, Exception)
+        hold.refresh_from_db()
+        # The copy the first reader gave up goes to the second: never waiting beside it.
+        assert (hold.status, hold.item_id) == ("trapped", copy.pk), round_number
+        hold_cancel(user=sui_librarian, hold=hold)
     assert find_violations() == []

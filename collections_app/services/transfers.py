@@ -205,7 +205,10 @@ def transfer_remove_items(*, user, transfer: Transfer, items: Iterable[Item]) ->
         _require_sender(user, transfer.source)
         if transfer.status != Transfer.Status.DRAFT:
             raise Refused(_("只能从草稿状态的调拨单移除图书。"))
-        deleted, _rows = transfer.lines.filter(item__in=[item.pk for item in items]).delete()
+        lines = transfer.lines.filter(item__in=[item.pk for item in items])
+        taken_off = lock_items(lines.values_list("item_id", flat=True))
+        deleted, _rows = lines.delete()
+        _back_on_shelf(user, taken_off, transfer.source, timezone.now())
         return deleted
 
 
@@ -255,9 +258,8 @@ def transfer_cancel(*, user, transfer: Transfer) -> Transfer:
         if not transfer.is_open:
             raise Refused(_("调拨单 #%(id)s 已完结，不能取消。") % {"id": transfer.pk})
         pending = transfer.lines.filter(state=TransferLine.State.PENDING)
-        back = []
+        back = lock_items(pending.values_list("item_id", flat=True))
         if transfer.is_dispatched:
-            back = lock_items(pending.values_list("item_id", flat=True))
             item_transition(
                 items=back,
                 kind=ItemEvent.Kind.TRANSFER_CANCELLED,
@@ -269,12 +271,17 @@ def transfer_cancel(*, user, transfer: Transfer) -> Transfer:
         transfer.status = Transfer.Status.CANCELLED
         transfer.cancelled_at = timezone.now()
         transfer.save(update_fields=["status", "cancelled_at"])
-        # The volumes are back on the source's shelf, off any transfer: as on arrival anywhere,
-        # a reader waiting there gets one (and a copy that was on its way to a reader elsewhere
-        # is free for that reader's hold again).
-        for hook in ARRIVAL_HOOKS if back else ():
-            hook(user=user, items=back, site=transfer.source, now=transfer.cancelled_at)
+        _back_on_shelf(user, back, transfer.source, transfer.cancelled_at)
         return transfer
+
+
+def _back_on_shelf(user, items: list[Item], site, now) -> None:
+    """Volumes taken off a transfer (cancelled, or lines removed from a draft) stand on the
+    source's shelf, off any transfer: as on arrival anywhere, the arrival hooks run — a reader
+    waiting there gets one, and a copy that was kept for a reader elsewhere is free for that
+    reader's hold again (`circulation.services.holds.hold_trap_on_receipt`)."""
+    for hook in ARRIVAL_HOOKS if items else ():
+        hook(user=user, items=items, site=site, now=now)
 
 
 @dataclass
