@@ -176,12 +176,13 @@ def test_pulling_goes_to_the_reader_waiting_longest_as_the_list_says(
     assert find_violations() == []
 
 
-def test_a_copy_back_at_the_pickup_site_untrapped_goes_onto_the_hold_shelf(
+def test_a_copy_freed_at_the_pickup_site_by_a_cancelled_draft_is_kept_for_the_reader_at_once(
     sui_librarian, sui_central, sui_branch, li, book, now
 ):
     """The reader asks for pickup at the branch while its only copy there is promised to a
-    rotation draft; the draft is cancelled and the copy stands on the shelf untrapped. (A copy
-    received here on a transfer is trapped by the receipt itself.)"""
+    rotation draft; the draft is cancelled and the copy, back on the shelf off any transfer,
+    is kept for the reader there and then, as a copy received or returned here would be —
+    nothing is left for the pull list."""
     draft = transfer_create(
         user=sui_librarian, source=sui_branch, destination=sui_central, reason="rotation"
     )
@@ -189,13 +190,9 @@ def test_a_copy_back_at_the_pickup_site_untrapped_goes_onto_the_hold_shelf(
     hold = place(sui_librarian, li, book, sui_branch, now)
     assert hold.is_waiting
     transfer_cancel(user=sui_librarian, transfer=draft)
-    later = timezone.now()
-    pulls = holds_to_pull(sui_branch, now=later)
-    assert [(h.pk, h.pull_item.pk) for h in pulls] == [(hold.pk, book.pk)]
-    routing = hold_pull(user=sui_librarian, site=sui_branch, barcode=book.barcode, now=later)
-    assert routing.action == Action.HOLD_SHELF
     hold.refresh_from_db()
-    assert hold.is_trapped
+    assert (hold.status, hold.item_id) == ("trapped", book.pk)
+    assert list(holds_to_pull(sui_branch, now=timezone.now())) == []
     assert not TransferLine.objects.filter(item=book, is_open=True).exists()
     assert find_violations() == []
 
