@@ -70,6 +70,9 @@ def seed_period_reports(*, today: date) -> dict[str, int]:
             if librarian is None or consignment is None or reviewer is None:
                 continue
             earlier, before_last, last = _months_before(today, 3)
+            # Nothing after the anchor: a demo anchored today stops at now, one anchored on
+            # another day (past or future) at noon of that day.
+            latest = timezone.now() if today == timezone.localdate() else _at(today, 12)
             plan = [
                 (_last_full_quarter(today), "accepted"),
                 (earlier, "accepted"),
@@ -78,12 +81,16 @@ def seed_period_reports(*, today: date) -> dict[str, int]:
                 (_month(today.replace(day=1)), "draft"),
             ]
             for period, outcome in plan:
+                prepared = min(_at(period.end, 9), latest)
                 report = period_report_prepare(
-                    user=librarian, library=library, consignment=consignment, period=period
+                    user=librarian,
+                    library=library,
+                    consignment=consignment,
+                    period=period,
+                    now=prepared,
                 )
                 if outcome != "draft":
-                    # Nothing after the anchor's day (a demo anchored in the past), or now.
-                    now = min(timezone.now(), _at(today, 18))
+                    now = latest
                     sent = min(_at(period.end + timedelta(days=3), 10), now)
                     report = period_report_submit(
                         user=librarian, report=report, narrative=NARRATIVE, now=sent

@@ -98,7 +98,7 @@ def _require_preparer(user, library):
         raise PermissionDenied
 
 
-def period_report_prepare(*, user, library, consignment, period: Period) -> PeriodReport:
+def period_report_prepare(*, user, library, consignment, period: Period, now=None) -> PeriodReport:
     """The report of this period and consignment, created as a draft when missing. `user` is
     None for the scheduled command."""
     if user is not None:
@@ -110,7 +110,12 @@ def period_report_prepare(*, user, library, consignment, period: Period) -> Peri
         consignment=consignment,
         kind=period.kind,
         starts_on=period.start,
-        defaults={"period": period.text, "ends_on": period.last_day, "created_by": user},
+        defaults={
+            "period": period.text,
+            "ends_on": period.last_day,
+            "created_by": user,
+            "created_at": now or timezone.now(),
+        },
     )
     return report
 

@@ -393,8 +393,8 @@ def test_each_county_has_period_reports_reviewed_and_the_nlc_pulls_the_accepted_
         statuses = set(reports.values_list("status", flat=True))
         assert {"accepted", "draft"} <= statuses and statuses & {"submitted", "returned"}
     anchor = timezone.make_aware(datetime.fromisoformat(ANCHOR).replace(hour=23))
-    assert not PeriodReport.objects.filter(submitted_at__gt=anchor).exists()
-    assert not PeriodReport.objects.filter(reviewed_at__gt=anchor).exists()
+    for stamp in ("created_at", "submitted_at", "reviewed_at"):
+        assert not PeriodReport.objects.filter(**{f"{stamp}__gt": anchor}).exists(), stamp
     accepted = PeriodReport.objects.filter(status="accepted")
     assert all(report.figures["totals"]["loans"] > 0 for report in accepted)
     # The NLC's systems pull every accepted report of its libraries with a read-only token.
@@ -405,3 +405,25 @@ def test_each_county_has_period_reports_reviewed_and_the_nlc_pulls_the_accepted_
     listed = api.get("/api/v1/period-reports/").json()
     assert {row["id"] for row in listed["results"]} == set(accepted.values_list("pk", flat=True))
     assert find_violations() == []
+
+
+@pytest.mark.parametrize("anchor", ["2026-01-01", "2026-04-01", "2026-07-31", "future"])
+def test_the_period_reports_fit_any_anchor(seeded, anchor):
+    from datetime import timedelta
+
+    from reports.models import PeriodReport, PeriodReportEvent
+    from reports.period_demo import seed_period_reports
+
+    day = (
+        timezone.localdate() + timedelta(days=45)
+        if anchor == "future"
+        else date.fromisoformat(anchor)
+    )
+    PeriodReportEvent.objects.all().delete()
+    PeriodReport.objects.all().delete()
+    counts = seed_period_reports(today=day)
+    assert counts == {"accepted": 6, "submitted": 1, "returned": 1, "draft": 2}
+    end = timezone.make_aware(datetime.combine(day, datetime.max.time()))
+    for stamp in ("created_at", "submitted_at", "reviewed_at"):
+        assert not PeriodReport.objects.filter(**{f"{stamp}__gt": end}).exists(), stamp
+    assert not PeriodReportEvent.objects.filter(at__gt=end).exists()
