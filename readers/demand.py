@@ -4,10 +4,11 @@ counted by reports.demand without anything of the reader who searched."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from django.core.cache import cache
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.lockouts import client_address
 from circulation.models import Hold
@@ -61,8 +62,9 @@ def sought_class(result: SearchResult, title=None) -> str:
 
 
 # Crawlers that say who they are (the catalogue's robots.txt already keeps the polite ones out
-# of its searches).
-CRAWLER = re.compile(r"bot\b|bot/|spider|crawl|slurp|bingpreview|facebookexternalhit", re.I)
+# of its searches): "Googlebot/2.1", "bingbot/2.0", "Baiduspider", "Sogou web spider" — not a
+# phone named "CUBOT X30".
+CRAWLER = re.compile(r"bot[/;)]|\bbot\b|spider|crawl|slurp|bingpreview|facebookexternalhit", re.I)
 # The same search again from the same address within this time is the same demand: a reload,
 # the back button, a second look at an empty result.
 REPEAT_SECONDS = 30 * 60
@@ -70,14 +72,15 @@ REPEAT_SECONDS = 30 * 60
 
 def _first_asking(request, library: Library, site: Site | None, text: str) -> bool:
     """Whether `request` is a person asking `text` for the first time in REPEAT_SECONDS. What
-    is remembered is a hash of the address and the question, in the cache beside the search
-    throttle's count of the same address, for half an hour — never in the database."""
+    is remembered, for half an hour in the cache, is a keyed hash of the address and the
+    question (HMAC with the site's secret key and the day): it cannot be turned back into an
+    address by trying them all, and is no use the next day. With a database cache
+    (DJANGO_CACHE_URL=dbcache://) the row lives in the database until the cache culls it."""
     if CRAWLER.search(request.META.get("HTTP_USER_AGENT", "")):
         return False
     asked = f"{client_address(request)}|{library.pk}|{getattr(site, 'pk', '')}|{text}"
-    return cache.add(
-        f"demand-asked:{hashlib.sha256(asked.encode()).hexdigest()}", 1, REPEAT_SECONDS
-    )
+    digest = salted_hmac(f"readers.demand.{timezone.localdate().isoformat()}", asked).hexdigest()
+    return cache.add(f"demand-asked:{digest}", 1, REPEAT_SECONDS)
 
 
 def record_search(

@@ -1,6 +1,7 @@
 """The catalogue's searches that count as readers' unmet demand (读者需求): what is counted, under
 which site and class, and that nothing of the reader who searched is kept."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -64,12 +65,51 @@ def test_a_crawlers_searches_are_not_readers_demand(client, catalogue, agent):
     assert counted() == []
 
 
-def test_robots_txt_keeps_crawlers_out_of_the_searches_and_the_staff_pages(client):
+def test_a_phone_whose_name_ends_in_bot_is_a_reader(client, catalogue):
+    url = reverse("readers:search", args=[catalogue.library.code])
+    agent = "Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 Mobile Safari/537.36"
+    assert client.get(url, {"q": "三体"}, HTTP_USER_AGENT=agent).status_code == 200
+    assert counted() == [("三体", NONE, "", None, 1)]
+
+
+def _robots_allow(rules: str, path: str) -> bool:
+    """What a crawler following RFC 9309 may fetch: the longest matching rule wins (`*` any
+    characters, `$` the end), an Allow on a tie."""
+    best = (-1, True)
+    for line in rules.splitlines():
+        field, _sep, value = line.partition(":")
+        field, value = field.strip().lower(), value.strip()
+        if field not in ("allow", "disallow") or not value:
+            continue
+        pattern = "".join(".*" if c == "*" else "$" if c == "$" else re.escape(c) for c in value)
+        if re.match(pattern, path):
+            rank = (len(value), field == "allow")
+            best = max(best, rank)
+    return best[1]
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/catalogue/", True),
+        ("/catalogue/SUIXIAN/", True),
+        ("/catalogue/SUIXIAN/titles/12/", True),
+        ("/catalogue/SUIXIAN/new/", True),
+        ("/catalogue/SUIXIAN/search/?q=三体", False),
+        ("/catalogue/SUIXIAN/sign-in/", False),
+        ("/catalogue/SUIXIAN/account/", False),
+        ("/catalogue/SUIXIAN/account/loans/3/renew/", False),
+        ("/catalogue/SUIXIAN/self-service/abc/", False),
+        ("/desk/", False),
+        ("/reports/", False),
+        ("/api/v1/items/", False),
+        ("/admin/", False),
+    ],
+)
+def test_robots_txt_opens_the_titles_and_keeps_crawlers_out_of_the_rest(client, path, allowed):
     response = client.get("/robots.txt")
     assert response["Content-Type"].startswith("text/plain")
-    rules = response.content.decode()
-    assert "Disallow: /\n" in rules and "Allow: /catalogue/*/titles/" in rules
-    assert "search" not in rules.split("Allow: /catalogue/$")[1]
+    assert _robots_allow(response.content.decode(), path) is allowed
 
 
 def test_a_search_that_finds_a_title_on_the_shelf_is_not_counted(client, catalogue):

@@ -137,3 +137,13 @@ def test_no_table_beside_a_chart_scrolls_sideways(
         )
         assert cut == [], (path, cut)
     screenshot(page, "side-tables")
+    # Axis labels: a long class name is shortened, a date never.
+    ticks = """() => [...document.querySelectorAll('canvas[data-chart]')].flatMap(
+        canvas => Chart.getChart(canvas).scales.x.ticks.map(tick => String(tick.label)))"""
+    page.goto(f"/reports/preferences/?period={PERIOD}")
+    page.wait_for_function("() => document.querySelectorAll('canvas[data-chart]').length > 0")
+    assert "I 文学" in page.evaluate(ticks)
+    page.goto(f"/reports/?period={PERIOD}&grain=day")
+    page.wait_for_function("() => document.querySelectorAll('canvas[data-chart]').length > 0")
+    dates = [label for label in page.evaluate(ticks) if label[:4].isdigit()]
+    assert f"{PERIOD}-01" in dates and not [d for d in dates if d.endswith("…")], dates

@@ -37,11 +37,13 @@ document.addEventListener("DOMContentLoaded", function () {
             ticks: {
               maxRotation: 45,
               autoSkipPadding: 8,
-              // A long class name (A 马克思主义、列宁主义…) would squeeze the bars into a corner:
-              // the axis shows its first characters, the tooltip and the table the whole name.
+              // A long class or site name (A 马克思主义、列宁主义…) would squeeze the bars into a
+              // corner: the axis shows its first characters, the tooltip and the table the
+              // whole name. Dates and other plain labels stay whole.
               callback: function (value) {
                 var label = String(this.getLabelForValue(value));
-                return label.length > 9 ? label.slice(0, 8) + "…" : label;
+                var named = /[^\x00-\x7f]/.test(label);
+                return named && label.length > 9 ? label.slice(0, 8) + "…" : label;
               },
             },
           },
