@@ -99,7 +99,9 @@ def test_a_job_whose_worker_was_killed_is_taken_back_by_the_next_worker(
     settings, sui_librarian, announced
 ):
     settings.TASKS = DATABASE_BACKEND
-    consignment_import(user=sui_librarian, consignment=announced, data=csv_bytes(rows(4000)))
+    # Enough labels that the worker is still at them when it is killed (4,000 were all laid out
+    # between two looks on a quiet machine), and the looks come often.
+    consignment_import(user=sui_librarian, consignment=announced, data=csv_bytes(rows(12000)))
     job = job_start(
         kind=Job.Kind.LABELS,
         user=sui_librarian,
@@ -112,7 +114,7 @@ def test_a_job_whose_worker_was_killed_is_taken_back_by_the_next_worker(
     env = _environment(SHAREDLOAN_JOB_STALE_SECONDS="2")
     worker = _manage("db_worker", "--no-reload", "--no-startup-delay", env=env)
     try:
-        assert _wait_for(lambda: Job.objects.filter(pk=job.pk, done__gt=0).exists())
+        assert _wait_for(lambda: Job.objects.filter(pk=job.pk, done__gt=0).exists(), every=0.05)
         os.kill(worker.pid, signal.SIGKILL)  # no chance to record anything
     finally:
         worker.wait(timeout=30)
@@ -122,7 +124,7 @@ def test_a_job_whose_worker_was_killed_is_taken_back_by_the_next_worker(
     assert "重新排队 1 个任务" in _run("recover_jobs", env=env)
     _run("db_worker", "--batch", "--no-reload", "--no-startup-delay", env=env)
     job.refresh_from_db()
-    assert (job.status, job.attempts, job.done, job.total) == ("succeeded", 2, 4000, 4000)
+    assert (job.status, job.attempts, job.done, job.total) == ("succeeded", 2, 12000, 12000)
     assert bytes(job.output.data).startswith(b"%PDF")
 
 
