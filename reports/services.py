@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -166,13 +167,7 @@ def period_report_submit(*, user, report, narrative: str, now=None) -> PeriodRep
             raise Refused(_("报表已报送，不能重复报送。"))
         if report.ends_on >= timezone.localdate(now):
             raise Refused(_("期间尚未结束，结束后才能报送。"))
-        report.figures = period_figures(
-            library=report.library,
-            consignment=report.consignment,
-            start=report.starts_on,
-            end=report.ends_on + timedelta(days=1),
-            now=now,
-        )
+        report.figures = _frozen_figures(report, now)
         report.narrative = narrative
         report.status = PeriodReport.Status.SUBMITTED
         report.submitted_by, report.submitted_at = user, now
@@ -181,6 +176,45 @@ def period_report_submit(*, user, report, narrative: str, now=None) -> PeriodRep
             report=report, action=PeriodReportEvent.Action.SUBMITTED, user=user, at=now
         )
     return report
+
+
+def _numbers(tables) -> list:
+    """The tables' figures without their labels."""
+    return [
+        [cell for row in table["rows"] for cell in row if not isinstance(cell, str)]
+        for table in tables
+    ]
+
+
+def _frozen_figures(report, now) -> dict:
+    """The figures frozen at submission, with their tables' titles, headings and row labels in
+    every language of the platform (the figures are counted once per language: a frozen table's
+    labels cannot be translated afterwards). The default language's are `tables`; the others
+    are kept only when their numbers are the very same."""
+    figures, by_language = None, {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            counted = period_figures(
+                library=report.library,
+                consignment=report.consignment,
+                start=report.starts_on,
+                end=report.ends_on + timedelta(days=1),
+                now=now,
+            )
+        if figures is None:
+            figures = counted
+        elif _numbers(counted["tables"]) != _numbers(figures["tables"]):
+            continue  # a loan committed between the two counts: that language falls back
+        by_language[code] = counted["tables"]
+    figures["tables_by_language"] = by_language
+    return figures
+
+
+def frozen_tables(figures: dict) -> list[dict]:
+    """The frozen tables in the language of the request, else as first frozen."""
+    return (
+        figures.get("tables_by_language", {}).get(translation.get_language()) or figures["tables"]
+    )
 
 
 def period_report_review(*, user, report, accept: bool, comment: str, now=None) -> PeriodReport:

@@ -48,6 +48,7 @@ from reports.pages.transit import transit_report
 from reports.pages.volume import volume_report
 from reports.services import (
     TOTAL_LABELS,
+    frozen_tables,
     period_figures,
     period_report_prepare,
     period_report_review,
@@ -388,7 +389,7 @@ def _detail_context(request, report):
         "report": report,
         "figures": figures,
         "totals": totals,
-        "tables": [Table.from_json(t) for t in figures["tables"]],
+        "tables": [Table.from_json(t) for t in frozen_tables(figures)],
         "is_frozen": report.figures is not None and not report.is_editable,
         "events": report.events.select_related("user"),
     }

@@ -219,3 +219,26 @@ def test_the_length_limits_hold_at_the_service_whoever_calls_it(
         period_report_review(user=hubei_reviewer, report=report, accept=False, comment=comment)
     report.refresh_from_db()
     assert (report.status, report.review_comment) == ("submitted", "")
+
+
+def test_a_frozen_report_reads_in_the_language_of_whoever_opens_it(
+    client, sui_librarian, sui_consignment, may_loans
+):
+    from django.utils import translation
+
+    from reports.services import period_report_submit
+
+    client.force_login(sui_librarian)
+    report = prepare(client, sui_consignment)
+    with translation.override("en"):  # whoever submits, the report keeps both languages
+        report = period_report_submit(user=sui_librarian, report=report, narrative="")
+    assert set(report.figures["tables_by_language"]) == {"zh-hans", "en"}
+    assert report.figures["tables"][0]["title"].startswith("借阅册次")
+    sui_librarian.language = "en"
+    sui_librarian.save()
+    english = client.get(f"/reports/period/{report.pk}/").content.decode()
+    assert "Loans" in english and "借阅册次" not in english
+    sui_librarian.language = "zh-hans"
+    sui_librarian.save()
+    chinese = client.get(f"/reports/period/{report.pk}/").content.decode()
+    assert "借阅册次" in chinese
