@@ -4,7 +4,8 @@ transaction of every change.
 
 The month (of `last_loan_at`, in UTC; NULL when never lent) lets a report count the shelf's
 idle volumes from the summary: every volume last lent in a month before the day asked is idle,
-and only the shelf's volumes last lent in that one month are counted live (`reports.engine.holdings`).
+and only the shelf's volumes last lent in that one month are counted live
+(`reports.engine.holdings`).
 
 Append-only rows, not one counter per group: a change adds −1 for the group a volume leaves and
 +1 for the group it joins (nothing when they are the same group), so two desks lending at one
