@@ -36,3 +36,19 @@ def lend(item, patron, site, when, *, returned=None, return_site=None, days=30):
         returned_at=at(returned) if returned else None,
         return_site=(return_site or site) if returned else None,
     )
+
+
+def count_search(library, query, *, when="2026-11-20 09:00", site=None, clc="", outcome="none",
+                 times=1):  # fmt: skip
+    """Readers' unmet searches counted as the catalogue counts them (reports.demand)."""
+    from reports.demand import demand_record
+
+    demand_record(
+        library=library,
+        site=site,
+        query=query,
+        outcome=outcome,
+        clc_top=clc,
+        at=at(when),
+        times=times,
+    )

@@ -11,24 +11,14 @@ from openpyxl import load_workbook
 
 from circulation.models import Hold
 from conftest import make_item
-from reports.demand import demand_record
 from reports.models import DemandSearch
-from reports.tests.helpers import at, make_patron
+from reports.tests.helpers import at, count_search, make_patron
 
 pytestmark = pytest.mark.django_db
 URL = "/reports/demand/"
 
 
-def count(library, query, *, when, site=None, clc="", outcome="none", times=1):
-    demand_record(
-        library=library,
-        site=site,
-        query=query,
-        outcome=outcome,
-        clc_top=clc,
-        at=at(when),
-        times=times,
-    )
+count = count_search
 
 
 @pytest.fixture

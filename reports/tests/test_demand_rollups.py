@@ -8,28 +8,18 @@ import pytest
 import time_machine
 
 from accounts.scope import LoanScope
-from reports.demand import demand_record
 from reports.engine.searches import search_counts, top_queries
 from reports.facts import refresh_report_tables, summarised_until
 from reports.models import DemandMonth, DemandSearch, DemandSiteMonth
 from reports.pages.demand import period_tables
-from reports.tests.helpers import at
+from reports.tests.helpers import at, count_search
 
 pytestmark = pytest.mark.django_db
 URL = "/reports/demand/"
 YEAR = (date(2026, 1, 1), date(2027, 1, 1))
 
 
-def count(library, query, *, when=None, site=None, clc="", outcome="none", times=1):
-    demand_record(
-        library=library,
-        site=site,
-        query=query,
-        outcome=outcome,
-        clc_top=clc,
-        at=at(when or "2026-11-20 09:00"),
-        times=times,
-    )
+count = count_search
 
 
 @pytest.fixture(autouse=True)
