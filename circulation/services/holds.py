@@ -172,7 +172,13 @@ def hold_trap_on_receipt(*, user, items: list[Item], site: Site, now) -> dict[in
     for a reader is now ready. Also run when a dispatched transfer is cancelled, with `site` its
     source. Returns {item id: what the receiver does with it}."""
     ids = [item.pk for item in items]
-    _lock_titles(Item.objects.filter(pk__in=ids).values_list("title_id", flat=True).distinct())
+    # Read once (the caller holds the items' locks): their titles to lock, and which stand free.
+    standing = list(
+        Item.objects.filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "title_id", "status", "current_site_id")
+    )
+    _lock_titles(title_id for _pk, title_id, _status, _site in standing)
     kept = {
         hold.item_id: hold
         for hold in Hold.objects.trapped()
@@ -194,13 +200,10 @@ def hold_trap_on_receipt(*, user, items: list[Item], site: Site, now) -> dict[in
             hold.save(update_fields=["status", "item", "trapped_at", "expires_at"])
             del kept[item_id]
     free: dict[int, list[int]] = {}
-    for pk, title_id in (
-        Item.objects.filter(pk__in=ids, status=Item.Status.AVAILABLE, current_site_id=site.pk)
-        .exclude(pk__in=kept.keys() | busy)
-        .order_by("pk")
-        .values_list("pk", "title_id")
-    ):
-        free.setdefault(title_id, []).append(pk)
+    for pk, title_id, status, site_id in standing:
+        on_shelf_here = status == Item.Status.AVAILABLE and site_id == site.pk
+        if on_shelf_here and pk not in kept and pk not in busy:
+            free.setdefault(title_id, []).append(pk)
     waiting = (
         Hold.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(
