@@ -46,7 +46,11 @@ def next_open_day(site, day: date) -> date:
     return day
 
 
-def due_at(*, site, start: datetime, days: int) -> datetime:
-    """When a loan of `days` days taken at `start` at `site` is due."""
+def due_at(*, site, start: datetime, days: int, closed_days_ahead: bool = True) -> datetime:
+    """When a loan of `days` days taken at `start` at `site` is due. A caller that knows no day
+    from `start` on is closed at `site` (the checkout's count statement asks) passes
+    `closed_days_ahead=False`, and the calendar is not read."""
     day = timezone.localtime(start, local_zone()).date() + timedelta(days=days)
+    if not closed_days_ahead:
+        return end_of_day(day)
     return end_of_day(next_open_day(site, day))

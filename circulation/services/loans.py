@@ -202,7 +202,7 @@ def loan_checkout(
         # After the locks: the counts see every loan committed while this checkout waited, and
         # the loan starts after the return it may have waited for.
         now = now or timezone.now()
-        desk_locks.count_for_checkout(patron=patron, item=item, now=now)
+        lookups = desk_locks.count_for_checkout(patron=patron, item=item, site=site, now=now)
         if patron.is_suspended:
             raise Refused(
                 _("读者证已暂停，不能借书。%(reason)s") % {"reason": patron.suspended_reason},
@@ -260,7 +260,10 @@ def loan_checkout(
                 )
 
         rule = loan_rule_for(
-            library_id=site.library_id, category=patron.category, site_kind=site.kind
+            library_id=site.library_id,
+            category=patron.category,
+            site_kind=site.kind,
+            candidates=lookups.rules,
         )
         if patron.loans_out >= rule.max_items:
             raise Refused(
@@ -290,7 +293,12 @@ def loan_checkout(
             site=site,
             display=display if display is not None and display.site_id == site.pk else None,
             checked_out_at=now,
-            due_at=due_at(site=site, start=now, days=rule.loan_days),
+            due_at=due_at(
+                site=site,
+                start=now,
+                days=rule.loan_days,
+                closed_days_ahead=lookups.closed_days_ahead,
+            ),
         )
         # bulk_create: one INSERT, no simple-history row; the item history (ItemEvent) is the
         # record of a checkout, and later edits of the loan in the admin keep their history.

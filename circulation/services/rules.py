@@ -37,10 +37,15 @@ def _candidates(library_id: int, category: str, site_kind: str) -> list[LoanRule
     return [LoanRule.from_db(connection.alias, fields, row) for row in rows]
 
 
-def loan_rule_for(*, library_id: int, category: str, site_kind: str) -> LoanRule:
-    rule = rule_among(
-        _candidates(library_id, category, site_kind), category=category, site_kind=site_kind
-    )
+def loan_rule_for(
+    *, library_id: int, category: str, site_kind: str, candidates: list[LoanRule] | None = None
+) -> LoanRule:
+    """The rule for `category` at `site_kind`; refused when the library has none. A caller that
+    read the library's `candidates` for them already (the checkout's count statement) passes
+    them, and nothing is read here."""
+    if candidates is None:
+        candidates = _candidates(library_id, category, site_kind)
+    rule = rule_among(candidates, category=category, site_kind=site_kind)
     if rule is None:
         raise Refused(_("本馆还没有设置这类读者的借阅规则，请县馆馆员在“借阅规则”中设置。"))
     return rule

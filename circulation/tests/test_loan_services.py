@@ -57,6 +57,37 @@ def test_the_due_date_is_the_end_of_the_day_and_skips_closed_days(
     assert (due.date(), due.hour, due.minute) == (date(2024, 5, 30), 23, 59)
 
 
+@time_machine.travel(datetime(2024, 4, 28, 10, 0, tzinfo=SHANGHAI), tick=False)
+@pytest.mark.parametrize(
+    "closed, due_day",
+    [
+        # Another site's closed day, or one already past, leaves the due day alone.
+        ([("branch", date(2024, 5, 28))], date(2024, 5, 28)),
+        ([("here", date(2024, 4, 27)), ("library", date(2024, 4, 1))], date(2024, 5, 28)),
+        # Closed today only: open again long before the loan is due.
+        ([("here", date(2024, 4, 28))], date(2024, 5, 28)),
+        # The library's closed day and this site's, run together over the due day.
+        ([("library", date(2024, 5, 28)), ("here", date(2024, 5, 29))], date(2024, 5, 30)),
+        ([("here", date(2024, 5, 28)), ("branch", date(2024, 5, 29))], date(2024, 5, 29)),
+    ],
+)
+def test_only_this_sites_and_the_librarys_closed_days_ahead_move_the_due_day(
+    sui_librarian, sui_central, sui_branch, wang, books, closed, due_day
+):
+    where = {"here": sui_central, "branch": sui_branch, "library": None}
+    for site, day in closed:
+        ClosedDay.objects.create(library=sui_central.library, site=where[site], date=day)
+    done = loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode="NL20000000")
+    assert timezone.localtime(done.loan.due_at, SHANGHAI).date() == due_day
+
+
+def test_a_reader_whose_category_has_no_rule_is_refused(sui_librarian, sui_central, wang, books):
+    LoanRule.objects.filter(category=wang.category).delete()
+    with pytest.raises(Refused, match="还没有设置这类读者的借阅规则"):
+        loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode="NL20000000")
+    assert not Loan.objects.exists()
+
+
 def test_scanning_the_same_checkout_twice_makes_one_loan(sui_librarian, sui_central, wang, books):
     loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode="NL20000000")
     again = loan_checkout(user=sui_librarian, site=sui_central, patron=wang, barcode="NL20000000")
