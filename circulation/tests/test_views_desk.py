@@ -155,6 +155,27 @@ def test_others_cannot_use_the_desk(
     assert not Loan.objects.exists()
 
 
+def test_the_desk_answers_for_a_site_as_the_scope_does(
+    client_for, sui_librarian, xiaolin_volunteer, xiaolin_site, sui_branch, zengdu_central
+):
+    # A volunteer's list of sites wrongly holding another county's site opens no desk there;
+    # a site of their own county that is not theirs is out of their scope too.
+    xiaolin_volunteer.sites.add(zengdu_central)
+    client = client_for(xiaolin_volunteer)
+    assert client.post(scan_url(zengdu_central), {"code": "X"}, **JSON).status_code == 404
+    assert client.post(scan_url(sui_branch), {"code": "X"}, **JSON).status_code == 404
+    missing = reverse("circulation:desk-scan", args=["SUIXIAN", "nowhere"])
+    assert client.post(missing, {"code": "X"}, **JSON).status_code == 404
+    assert client.post(scan_url(xiaolin_site), {"code": "X"}, **JSON).status_code == 200
+    # A closed site is seen but not worked at, by its volunteer or the county's librarian.
+    xiaolin_site.is_active = False
+    xiaolin_site.save()
+    assert client.post(scan_url(xiaolin_site), {"code": "X"}, **JSON).status_code == 403
+    client = client_for(sui_librarian)
+    assert client.post(scan_url(xiaolin_site), {"code": "X"}, **JSON).status_code == 403
+    assert client.post(scan_url(sui_branch), {"code": "X"}, **JSON).status_code == 200
+
+
 def test_anonymous_visitors_are_sent_to_sign_in(client, xiaolin_site):
     response = client.post(scan_url(xiaolin_site), {"code": "SX000001"})
     assert response.status_code == 302 and "login" in response.url
@@ -166,11 +187,11 @@ def test_a_checkout_scan_takes_a_fixed_small_number_of_queries(
     client = client_for(xiaolin_volunteer)
     scan(client, xiaolin_site, "NL50000000", card="SX000001")
     # session, user, the volunteer's sites, the site; lock the reader, lock the item, then
-    # count the reader's loans and flag holds and transfers (after the locks, so the counts are
-    # not stale); rule, closed days; insert the loan and its history row, update the item and
-    # its holdings-summary rows; the reader's loans for the panel; two savepoints of the test's
-    # own transaction.
-    with django_assert_max_num_queries(16):
+    # count the reader's loans, flag holds, transfers and closed days ahead and read the loan
+    # rules (after the locks, so the counts are not stale); insert the loan and its history
+    # row, update the item and its holdings-summary rows; the reader's loans for the panel; two
+    # savepoints of the test's own transaction.
+    with django_assert_max_num_queries(14):
         scan(client, xiaolin_site, "NL50000001", card="SX000001")
 
 
