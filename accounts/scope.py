@@ -141,12 +141,13 @@ def _site_by_codes(library_code: str, site_code: str):
     from django.db import connection
 
     from collections_app.models import Library, Site
+    from sharedloan.prepared import fixed_cursor
 
     site_fields = _columns(Site, connection.vendor)
     library_fields = _columns(Library, connection.vendor)
     columns = [f"s.{f.column}" for f, _, _ in site_fields]
     columns += [f"l.{f.column}" for f, _, _ in library_fields]
-    with connection.cursor() as cursor:
+    with fixed_cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(columns)} FROM {Site._meta.db_table} s "
             f"JOIN {Library._meta.db_table} l ON l.id = s.library_id "

@@ -24,6 +24,7 @@ from django.utils import timezone
 from circulation.due_dates import local_zone
 from circulation.models import ClosedDay, Hold, Loan, LoanRule, Patron
 from collections_app.models import Display, Item, Site, Title, TransferLine
+from sharedloan.prepared import fixed_cursor
 
 ITEM_FIELDS = (
     "id",
@@ -173,6 +174,6 @@ def count_for_checkout(*, patron: Patron, item: Item, site: Site, now) -> Lookup
 
 
 def _fetch(sql, params):
-    with connection.cursor() as cursor:
+    with fixed_cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

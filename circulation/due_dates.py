@@ -9,10 +9,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from circulation.models import ClosedDay
+from sharedloan.prepared import fixed_cursor
 
 # A site closed longer than this is not lending; stop looking.
 MAX_CLOSED_RUN = 120
@@ -30,7 +30,7 @@ def closed_dates(site, start: date, end: date) -> set[date]:
     """The days from `start` to `end` closed at `site` or at its whole library. A fixed SQL
     string: every checkout and renewal asks, and the ORM took longer to build the query than
     PostgreSQL to answer it."""
-    with connection.cursor() as cursor:
+    with fixed_cursor() as cursor:
         cursor.execute(
             f"SELECT date FROM {ClosedDay._meta.db_table} WHERE library_id = %s "
             "AND date >= %s AND date <= %s AND (site_id = %s OR site_id IS NULL)",

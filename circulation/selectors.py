@@ -11,6 +11,7 @@ from circulation.models import Hold, Loan, Patron
 from circulation.services.holds import free_copies, pullable_holds
 from collections_app.models import Item, Site, Title, Transfer
 from collections_app.selectors import sites_for
+from sharedloan.prepared import fixed_cursor
 
 
 def patrons_for(user):
@@ -60,7 +61,7 @@ def desk_loans(patron) -> list[Loan]:
     due_at = Loan._meta.get_field("due_at").get_col(Loan._meta.db_table)
     # What the ORM would do to the column (SQLite stores it as text without a zone).
     converters = connection.ops.get_db_converters(due_at)
-    with connection.cursor() as cursor:
+    with fixed_cursor() as cursor:
         cursor.execute(sql, [patron.pk])
         rows = cursor.fetchall()
     alias, loans = connection.alias, []

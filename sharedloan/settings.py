@@ -160,6 +160,9 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["sharedloan.db_routers.ReplicaRouter"]
+# The desk's fixed SQL strings are prepared on each PostgreSQL connection (sharedloan/prepared.py);
+# false behind a pooler that cannot keep prepared statements (PgBouncer before 1.21).
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=15)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

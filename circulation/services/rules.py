@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from circulation.models import LoanRule
 from collections_app.errors import Refused
+from sharedloan.prepared import fixed_cursor
 
 # A loan longer than a year is not a loan; the due date search also stops a few months out.
 MAX_LOAN_DAYS = 365
@@ -27,7 +28,7 @@ def _candidates(library_id: int, category: str, site_kind: str) -> list[LoanRule
     SQL string: every checkout, renewal and hold asks, and building this two-row query with
     the ORM cost several times what PostgreSQL takes to answer it."""
     fields = [field.attname for field in LoanRule._meta.concrete_fields]
-    with connection.cursor() as cursor:
+    with fixed_cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(fields)} FROM {LoanRule._meta.db_table} "
             "WHERE library_id = %s AND category = %s AND site_kind IN (%s, '')",
