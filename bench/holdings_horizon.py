@@ -41,6 +41,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from accounts.scope import LoanScope  # noqa: E402
+from bench.benchdb import best_of  # noqa: E402
 from circulation.integrity import CHECKS, run_check  # noqa: E402
 from collections_app.models import HoldingCount, Item, Library, Title  # noqa: E402
 from collections_app.services.holdings import holdings_fold, holdings_rebuild  # noqa: E402
@@ -48,13 +49,7 @@ from reports.engine.holdings import Holdings  # noqa: E402
 
 
 def timed(fn, rounds=OPTIONS.rounds):
-    best = None
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - start
-        best = elapsed if best is None else min(best, elapsed)
-    return best
+    return best_of(fn, rounds)
 
 
 def raw_counts(province, idle_since) -> dict:

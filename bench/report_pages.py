@@ -40,7 +40,7 @@ os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
 
 import argparse  # noqa: E402
 
-from bench.benchdb import ensure_database, fresh_database  # noqa: E402
+from bench.benchdb import best_of, ensure_database, fresh_database  # noqa: E402
 
 ARGS = argparse.ArgumentParser()
 ARGS.add_argument("--reuse", action="store_true", help="keep the database, migrate it")
@@ -246,13 +246,7 @@ def add_loans(count, *, chunk=2_000_000):
 
 
 def timed(fn, rounds=ROUNDS):
-    best = None
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - start
-        best = elapsed if best is None else min(best, elapsed)
-    return best
+    return best_of(fn, rounds)
 
 
 def raw(sql, params=()):
