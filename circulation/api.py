@@ -467,7 +467,11 @@ class CirculationViewSet(viewsets.ViewSet):
         responses={
             201: CheckoutSerializer,
             200: CheckoutSerializer,
-            404: not_found("The site or the reader is not one the caller can see"),
+            404: not_found(
+                "The site (`not_found`) or the reader (`patron_not_found`) is not one the "
+                "caller can see",
+                codes=(),
+            ),
         },
         description="201 for a new loan; 200 when the same reader already has this volume "
         "(the same scan again).",
@@ -484,7 +488,7 @@ class CirculationViewSet(viewsets.ViewSet):
             .first()
         )
         if patron is None:
-            raise NotFound(_("找不到这位读者。"))
+            raise NotFound(_("找不到这位读者。"), code="patron_not_found")
         done = loans.loan_checkout(
             user=request.user, site=site, patron=patron, barcode=data["barcode"]
         )
@@ -566,7 +570,10 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(
         summary="Place a hold for a reader",
         request=HoldPlaceSerializer,
-        responses={201: HoldSerializer, 404: not_found("The reader is not one the caller can see")},
+        responses={
+            201: HoldSerializer,
+            404: not_found("The reader is not one the caller can see", codes=("patron_not_found",)),
+        },
         description="A free copy on the shelf at the pickup site is kept for the reader at once "
         "(status `trapped`); otherwise the hold waits for the next copy returned.",
     )
@@ -577,7 +584,7 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data = incoming.validated_data
         patron = _patron_by_card(request.user, data["card_number"])
         if patron is None:
-            raise NotFound(_("找不到这位读者。"))
+            raise NotFound(_("找不到这位读者。"), code="patron_not_found")
         sites = selectors.desk_sites(request.user).filter(library=patron.library)
         pickup = _find_site(sites.select_related("library"), data["pickup_site"])
         form = HoldForm(

@@ -110,7 +110,11 @@ def _unknown_barcodes(library: Library, codes: list[str]) -> tuple[list[Item], l
         item.barcode: item
         for item in Item.objects.filter(library=library, barcode__in=codes).select_related("title")
     }
-    unknown = [Problem(code, _("不是本馆的图书条码")) for code in codes if code not in items]
+    unknown = [
+        Problem(code, _("不是本馆的图书条码"), "item_not_found")
+        for code in codes
+        if code not in items
+    ]
     return [items[code] for code in codes if code in items], unknown
 
 
@@ -869,6 +873,7 @@ def _receive(user, transfer: Transfer, data: dict) -> dict:
             raise Refused(
                 _("%(count)s 个条码不能接收，未做任何更改。") % {"count": len(receipt.problems)},
                 receipt.problems,
+                code="items_not_receivable",
             )
     return _receipt_body(transfer, receipt)
 
@@ -888,7 +893,9 @@ def _fill(user, transfer: Transfer, data: dict) -> int:
         items, unknown = _unknown_barcodes(transfer.library, data["barcodes"])
         if unknown:
             raise Refused(
-                _("%(count)s 册图书不能调拨，未做任何更改。") % {"count": len(unknown)}, unknown
+                _("%(count)s 册图书不能调拨，未做任何更改。") % {"count": len(unknown)},
+                unknown,
+                code="items_not_transferable",
             )
         return transfer_services.transfer_add_items(user=user, transfer=transfer, items=items)
     if data.get("filters"):
@@ -1085,7 +1092,7 @@ class BoxViewSet(ScopedReadOnlyViewSet):
         data = _validated(BoxPackSerializer, request)
         items, unknown = _unknown_barcodes(box.library, data["barcodes"])
         if unknown:
-            raise Refused(_("有图书不能装箱，未做任何更改。"), unknown)
+            raise Refused(_("有图书不能装箱，未做任何更改。"), unknown, code="items_not_packable")
         box_pack(user=request.user, box=box, items=items)
         return self._answer(box)
 
@@ -1134,7 +1141,9 @@ class BoxViewSet(ScopedReadOnlyViewSet):
         )
         if transfer is None:
             box = get_scoped_or_404(Box.objects.all(), request.user, code=code)
-            raise Refused(_("书箱“%(box)s”不在途中。") % {"box": box.name})
+            raise Refused(
+                _("书箱“%(box)s”不在途中。") % {"box": box.name}, code="box_not_in_transit"
+            )
         _require_receiver(request.user, transfer)
         data = _validated(BoxReceiveSerializer, request)
         data = {"barcodes": [code], "damaged": data["damaged"], "finish": False}

@@ -14,6 +14,9 @@ from django.utils.translation import gettext
 class Problem:
     where: str
     message: str
+    # The stable name of this row's reason, where one is more specific than the refusal's own
+    # (a transfer refused as a whole says for each volume whether it is on loan, elsewhere, …).
+    code: str = ""
 
     def __str__(self):
         return gettext("%(where)s：%(message)s") % {"where": self.where, "message": self.message}

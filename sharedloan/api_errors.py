@@ -40,7 +40,11 @@ def refused_body(refused):
         "code": refused.code,
         "message": str(refused.message),
         "problems": [
-            {"where": str(problem.where), "message": str(problem.message)}
+            {
+                "where": str(problem.where),
+                "code": getattr(problem, "code", "") or refused.code,
+                "message": str(problem.message),
+            }
             for problem in refused.problems
         ],
     }

@@ -39,33 +39,126 @@ class FieldErrorSerializer(serializers.Serializer):
 
 class ProblemSerializer(serializers.Serializer):
     where = serializers.CharField(help_text="The row, barcode or object the refusal is about.")
+    code = serializers.CharField(
+        help_text="Stable code of this row's reason, e.g. `item_on_loan` or `item_not_here`; "
+        "the refusal's own code where no more specific one applies."
+    )
     message = serializers.CharField(help_text="Why it was refused there.")
 
 
-# The codes of the desk's refusals (circulation.services.loans): a self-check machine acts on
-# them without reading the message. Any other refusal is `refused`.
-DESK_REFUSALS = (
-    "barcode_invalid",
-    "item_not_found",
-    "item_not_ours",
-    "item_on_loan",
-    "item_not_here",
-    "item_in_transit",
-    "item_out_of_service",
-    "item_on_transfer",
-    "kept_for_hold",
-    "patron_not_found",
-    "patron_suspended",
-    "loan_limit_reached",
-    "overdue_block",
-    "already_returned",
-    "item_not_on_loan",
-    "renewal_limit",
-    "renewal_too_early",
-    "hold_waiting",
-    "site_inactive",
-    "site_not_allowed",
-)
+# The codes of the services' refusals (409, `collections_app.errors.Refused`), each named after
+# its rule: a client (a self-check machine, a county's script) acts on them without reading the
+# message. The same rule has the same code in every service; a refused row in `problems` carries
+# the code of its own reason. `refused` is left only for a refusal no rule here names.
+REFUSALS = {
+    "the desk (checkout, return, renewal, holds to pull)": {
+        "barcode_invalid": "no barcode, or one too long or malformed",
+        "item_not_found": "no volume of the library has this barcode",
+        "item_not_ours": "the volume belongs to another library",
+        "item_on_loan": "the volume is on loan",
+        "item_not_here": "the volume is recorded at another site",
+        "item_in_transit": "the volume is on its way on a transfer",
+        "item_out_of_service": "missing, damaged, withdrawn, returned to the lender or not yet "
+        "received",
+        "item_on_transfer": "the volume is on a transfer (a draft reserves it too)",
+        "kept_for_hold": "the volume is kept for a reader's hold",
+        "patron_not_found": "no such reader in the site's library (404 when the API looks "
+        "the card up itself)",
+        "patron_suspended": "the reader's card is suspended",
+        "loan_limit_reached": "the reader has as many volumes as the loan rule allows",
+        "overdue_block": "the reader has overdue volumes and the rule blocks new loans",
+        "loan_rule_missing": "no loan rule for this category of reader",
+        "already_returned": "the loan was returned before",
+        "item_not_on_loan": "the volume is not on loan",
+        "renewal_limit": "no renewals left",
+        "renewal_too_early": "too early to renew",
+        "hold_waiting": "another reader waits for the title: no renewal",
+        "no_reader_waiting": "nobody waits for this title: shelve the volume",
+    },
+    "sites and rights": {
+        "site_inactive": "the site is closed (inactive)",
+        "site_not_allowed": "the caller may not work at this site",
+        "site_not_ours": "the site belongs to another library",
+        "librarian_only": "only the county library's librarians may do this",
+    },
+    "transfers and book boxes": {
+        "transfer_not_draft": "the transfer is dispatched, received or cancelled already",
+        "transfer_not_dispatched": "the transfer is not on its way, so nothing can be received",
+        "transfer_closed": "the transfer is received or cancelled already",
+        "transfer_empty": "the transfer has no volumes to dispatch",
+        "destination_required": "a transfer between sites needs a destination",
+        "destination_unexpected": "a return to the lender has no destination",
+        "destination_is_source": "the destination is the sending site",
+        "not_destination": "received at a site that is not the destination",
+        "no_matching_items": "no volume on the shelf matches the allocation filters",
+        "count_required": "how many volumes to allocate is missing",
+        "items_not_transferable": "volumes cannot go on the transfer (each in `problems`)",
+        "items_not_receivable": "scanned barcodes cannot be received (each in `problems`)",
+        "extra_not_receivable": "(a row) a volume not on the transfer cannot arrive as extra",
+        "box_code_taken": "another box has this label code",
+        "box_empty": "the box has no volumes",
+        "box_on_transfer": "the box is on a transfer (sent already)",
+        "box_not_in_transit": "the box is not on its way",
+        "items_scattered": "the volumes stand at more than one site",
+        "items_not_packable": "volumes cannot be packed (each in `problems`)",
+        "item_in_other_box": "(a row) the volume is in another box",
+    },
+    "consignments (receiving)": {
+        "no_central_site": "the library has no active central library to receive at",
+        "lender_not_national": "the lender must be the National Library",
+        "term_ends_too_early": "the term ends before the agreement date",
+        "consignment_reference_taken": "the lender has a consignment with this reference",
+        "consignment_not_importable": "the consignment is past receiving: no more manifests",
+        "consignment_not_announced": "receiving has started already",
+        "consignment_not_receiving": "the consignment is not being received",
+        "manifest_missing": "import the manifest before receiving",
+        "import_invalid": "rows of the file are wrong; nothing was imported",
+        "import_conflict": "another import took some of its numbers a moment ago",
+    },
+    "holds": {
+        "hold_other_library": "the title or the pickup site is not of the reader's library",
+        "hold_not_own": "a reader may place and cancel only their own holds",
+        "holds_not_allowed": "the loan rule allows this category of reader no holds",
+        "already_borrowed": "the reader has the title on loan",
+        "no_lendable_copy": "the library has no copy of the title that circulates",
+        "hold_already_placed": "the reader holds this title already",
+        "hold_not_active": "the hold is fulfilled, cancelled or expired",
+    },
+    "readers": {
+        "card_number_taken": "another reader of the library has this card",
+        "birth_year_invalid": "the birth year is not plausible",
+        "patron_not_editable": "the caller may not change this reader",
+        "reason_required": "a suspension needs its reason",
+        "reason_too_long": "the reason is too long",
+    },
+    "met only on the pages, not through this API": {
+        "import_empty": "the readers' file has no rows",
+        "pin_invalid": "a reader's PIN is 4 to 8 digits",
+        "loan_rule_exists": "a rule for this category and site kind exists",
+        "loan_rule_not_ours": "the loan rule is another library's",
+        "loan_days_invalid": "the loan days are out of range",
+        "closed_day_exists": "the closed day was added a moment ago",
+        "display_ended": "the display has ended",
+        "ends_before_start": "the end date is before the start",
+        "items_not_displayable": "volumes cannot go on the display",
+        "items_required": "no volumes chosen",
+        "status_not_markable": "volumes cannot be marked with this status",
+        "items_not_markable": "volumes cannot be marked (each in `problems`)",
+        "rotation_plan_no_stops": "the rotation plan has no stops",
+        "rotation_plan_invalid": "stops of the plan are wrong (each in `problems`)",
+        "rotation_stop_in_use": "volumes of the plan stand at the stop to delete",
+        "items_not_rotatable": "volumes or boxes cannot join the plan",
+        "suggestions_required": "no suggestion chosen",
+    },
+}
+REFUSAL_CODES = {code for codes in REFUSALS.values() for code in codes}
+
+
+def _refusals_described() -> str:
+    return "; ".join(
+        f"{area}: " + ", ".join(f"`{code}` ({meaning})" for code, meaning in codes.items())
+        for area, codes in REFUSALS.items()
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -76,9 +169,10 @@ class ErrorSerializer(serializers.Serializer):
             "Stable machine-readable code: `invalid`, `parse_error`, `bad_request`, "
             "`not_authenticated`, `authentication_failed`, `permission_denied`, "
             "`read_only_token`, `not_found`, `not_acceptable`, `unsupported_media_type`, "
-            "`refused` (409; a checkout, return or renewal says which rule refused: "
-            + ", ".join(f"`{code}`" for code in DESK_REFUSALS)
-            + "), `job_failed`, `idempotency_key_reused`, `throttled`, `server_error` (500), …"
+            "`refused` (409), `job_failed`, `idempotency_key_reused`, `throttled`, "
+            "`server_error` (500), …. A refusal (409) names the rule that refused — "
+            + _refusals_described()
+            + "."
         )
     )
     message = serializers.CharField(
@@ -132,9 +226,13 @@ ERRORS = {
 }
 
 
-def not_found(description: str) -> OpenApiResponse:
-    """The 404 of a write that has no path parameter but looks up what its body names."""
-    return OpenApiResponse(ErrorSerializer, description=description + " (`not_found`).")
+def not_found(description: str, codes: tuple[str, ...] = ("not_found",)) -> OpenApiResponse:
+    """The 404 of a write that has no path parameter but looks up what its body names, with
+    the codes it answers (`patron_not_found` says it was the reader that was not found)."""
+    names = ", ".join(f"`{code}`" for code in codes)
+    return OpenApiResponse(
+        ErrorSerializer, description=f"{description} ({names})." if names else f"{description}."
+    )
 
 
 class AutoSchema(openapi.AutoSchema):

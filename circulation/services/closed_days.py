@@ -16,9 +16,9 @@ def closed_days_add(*, user, library, site, first: date, last: date, reason: str
     so sending the same form twice marks them once. The library row is locked while the days
     are read and written, so two librarians adding the same days at once never collide."""
     if not can_manage_library(user, library):
-        raise Refused(_("只有县馆馆员可以登记闭馆日。"))
+        raise Refused(_("只有县馆馆员可以登记闭馆日。"), code="librarian_only")
     if site is not None and site.library_id != library.pk:
-        raise Refused(_("只能为本馆的站点登记闭馆日。"))
+        raise Refused(_("只能为本馆的站点登记闭馆日。"), code="site_not_ours")
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     with transaction.atomic():
         Library.objects.select_for_update().filter(pk=library.pk).first()
@@ -37,11 +37,13 @@ def closed_days_add(*, user, library, site, first: date, last: date, reason: str
                 ClosedDay.objects.bulk_create(rows)
         except IntegrityError:
             # The unique constraints are the last word if anything slips past the lock.
-            raise Refused(_("有闭馆日刚被登记过，请刷新页面后再试。")) from None
+            raise Refused(
+                _("有闭馆日刚被登记过，请刷新页面后再试。"), code="closed_day_exists"
+            ) from None
     return len(rows)
 
 
 def closed_day_remove(*, user, day: ClosedDay) -> None:
     if not can_manage_library(user, day.library):
-        raise Refused(_("只有县馆馆员可以删除闭馆日。"))
+        raise Refused(_("只有县馆馆员可以删除闭馆日。"), code="librarian_only")
     day.delete()

@@ -30,6 +30,7 @@ from circulation.services.rules import loan_rule_for
 from collections_app.barcodes import MAX_LENGTH, normalise_barcode
 from collections_app.errors import Refused
 from collections_app.models import Item, Site, Title, TransferLine
+from collections_app.services.transfers import item_status_code
 
 # How long a waiting hold stays valid when the desk does not say otherwise.
 HOLD_VALID_DAYS = 90
@@ -54,36 +55,42 @@ def hold_place(
     library, site staff at their own sites. A reader signed in online (`reader`, no staff
     `user`) places their own, for pickup at any active site of their library."""
     if title.library_id != patron.library_id or pickup_site.library_id != patron.library_id:
-        raise Refused(_("只能预约本馆的图书，并在本馆站点取书。"))
+        raise Refused(_("只能预约本馆的图书，并在本馆站点取书。"), code="hold_other_library")
     if reader is not None:
         if reader.pk != patron.pk:
-            raise Refused(_("只能为自己预约。"))
+            raise Refused(_("只能为自己预约。"), code="hold_not_own")
     elif not can_work_at_site(user, pickup_site):
-        raise Refused(_("您不能办理在“%(site)s”取书的预约。") % {"site": pickup_site.name})
+        raise Refused(
+            _("您不能办理在“%(site)s”取书的预约。") % {"site": pickup_site.name},
+            code="site_not_allowed",
+        )
     if not pickup_site.is_active:
-        raise Refused(_("站点“%(site)s”已停用。") % {"site": pickup_site.name})
+        raise Refused(
+            _("站点“%(site)s”已停用。") % {"site": pickup_site.name}, code="site_inactive"
+        )
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
         _lock_titles([title.pk])
         now = now or timezone.now()
         if patron.is_suspended:
-            raise Refused(_("读者证已暂停，不能预约。"))
+            raise Refused(_("读者证已暂停，不能预约。"), code="patron_suspended")
         rule = loan_rule_for(
             library_id=patron.library_id, category=patron.category, site_kind=pickup_site.kind
         )
         if not rule.holds_allowed:
             raise Refused(
                 _("按本馆借阅规则，%(category)s读者不能预约。")
-                % {"category": patron.get_category_display()}
+                % {"category": patron.get_category_display()},
+                code="holds_not_allowed",
             )
         if Loan.objects.open().filter(patron=patron, item__title=title).exists():
-            raise Refused(_("读者已经借着这本书，不需要预约。"))
+            raise Refused(_("读者已经借着这本书，不需要预约。"), code="already_borrowed")
         lendable = Item.objects.filter(
             title=title,
             status__in=[Item.Status.AVAILABLE, Item.Status.ON_LOAN, Item.Status.IN_TRANSIT],
         )
         if not lendable.exists():
-            raise Refused(_("本馆没有这本书可以流通的副本，不能预约。"))
+            raise Refused(_("本馆没有这本书可以流通的副本，不能预约。"), code="no_lendable_copy")
         try:
             with transaction.atomic():
                 hold = Hold.objects.create(
@@ -95,7 +102,7 @@ def hold_place(
                     expires_at=now + timedelta(days=valid_days),
                 )
         except IntegrityError:
-            raise Refused(_("读者已经预约了这本书。")) from None
+            raise Refused(_("读者已经预约了这本书。"), code="hold_already_placed") from None
         if reader is not None:
             update_change_reason(hold, READER_ONLINE)
         _trap_from_shelf(hold, now)
@@ -283,13 +290,15 @@ def hold_pull(*, user, site: Site, barcode: str, now=None) -> Routing:
     picks up here, else put on the hold draft to the pickup site, as a returned copy would be."""
     code = normalise_barcode(barcode or "")
     if not code:
-        raise Refused(_("没有读到条码，请重新扫描。"))
+        raise Refused(_("没有读到条码，请重新扫描。"), code="barcode_invalid")
     if len(code) > MAX_LENGTH:
-        raise Refused(_("条码太长，请检查后重新扫描。"))
+        raise Refused(_("条码太长，请检查后重新扫描。"), code="barcode_invalid")
     if not can_work_at_site(user, site):
-        raise Refused(_("您不能在“%(site)s”办理借还。") % {"site": site.name})
+        raise Refused(
+            _("您不能在“%(site)s”办理借还。") % {"site": site.name}, code="site_not_allowed"
+        )
     if not site.is_active:
-        raise Refused(_("站点“%(site)s”已停用。") % {"site": site.name})
+        raise Refused(_("站点“%(site)s”已停用。") % {"site": site.name}, code="site_inactive")
     with transaction.atomic():
         # The item first, then the hold: the order in which return and checkout lock them.
         item = (
@@ -298,18 +307,23 @@ def hold_pull(*, user, site: Site, barcode: str, now=None) -> Routing:
             .first()
         )
         if item is None:
-            raise Refused(_("本馆没有条码为 %(code)s 的图书。") % {"code": code})
+            raise Refused(
+                _("本馆没有条码为 %(code)s 的图书。") % {"code": code}, code="item_not_found"
+            )
         now = now or timezone.now()
         if item.current_site_id != site.pk:
-            raise Refused(_("这册书不在本站，不能在这里调取。"))
+            raise Refused(_("这册书不在本站，不能在这里调取。"), code="item_not_here")
         if not item.is_available:
             raise Refused(
-                _("这册书现在%(status)s，不能调取。") % {"status": item.get_status_display()}
+                _("这册书现在%(status)s，不能调取。") % {"status": item.get_status_display()},
+                code=item_status_code(item),
             )
         if Hold.objects.trapped().filter(item=item).exists():
-            raise Refused(_("这册书已为另一条预约留书。"))
+            raise Refused(_("这册书已为另一条预约留书。"), code="kept_for_hold")
         if TransferLine.objects.filter(item=item, is_open=True).exists():
-            raise Refused(_("这册书已在一张调拨单上，请先从调拨单上取下。"))
+            raise Refused(
+                _("这册书已在一张调拨单上，请先从调拨单上取下。"), code="item_on_transfer"
+            )
         hold = (
             pullable_holds(site.library_id, now, here=site)
             .filter(title_id=item.title_id)
@@ -317,7 +331,7 @@ def hold_pull(*, user, site: Site, barcode: str, now=None) -> Routing:
             .first()
         )
         if hold is None:
-            raise Refused(_("没有读者在等这本书，放回书架即可。"))
+            raise Refused(_("没有读者在等这本书，放回书架即可。"), code="no_reader_waiting")
         pickup = Site.objects.get(pk=hold.pickup_site_id)
         return _trap_and_route(user=user, hold=hold, item=item, site=site, pickup=pickup, now=now)
 
@@ -361,14 +375,18 @@ def hold_cancel(*, user, hold: Hold, now=None, reader: Patron | None = None) -> 
         hold = _lock_hold_and_item(hold.pk)
         if reader is not None:
             if hold.patron_id != reader.pk:
-                raise Refused(_("只能取消自己的预约。"))
+                raise Refused(_("只能取消自己的预约。"), code="hold_not_own")
             hold._change_reason = READER_ONLINE
         elif not can_cancel_hold(user, hold):
-            raise Refused(_("您只能取消在您的站点取书、或在您的站点办证的读者的预约。"))
+            raise Refused(
+                _("您只能取消在您的站点取书、或在您的站点办证的读者的预约。"),
+                code="site_not_allowed",
+            )
         now = now or timezone.now()
         if not hold.is_open:
             raise Refused(
-                _("这条预约已经结束（%(status)s）。") % {"status": hold.get_status_display()}
+                _("这条预约已经结束（%(status)s）。") % {"status": hold.get_status_display()},
+                code="hold_not_active",
             )
         item_id = hold.item_id if hold.is_trapped else None
         _close(hold, Hold.Status.CANCELLED, now)

@@ -21,7 +21,7 @@ MAX_REASON = 200  # Patron.suspended_reason
 
 def _check_birth_year(birth_year) -> None:
     if birth_year is not None and not 1900 <= birth_year <= timezone.localdate().year:
-        raise Refused(_("出生年份不合理。"))
+        raise Refused(_("出生年份不合理。"), code="birth_year_invalid")
 
 
 def patron_register(
@@ -36,9 +36,11 @@ def patron_register(
     birth_year: int | None = None,
 ) -> Patron:
     if home_site.library_id != library.pk:
-        raise Refused(_("办证站点必须是本馆的站点。"))
+        raise Refused(_("办证站点必须是本馆的站点。"), code="site_not_ours")
     if not can_work_at_site(user, home_site):
-        raise Refused(_("您不能在“%(site)s”办证。") % {"site": home_site.name})
+        raise Refused(
+            _("您不能在“%(site)s”办证。") % {"site": home_site.name}, code="site_not_allowed"
+        )
     _check_birth_year(birth_year)
     try:
         with transaction.atomic():
@@ -52,7 +54,9 @@ def patron_register(
                 birth_year=birth_year,
             )
     except IntegrityError:
-        raise Refused(_("读者证号 %(card)s 已被使用。") % {"card": card_number}) from None
+        raise Refused(
+            _("读者证号 %(card)s 已被使用。") % {"card": card_number}, code="card_number_taken"
+        ) from None
 
 
 def patron_update(*, user, patron: Patron, **fields) -> Patron:
@@ -62,10 +66,13 @@ def patron_update(*, user, patron: Patron, **fields) -> Patron:
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
         if not can_edit_patron(user, patron):
-            raise Refused(_("您不能修改这位读者的信息。"))
+            raise Refused(_("您不能修改这位读者的信息。"), code="patron_not_editable")
         home_site = fields.get("home_site", patron.home_site)
         if home_site.library_id != patron.library_id or not can_work_at_site(user, home_site):
-            raise Refused(_("您不能把读者的办证站点设为“%(site)s”。") % {"site": home_site.name})
+            raise Refused(
+                _("您不能把读者的办证站点设为“%(site)s”。") % {"site": home_site.name},
+                code="site_not_allowed",
+            )
         _check_birth_year(fields.get("birth_year"))
         for name, value in fields.items():
             setattr(patron, name, value)
@@ -74,7 +81,8 @@ def patron_update(*, user, patron: Patron, **fields) -> Patron:
                 patron.save()
         except IntegrityError:
             raise Refused(
-                _("读者证号 %(card)s 已被使用。") % {"card": patron.card_number}
+                _("读者证号 %(card)s 已被使用。") % {"card": patron.card_number},
+                code="card_number_taken",
             ) from None
         return patron
 
@@ -82,13 +90,13 @@ def patron_update(*, user, patron: Patron, **fields) -> Patron:
 def patron_suspend(*, user, patron: Patron, reason: str) -> Patron:
     reason = (reason or "").strip()
     if not reason:
-        raise Refused(_("请写明暂停原因。"))
+        raise Refused(_("请写明暂停原因。"), code="reason_required")
     if len(reason) > MAX_REASON:
-        raise Refused(_("暂停原因最多 %(n)s 字。") % {"n": MAX_REASON})
+        raise Refused(_("暂停原因最多 %(n)s 字。") % {"n": MAX_REASON}, code="reason_too_long")
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
         if not can_edit_patron(user, patron):
-            raise Refused(_("您不能暂停这位读者。"))
+            raise Refused(_("您不能暂停这位读者。"), code="patron_not_editable")
         patron.is_suspended = True
         patron.suspended_reason = reason
         patron.save(update_fields=["is_suspended", "suspended_reason"])
@@ -99,7 +107,7 @@ def patron_reinstate(*, user, patron: Patron) -> Patron:
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
         if not can_edit_patron(user, patron):
-            raise Refused(_("您不能恢复这位读者。"))
+            raise Refused(_("您不能恢复这位读者。"), code="patron_not_editable")
         patron.is_suspended = False
         patron.suspended_reason = ""
         patron.save(update_fields=["is_suspended", "suspended_reason"])
@@ -122,9 +130,9 @@ class PatronRow:
 def patron_import(*, user, library: Library, rows: Sequence[PatronRow]) -> int:
     """Create every reader of the file, or none: each bad row is reported with its number."""
     if not can_manage_library(user, library):
-        raise Refused(_("只有县馆馆员可以批量导入读者。"))
+        raise Refused(_("只有县馆馆员可以批量导入读者。"), code="librarian_only")
     if not rows:
-        raise Refused(_("文件中没有读者。"))
+        raise Refused(_("文件中没有读者。"), code="import_empty")
     sites = {}
     for site in Site.objects.filter(library=library):
         sites[site.code.lower()] = site
@@ -193,13 +201,17 @@ def patron_import(*, user, library: Library, rows: Sequence[PatronRow]) -> int:
             )
     if problems:
         raise Refused(
-            _("%(count)s 处错误，没有导入任何读者。") % {"count": len(problems)}, problems
+            _("%(count)s 处错误，没有导入任何读者。") % {"count": len(problems)},
+            problems,
+            code="import_invalid",
         )
     try:
         with transaction.atomic():
             Patron.objects.bulk_create(patrons, batch_size=1000)
     except IntegrityError:
-        raise Refused(_("有读者证号刚被占用，没有导入任何读者，请重试。")) from None
+        raise Refused(
+            _("有读者证号刚被占用，没有导入任何读者，请重试。"), code="import_conflict"
+        ) from None
     return len(patrons)
 
 
@@ -214,10 +226,13 @@ def patron_set_pin(*, user, patron: Patron, pin: str, site: Site | None = None) 
     for any reader of the site's library who stands in front of them."""
     at_desk = site is not None and site.library_id == patron.library_id
     if not (can_edit_patron(user, patron) or (at_desk and can_work_at_site(user, site))):
-        raise Refused(_("您不能为这位读者设置密码。"))
+        raise Refused(_("您不能为这位读者设置密码。"), code="patron_not_editable")
     low, high = PIN_LENGTHS
     if not (pin.isascii() and pin.isdigit() and low <= len(pin) <= high):
-        raise Refused(_("密码须为 %(low)s 到 %(high)s 位数字。") % {"low": low, "high": high})
+        raise Refused(
+            _("密码须为 %(low)s 到 %(high)s 位数字。") % {"low": low, "high": high},
+            code="pin_invalid",
+        )
     with transaction.atomic():
         patron = Patron.objects.select_for_update().get(pk=patron.pk)
         patron.pin = make_password(pin)

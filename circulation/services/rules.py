@@ -48,7 +48,10 @@ def loan_rule_for(
         candidates = _candidates(library_id, category, site_kind)
     rule = rule_among(candidates, category=category, site_kind=site_kind)
     if rule is None:
-        raise Refused(_("本馆还没有设置这类读者的借阅规则，请县馆馆员在“借阅规则”中设置。"))
+        raise Refused(
+            _("本馆还没有设置这类读者的借阅规则，请县馆馆员在“借阅规则”中设置。"),
+            code="loan_rule_missing",
+        )
     return rule
 
 
@@ -59,11 +62,13 @@ def loan_rule_save(*, user, library, rule=None, **fields):
     from accounts.scope import can_manage_library
 
     if not can_manage_library(user, library):
-        raise Refused(_("只有县馆馆员可以修改借阅规则。"))
+        raise Refused(_("只有县馆馆员可以修改借阅规则。"), code="librarian_only")
     if rule is not None and rule.library_id != library.pk:
-        raise Refused(_("只能修改本馆的借阅规则。"))
+        raise Refused(_("只能修改本馆的借阅规则。"), code="loan_rule_not_ours")
     if "loan_days" in fields and not 1 <= fields["loan_days"] <= MAX_LOAN_DAYS:
-        raise Refused(_("借期应在 1 到 %(max)s 天之间。") % {"max": MAX_LOAN_DAYS})
+        raise Refused(
+            _("借期应在 1 到 %(max)s 天之间。") % {"max": MAX_LOAN_DAYS}, code="loan_days_invalid"
+        )
     rule = rule or LoanRule(library=library)
     for name, value in fields.items():
         setattr(rule, name, value)
@@ -71,5 +76,5 @@ def loan_rule_save(*, user, library, rule=None, **fields):
         with transaction.atomic():
             rule.save()
     except IntegrityError:
-        raise Refused(_("这类读者在这类站点已经有一条规则了。")) from None
+        raise Refused(_("这类读者在这类站点已经有一条规则了。"), code="loan_rule_exists") from None
     return rule

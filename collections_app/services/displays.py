@@ -17,9 +17,11 @@ def display_create(
     *, user, library, site, name: str, kind: str, starts_on, ends_on=None
 ) -> Display:
     if site.library_id != library.pk or not can_work_at_site(user, site):
-        raise Refused(_("您不能管理“%(site)s”的专架。") % {"site": site.name})
+        raise Refused(
+            _("您不能管理“%(site)s”的专架。") % {"site": site.name}, code="site_not_allowed"
+        )
     if ends_on is not None and ends_on < starts_on:
-        raise Refused(_("结束日期不能早于开始日期。"))
+        raise Refused(_("结束日期不能早于开始日期。"), code="ends_before_start")
     return Display.objects.create(
         library=library, site=site, name=name, kind=kind, starts_on=starts_on, ends_on=ends_on
     )
@@ -29,9 +31,12 @@ def display_place(*, user, display: Display, items: Iterable[Item]) -> int:
     """Put items on a display at its site. Items elsewhere go there first by a transfer
     (reason: display); an item already on another display moves to this one."""
     if not can_work_at_site(user, display.site):
-        raise Refused(_("您不能管理“%(site)s”的专架。") % {"site": display.site.name})
+        raise Refused(
+            _("您不能管理“%(site)s”的专架。") % {"site": display.site.name},
+            code="site_not_allowed",
+        )
     if display.ends_on and display.ends_on < timezone.localdate():
-        raise Refused(_("专架“%(name)s”已结束。") % {"name": display.name})
+        raise Refused(_("专架“%(name)s”已结束。") % {"name": display.name}, code="display_ended")
     with transaction.atomic():
         locked = lock_items(item.pk for item in items)
         problems = []
@@ -43,7 +48,9 @@ def display_place(*, user, display: Display, items: Iterable[Item]) -> int:
             elif item.is_out_of_service or item.is_in_transit:
                 problems.append(Problem(item.barcode, item.get_status_display()))
         if problems:
-            raise Refused(_("有图书不能上架，未做任何更改。"), problems)
+            raise Refused(
+                _("有图书不能上架，未做任何更改。"), problems, code="items_not_displayable"
+            )
         # A display changes where a volume stands on the site, not its status.
         return item_transition(
             items=[item for item in locked if item.display_id != display.pk],
@@ -56,7 +63,10 @@ def display_place(*, user, display: Display, items: Iterable[Item]) -> int:
 
 def display_remove(*, user, display: Display, items: Iterable[Item] | None = None) -> int:
     if not can_work_at_site(user, display.site):
-        raise Refused(_("您不能管理“%(site)s”的专架。") % {"site": display.site.name})
+        raise Refused(
+            _("您不能管理“%(site)s”的专架。") % {"site": display.site.name},
+            code="site_not_allowed",
+        )
     with transaction.atomic():
         on_display = display.items.all()
         if items is not None:

@@ -60,7 +60,10 @@ def central_site(library: Library) -> Site:
         .first()
     )
     if site is None:
-        raise Refused(_("%(library)s还没有启用的总馆站点，无法接收图书。") % {"library": library})
+        raise Refused(
+            _("%(library)s还没有启用的总馆站点，无法接收图书。") % {"library": library},
+            code="no_central_site",
+        )
     return site
 
 
@@ -68,7 +71,8 @@ def _require_manager(user, consignment: Consignment) -> None:
     # user=None is the management command, run by whoever may run commands on the server.
     if user is not None and not can_manage_library(user, consignment.library):
         raise Refused(
-            _("只有%(library)s的馆员可以办理这个批次。") % {"library": consignment.library}
+            _("只有%(library)s的馆员可以办理这个批次。") % {"library": consignment.library},
+            code="librarian_only",
         )
 
 
@@ -87,11 +91,14 @@ def consignment_announce(
     note: str = "",
 ) -> Consignment:
     if user is not None and not can_manage_library(user, library):
-        raise Refused(_("只有%(library)s的馆员可以登记批次。") % {"library": library})
+        raise Refused(
+            _("只有%(library)s的馆员可以登记批次。") % {"library": library},
+            code="librarian_only",
+        )
     if not lender.is_lender:
-        raise Refused(_("出借馆必须是国家图书馆。"))
+        raise Refused(_("出借馆必须是国家图书馆。"), code="lender_not_national")
     if term_ends_on is not None and term_ends_on <= agreement_date:
-        raise Refused(_("期满日期应晚于协议日期。"))
+        raise Refused(_("期满日期应晚于协议日期。"), code="term_ends_too_early")
     reference = reference.strip()
     try:
         with transaction.atomic():
@@ -107,7 +114,8 @@ def consignment_announce(
     except IntegrityError:
         raise Refused(
             _("%(lender)s已有批次号为“%(reference)s”的批次。")
-            % {"lender": lender, "reference": reference}
+            % {"lender": lender, "reference": reference},
+            code="consignment_reference_taken",
         ) from None
 
 
@@ -227,7 +235,8 @@ def consignment_import(
     if consignment.status not in IMPORTABLE:
         raise Refused(
             _("批次状态为“%(status)s”，不能再导入清单。")
-            % {"status": consignment.get_status_display()}
+            % {"status": consignment.get_status_display()},
+            code="consignment_not_importable",
         )
     result.manifest = manifest = read_manifest(data, options=options)
     if manifest.titles and _check_barcodes(manifest, consignment) and not manifest.awaiting_count:
@@ -237,13 +246,19 @@ def consignment_import(
     if dry_run:
         return result
     if manifest.errors:
-        raise Refused(result.summary(), [problem.as_problem() for problem in manifest.errors])
+        raise Refused(
+            result.summary(),
+            [problem.as_problem() for problem in manifest.errors],
+            code="import_invalid",
+        )
     try:
         with transaction.atomic():
             _write(user, _lock(consignment), result)
     except IntegrityError:
         # Another import of the same file or barcodes committed a moment ago.
-        raise Refused(_("有条码号刚被另一次导入使用，未导入任何记录，请重新预览。")) from None
+        raise Refused(
+            _("有条码号刚被另一次导入使用，未导入任何记录，请重新预览。"), code="import_conflict"
+        ) from None
     result.committed = True
     return result
 
@@ -282,7 +297,8 @@ def _write(user, consignment: Consignment, result: ImportResult) -> None:
     manifest = result.manifest
     if consignment.status not in IMPORTABLE:
         raise Refused(
-            _("批次状态已变为“%(status)s”。") % {"status": consignment.get_status_display()}
+            _("批次状态已变为“%(status)s”。") % {"status": consignment.get_status_display()},
+            code="consignment_not_importable",
         )
     site = central_site(consignment.library)
     now = timezone.now()
@@ -367,10 +383,11 @@ def consignment_start_receiving(*, user, consignment: Consignment) -> Consignmen
         if consignment.status != Consignment.Status.ANNOUNCED:
             raise Refused(
                 _("批次状态为“%(status)s”，不能开始验收。")
-                % {"status": consignment.get_status_display()}
+                % {"status": consignment.get_status_display()},
+                code="consignment_not_announced",
             )
         if not consignment.items.exists() and not consignment.awaiting.exists():
-            raise Refused(_("请先导入批次清单，再开始验收。"))
+            raise Refused(_("请先导入批次清单，再开始验收。"), code="manifest_missing")
         consignment.status = Consignment.Status.RECEIVING
         consignment.save(update_fields=["status"])
         return consignment
@@ -420,16 +437,19 @@ def consignment_scan(
         consignment = _lock(consignment)
         site = central_site(consignment.library)
         if user is not None and not can_work_at_site(user, site):
-            raise Refused(_("您不能在“%(site)s”验收图书。") % {"site": site.name})
+            raise Refused(
+                _("您不能在“%(site)s”验收图书。") % {"site": site.name}, code="site_not_allowed"
+            )
         if consignment.status != Consignment.Status.RECEIVING:
             raise Refused(
                 _("批次状态为“%(status)s”，不在验收中。")
-                % {"status": consignment.get_status_display()}
+                % {"status": consignment.get_status_display()},
+                code="consignment_not_receiving",
             )
         now = timezone.now()
         item = None
         if not code:
-            raise Refused(_("请扫描条码。"))
+            raise Refused(_("请扫描条码。"), code="barcode_invalid")
         if not BARCODE.match(code):
             result = ScanResult(
                 code[:64], ReceiptEntry.Outcome.INVALID, _("条码格式不符，请重新扫描。")
@@ -507,7 +527,8 @@ def consignment_sign_off(*, user, consignment: Consignment) -> SignOff:
         if consignment.status != Consignment.Status.RECEIVING:
             raise Refused(
                 _("批次状态为“%(status)s”，不能签收。")
-                % {"status": consignment.get_status_display()}
+                % {"status": consignment.get_status_display()},
+                code="consignment_not_receiving",
             )
         now = timezone.now()
         ids = list(

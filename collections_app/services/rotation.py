@@ -256,7 +256,7 @@ def rotation_run(*, user, plan: RotationPlan, now=None) -> RotationRun:
     with transaction.atomic():
         plan = RotationPlan.objects.select_for_update().get(pk=plan.pk)
         if not can_manage_library(user, plan.library):
-            raise Refused(_("只有县馆馆员可以执行轮换计划。"))
+            raise Refused(_("只有县馆馆员可以执行轮换计划。"), code="librarian_only")
         decisions = rotation_review(plan=plan, now=now)
         extended = [d.member.pk for d in decisions if d.action == Action.STAY_IN_DEMAND]
         groups: dict[tuple, list[Item]] = defaultdict(list)
@@ -303,7 +303,7 @@ def rotation_plan_save(*, user, plan: RotationPlan, stops: Sequence[StopSpec]) -
     least one stop, each with a stay, at an active site of the plan's library, and no site
     twice: a volume arriving at a site must know which stop it reached."""
     if not can_manage_library(user, plan.library):
-        raise Refused(_("只有县馆馆员可以编辑轮换计划。"))
+        raise Refused(_("只有县馆馆员可以编辑轮换计划。"), code="librarian_only")
     problems = []
     seen: dict[int, int] = {}
     for position, spec in enumerate(stops, start=1):
@@ -326,9 +326,13 @@ def rotation_plan_save(*, user, plan: RotationPlan, stops: Sequence[StopSpec]) -
             problems.append(Problem(where, _("不是本计划的站点")))
         seen.setdefault(spec.site.pk, position)
     if not stops:
-        raise Refused(_("轮换计划至少要有一个站点。"))
+        raise Refused(_("轮换计划至少要有一个站点。"), code="rotation_plan_no_stops")
     if problems:
-        raise Refused(_("轮换计划有 %(n)s 处问题，未保存。") % {"n": len(problems)}, problems)
+        raise Refused(
+            _("轮换计划有 %(n)s 处问题，未保存。") % {"n": len(problems)},
+            problems,
+            code="rotation_plan_invalid",
+        )
     with transaction.atomic():
         if plan.pk:
             RotationPlan.objects.select_for_update().filter(pk=plan.pk).first()
@@ -338,7 +342,9 @@ def rotation_plan_save(*, user, plan: RotationPlan, stops: Sequence[StopSpec]) -
             with transaction.atomic():
                 plan.stops.exclude(pk__in=kept).delete()
         except ProtectedError:
-            raise Refused(_("要删除的站点上还有轮换中的图书，不能删除。")) from None
+            raise Refused(
+                _("要删除的站点上还有轮换中的图书，不能删除。"), code="rotation_stop_in_use"
+            ) from None
         # Move the old numbers out of the way first: (plan, position) is unique.
         plan.stops.update(position=F("position") + 1000)
         for position, spec in enumerate(stops, start=1):
@@ -365,19 +371,21 @@ def rotation_add(
     with the lender or not yet received cannot rotate; a volume in a book box rotates with its
     box; nothing is on two plans, or on one plan twice."""
     if user is not None and not can_manage_library(user, plan.library):
-        raise Refused(_("只有县馆馆员可以编辑轮换计划。"))
+        raise Refused(_("只有县馆馆员可以编辑轮换计划。"), code="librarian_only")
     items, boxes = list(items), list(boxes)
     with transaction.atomic():
         plan = RotationPlan.objects.select_for_update().get(pk=plan.pk)
         stops = list(plan.stops.order_by("position"))
         if not stops:
-            raise Refused(_("轮换计划还没有站点。"))
+            raise Refused(_("轮换计划还没有站点。"), code="rotation_plan_no_stops")
         # As they are now, not as the page that listed them saw them.
         items = list(Item.objects.filter(pk__in=[item.pk for item in items]).order_by("pk"))
         problems = _member_problems(plan, items, boxes)
         if problems:
             raise Refused(
-                _("%(n)s 项不能加入轮换计划，未做任何更改。") % {"n": len(problems)}, problems
+                _("%(n)s 项不能加入轮换计划，未做任何更改。") % {"n": len(problems)},
+                problems,
+                code="items_not_rotatable",
             )
         by_site: dict[int, RotationStop] = {}
         for candidate in stops:
@@ -397,7 +405,9 @@ def rotation_add(
                 RotationMember.objects.bulk_create(members)
         except IntegrityError:
             # Another librarian put one of them on a plan a moment ago.
-            raise Refused(_("有图书或书箱已在某个轮换计划中。")) from None
+            raise Refused(
+                _("有图书或书箱已在某个轮换计划中。"), code="items_not_rotatable"
+            ) from None
         return len(members)
 
 

@@ -54,12 +54,14 @@ def item_mark(*, user, items: Iterable[Item], status: str, note: str = "") -> in
     display and its box, where it no longer stands."""
     label = dict(Item.Status.choices).get(status, status)
     if status not in MARKS:
-        raise Refused(_("不能把图书标记为“%(status)s”。") % {"status": label})
+        raise Refused(
+            _("不能把图书标记为“%(status)s”。") % {"status": label}, code="status_not_markable"
+        )
     note = note.strip()[:200]
     with transaction.atomic():
         locked = lock_items(item.pk for item in items)
         if not locked:
-            raise Refused(_("请选择图书。"))
+            raise Refused(_("请选择图书。"), code="items_required")
         ids = [item.pk for item in locked]
         libraries = Library.objects.in_bulk({item.library_id for item in locked})
         open_transfers = dict(
@@ -79,6 +81,7 @@ def item_mark(*, user, items: Iterable[Item], status: str, note: str = "") -> in
                 _("%(count)s 册图书不能标记为“%(status)s”，未做任何更改。")
                 % {"count": len(problems), "status": label},
                 problems,
+                code="items_not_markable",
             )
         changing = [item for item in locked if item.status != status]
         fields = {} if status == Item.Status.AVAILABLE else {"display": None, "box": None}

@@ -17,7 +17,7 @@ def suggestions_accept(*, user, moves) -> list[Transfer]:
     for source, destination, clc_top, count, idle_days in moves:
         grouped[(source, destination)].append((clc_top, count, idle_days))
     if not grouped:
-        raise Refused(_("请至少选择一条建议。"))
+        raise Refused(_("请至少选择一条建议。"), code="suggestions_required")
     transfers = []
     with transaction.atomic():
         for (source, destination), classes in sorted(

@@ -71,21 +71,47 @@ def _lock_transfer(transfer: Transfer) -> Transfer:
 
 def _require_sender(user, site: Site) -> None:
     if not can_work_at_site(user, site):
-        raise Refused(_("您不能从“%(site)s”发出图书。") % {"site": site.name})
+        raise Refused(
+            _("您不能从“%(site)s”发出图书。") % {"site": site.name}, code="site_not_allowed"
+        )
 
 
 def item_refusal(item: Item, source: Site) -> str | None:
     """Why this item cannot go on a transfer from `source`, or None when it can."""
-    if item.library_id != source.library_id:
-        return _("不是本馆的图书")
+    problem = item_problem(item, source)
+    return problem.message if problem else None
+
+
+def item_status_code(item: Item) -> str:
+    """The stable code of why an item that is not on the shelf cannot be taken from it."""
     if item.is_on_loan:
-        return _("已借出，归还后才能调拨")
+        return "item_on_loan"
     if item.is_in_transit:
-        return _("正在调拨途中")
+        return "item_in_transit"
+    return "item_out_of_service"
+
+
+def item_problem(item: Item, source: Site) -> Problem | None:
+    """`item_refusal` as a refused row, with the stable code of its reason (the desk's codes:
+    the same rule has the same name wherever it refuses)."""
+    if item.library_id != source.library_id:
+        return Problem(item.barcode, _("不是本馆的图书"), "item_not_ours")
+    if item.is_on_loan:
+        return Problem(item.barcode, _("已借出，归还后才能调拨"), "item_on_loan")
+    if item.is_in_transit:
+        return Problem(item.barcode, _("正在调拨途中"), "item_in_transit")
     if item.is_out_of_service:
-        return _("状态为“%(status)s”，不能调拨") % {"status": item.get_status_display()}
+        return Problem(
+            item.barcode,
+            _("状态为“%(status)s”，不能调拨") % {"status": item.get_status_display()},
+            "item_out_of_service",
+        )
     if item.current_site_id != source.pk:
-        return _("不在发出站点，当前在“%(site)s”") % {"site": item.current_site.name}
+        return Problem(
+            item.barcode,
+            _("不在发出站点，当前在“%(site)s”") % {"site": item.current_site.name},
+            "item_not_here",
+        )
     return None
 
 
@@ -100,18 +126,20 @@ def transfer_create(
     _require_sender(user, source)
     if reason == Transfer.Reason.RETURN_TO_LENDER:
         if destination is not None:
-            raise Refused(_("归还国图的调拨单没有接收站点。"))
+            raise Refused(_("归还国图的调拨单没有接收站点。"), code="destination_unexpected")
         if not can_manage_library(user, source.library):
-            raise Refused(_("只有县馆馆员可以办理归还国图。"))
+            raise Refused(_("只有县馆馆员可以办理归还国图。"), code="librarian_only")
     else:
         if destination is None:
-            raise Refused(_("请选择接收站点。"))
+            raise Refused(_("请选择接收站点。"), code="destination_required")
         if destination.library_id != source.library_id:
-            raise Refused(_("只能在本馆的站点之间调拨。"))
+            raise Refused(_("只能在本馆的站点之间调拨。"), code="site_not_ours")
         if destination.pk == source.pk:
-            raise Refused(_("接收站点不能与发出站点相同。"))
+            raise Refused(_("接收站点不能与发出站点相同。"), code="destination_is_source")
         if not destination.is_active:
-            raise Refused(_("站点“%(site)s”已停用。") % {"site": destination.name})
+            raise Refused(
+                _("站点“%(site)s”已停用。") % {"site": destination.name}, code="site_inactive"
+            )
     return Transfer.objects.create(
         library_id=source.library_id,
         source=source,
@@ -128,24 +156,22 @@ def transfer_add_items(*, user, transfer: Transfer, items: Iterable[Item]) -> in
         transfer = _lock_transfer(transfer)
         _require_sender(user, transfer.source)
         if transfer.status != Transfer.Status.DRAFT:
-            raise Refused(_("只能向草稿状态的调拨单添加图书。"))
+            raise Refused(_("只能向草稿状态的调拨单添加图书。"), code="transfer_not_draft")
         locked = lock_items(item.pk for item in items)
-        problems = [
-            Problem(item.barcode, reason)
-            for item in locked
-            if (reason := item_refusal(item, transfer.source))
-        ]
+        problems = [problem for item in locked if (problem := item_problem(item, transfer.source))]
         if transfer.reason != Transfer.Reason.HOLD:
             # A copy kept for a reader travels only on the hold transfer to their pickup site.
             trapped = trapped_for_readers(item.pk for item in locked)
             problems += [
-                Problem(item.barcode, _("已为预约的读者留书，不能另作调拨"))
+                Problem(item.barcode, _("已为预约的读者留书，不能另作调拨"), "kept_for_hold")
                 for item in locked
                 if item.pk in trapped
             ]
         if problems:
             raise Refused(
-                _("%(count)s 册图书不能调拨，未做任何更改。") % {"count": len(problems)}, problems
+                _("%(count)s 册图书不能调拨，未做任何更改。") % {"count": len(problems)},
+                problems,
+                code="items_not_transferable",
             )
         already_here = set()
         if transfer.lines.exists():
@@ -167,6 +193,7 @@ def transfer_add_items(*, user, transfer: Transfer, items: Iterable[Item]) -> in
             raise Refused(
                 _("有图书已在其他未完结的调拨单中，未做任何更改。"),
                 _open_elsewhere(transfer, locked),
+                code="items_not_transferable",
             ) from None
         return len(lines)
 
@@ -179,7 +206,9 @@ def _open_elsewhere(transfer: Transfer, items: list[Item]) -> list[Problem]:
         .values_list("item_id", "transfer_id")
     )
     return [
-        Problem(barcodes[item_id], _("已在调拨单 #%(id)s 中") % {"id": transfer_id})
+        Problem(
+            barcodes[item_id], _("已在调拨单 #%(id)s 中") % {"id": transfer_id}, "item_on_transfer"
+        )
         for item_id, transfer_id in rows
     ]
 
@@ -188,14 +217,14 @@ def transfer_add_matching(*, user, transfer: Transfer, count: int, **filters) ->
     """Add up to `count` items from the source that match the filters of
     `selectors.transferable_items` ("200 class I volumes idle for 90 days")."""
     if count < 1:
-        raise Refused(_("请填写要调拨的册数。"))
+        raise Refused(_("请填写要调拨的册数。"), code="count_required")
     items = list(
         transferable_items(transfer.source, **filters).exclude(transfer_lines__transfer=transfer)[
             :count
         ]
     )
     if not items:
-        raise Refused(_("发出站点没有符合条件的在架图书。"))
+        raise Refused(_("发出站点没有符合条件的在架图书。"), code="no_matching_items")
     return transfer_add_items(user=user, transfer=transfer, items=items)
 
 
@@ -204,7 +233,7 @@ def transfer_remove_items(*, user, transfer: Transfer, items: Iterable[Item]) ->
         transfer = _lock_transfer(transfer)
         _require_sender(user, transfer.source)
         if transfer.status != Transfer.Status.DRAFT:
-            raise Refused(_("只能从草稿状态的调拨单移除图书。"))
+            raise Refused(_("只能从草稿状态的调拨单移除图书。"), code="transfer_not_draft")
         lines = transfer.lines.filter(item__in=[item.pk for item in items])
         taken_off = lock_items(lines.values_list("item_id", flat=True))
         deleted, _rows = lines.delete()
@@ -218,19 +247,20 @@ def transfer_dispatch(*, user, transfer: Transfer) -> Transfer:
         transfer = _lock_transfer(transfer)
         _require_sender(user, transfer.source)
         if transfer.status != Transfer.Status.DRAFT:
-            raise Refused(_("调拨单 #%(id)s 已不是草稿，不能再发出。") % {"id": transfer.pk})
+            raise Refused(
+                _("调拨单 #%(id)s 已不是草稿，不能再发出。") % {"id": transfer.pk},
+                code="transfer_not_draft",
+            )
         item_ids = list(transfer.lines.values_list("item_id", flat=True))
         if not item_ids:
-            raise Refused(_("调拨单中还没有图书。"))
+            raise Refused(_("调拨单中还没有图书。"), code="transfer_empty")
         items = lock_items(item_ids)
-        problems = [
-            Problem(item.barcode, reason)
-            for item in items
-            if (reason := item_refusal(item, transfer.source))
-        ]
+        problems = [problem for item in items if (problem := item_problem(item, transfer.source))]
         if problems:
             raise Refused(
-                _("%(count)s 册图书已不能发出，未做任何更改。") % {"count": len(problems)}, problems
+                _("%(count)s 册图书已不能发出，未做任何更改。") % {"count": len(problems)},
+                problems,
+                code="items_not_transferable",
             )
         now = timezone.now()
         # A volume in transit stays at its source until it is received; the history row names
@@ -256,7 +286,10 @@ def transfer_cancel(*, user, transfer: Transfer) -> Transfer:
         transfer = _lock_transfer(transfer)
         _require_sender(user, transfer.source)
         if not transfer.is_open:
-            raise Refused(_("调拨单 #%(id)s 已完结，不能取消。") % {"id": transfer.pk})
+            raise Refused(
+                _("调拨单 #%(id)s 已完结，不能取消。") % {"id": transfer.pk},
+                code="transfer_closed",
+            )
         pending = transfer.lines.filter(state=TransferLine.State.PENDING)
         back = lock_items(pending.values_list("item_id", flat=True))
         if transfer.is_dispatched:
@@ -350,7 +383,8 @@ def transfer_receive(
         if not transfer.is_dispatched:
             raise Refused(
                 _("调拨单 #%(id)s 的状态是“%(status)s”，不能接收。")
-                % {"id": transfer.pk, "status": transfer.get_status_display()}
+                % {"id": transfer.pk, "status": transfer.get_status_display()},
+                code="transfer_not_dispatched",
             )
         barcodes = _open_boxes(transfer, barcodes)
         lines = {
@@ -403,6 +437,7 @@ def transfer_receive(
                             code,
                             _("不在本单中，不能作为多出接收：%(reason)s")
                             % {"reason": refusals[item.pk]},
+                            "extra_not_receivable",
                         )
                     )
                     continue
@@ -419,7 +454,7 @@ def transfer_receive(
                 )
                 receipt.extra.append(code)
             else:
-                receipt.problems.append(Problem(code, _("不是本馆的图书条码")))
+                receipt.problems.append(Problem(code, _("不是本馆的图书条码"), "item_not_found"))
         for state, line_ids in settled.items():
             TransferLine.objects.filter(pk__in=line_ids).update(state=state, is_open=False)
         TransferLine.objects.bulk_create(extra_lines, batch_size=CHUNK)
@@ -543,14 +578,17 @@ def _refuse_split_boxes(transfer: Transfer, extras: list[Item], refusals: dict[i
 def _require_receiver(user, transfer: Transfer, site: Site | None) -> None:
     if transfer.destination is None:
         if site is not None or not can_manage_library(user, transfer.library):
-            raise Refused(_("归还国图的图书由县馆馆员确认国图已收到。"))
+            raise Refused(_("归还国图的图书由县馆馆员确认国图已收到。"), code="librarian_only")
         return
     if site is None or site.pk != transfer.destination_id:
         raise Refused(
-            _("这张调拨单只能在接收站点“%(site)s”接收。") % {"site": transfer.destination.name}
+            _("这张调拨单只能在接收站点“%(site)s”接收。") % {"site": transfer.destination.name},
+            code="not_destination",
         )
     if not can_work_at_site(user, site):
-        raise Refused(_("您不能在“%(site)s”接收图书。") % {"site": site.name})
+        raise Refused(
+            _("您不能在“%(site)s”接收图书。") % {"site": site.name}, code="site_not_allowed"
+        )
 
 
 def _arrival_status(transfer: Transfer, damaged: bool) -> str:

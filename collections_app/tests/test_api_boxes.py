@@ -75,7 +75,10 @@ def test_volumes_are_packed_all_or_none(api, sui_librarian, box, volumes, xiaoli
     assert mixed.json()["message"] == "有图书不能装箱，未做任何更改。"
     unknown = api.post(url, {"barcodes": ["BX00001", "NOSUCH9"]}, format="json")
     assert unknown.status_code == 409
-    assert unknown.json()["problems"] == [{"where": "NOSUCH9", "message": "不是本馆的图书条码"}]
+    assert unknown.json()["code"] == "items_not_packable"
+    assert unknown.json()["problems"] == [
+        {"where": "NOSUCH9", "code": "item_not_found", "message": "不是本馆的图书条码"}
+    ]
     assert not Item.objects.filter(box=box).exists()
     done = api.post(url, {"barcodes": ["BX00001", "BX00002", "BX00003"]}, format="json")
     assert done.status_code == 200
@@ -151,9 +154,10 @@ def test_a_box_that_cannot_go_whole_is_not_sent(api, sui_librarian, packed, sui_
         f"/api/v1/boxes/{packed.code}/send/", {"destination": "lijiadian"}, format="json"
     )
     assert response.status_code == 409
+    assert response.json()["code"] == "items_not_transferable"
     assert response.json()["message"] == "书箱中有图书不能发出，未做任何更改。"
     assert response.json()["problems"] == [
-        {"where": "BX00002", "message": "状态为“损坏”，不能调拨"}
+        {"where": "BX00002", "code": "item_out_of_service", "message": "状态为“损坏”，不能调拨"}
     ]
     assert not Transfer.objects.exists()
     unknown = api.post(

@@ -120,6 +120,7 @@ def test_filters_that_find_nothing_leave_no_draft_behind(api, sui_librarian, she
     assert response.status_code == 400  # TP is not a main class
     response = create(api, filters={"count": 5, "clc_top": "A"})
     assert response.status_code == 409
+    assert response.json()["code"] == "no_matching_items"
     assert response.json()["message"] == "发出站点没有符合条件的在架图书。"
     unknown = create(api, filters={"count": 5, "consignment": "NLC-2021-ZD"})
     assert unknown.status_code == 400
@@ -137,20 +138,25 @@ def test_one_volume_that_cannot_go_refuses_the_whole_draft_with_every_reason(
     )
     assert response.status_code == 409
     body = response.json()
-    assert body["code"] == "refused"
+    assert body["code"] == "items_not_transferable"
     # A volume of another county is as unknown as one that does not exist.
     assert body["problems"] == [
-        {"where": zengdu_item.barcode, "message": "不是本馆的图书条码"},
-        {"where": "NOSUCH1", "message": "不是本馆的图书条码"},
+        {"where": zengdu_item.barcode, "code": "item_not_found", "message": "不是本馆的图书条码"},
+        {"where": "NOSUCH1", "code": "item_not_found", "message": "不是本馆的图书条码"},
     ]
     Item.objects.filter(barcode="SX10003").update(status=Item.Status.AVAILABLE)
     Item.objects.filter(barcode="SX10004").update(status=Item.Status.ON_LOAN)
     response = create(api, barcodes=["SX10001", "SX10004", xiaolin_item.barcode])
     assert response.status_code == 409
+    assert response.json()["code"] == "items_not_transferable"
     assert response.json()["message"] == "2 册图书不能调拨，未做任何更改。"
     assert response.json()["problems"] == [
-        {"where": "SX10004", "message": "已借出，归还后才能调拨"},
-        {"where": xiaolin_item.barcode, "message": "不在发出站点，当前在“小林一中”"},
+        {"where": "SX10004", "code": "item_on_loan", "message": "已借出，归还后才能调拨"},
+        {
+            "where": xiaolin_item.barcode,
+            "code": "item_not_here",
+            "message": "不在发出站点，当前在“小林一中”",
+        },
     ]
     assert not Transfer.objects.exists() and not TransferLine.objects.exists()
 
@@ -248,8 +254,9 @@ def test_a_draft_whose_volume_went_out_meanwhile_is_not_dispatched(
     Item.objects.filter(barcode="SX10002").update(status=Item.Status.DAMAGED)
     response = as_(api, sui_librarian).post(url(transfer, "dispatch"))
     assert response.status_code == 409
+    assert response.json()["code"] == "items_not_transferable"
     assert response.json()["problems"] == [
-        {"where": "SX10002", "message": "状态为“损坏”，不能调拨"}
+        {"where": "SX10002", "code": "item_out_of_service", "message": "状态为“损坏”，不能调拨"}
     ]
     assert not Item.objects.filter(status="in_transit").exists()
 
@@ -361,9 +368,10 @@ def test_one_barcode_the_transfer_cannot_take_refuses_the_whole_receipt(
         format="json",
     )
     assert response.status_code == 409
+    assert response.json()["code"] == "items_not_receivable"
     assert response.json()["message"] == "1 个条码不能接收，未做任何更改。"
     assert response.json()["problems"] == [
-        {"where": zengdu_item.barcode, "message": "不是本馆的图书条码"}
+        {"where": zengdu_item.barcode, "code": "item_not_found", "message": "不是本馆的图书条码"}
     ]
     assert set(transfer.lines.values_list("state", flat=True)) == {"pending"}
     assert Item.objects.filter(status="in_transit").count() == 2

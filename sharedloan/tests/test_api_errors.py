@@ -49,8 +49,9 @@ def test_the_desks_refusals_carry_codes_a_self_check_machine_can_act_on(
         category=Patron.Category.ADULT,
     )
     assert post("checkout", "NL7399999") == (409, "item_not_found")
-    # The API looks the reader up before the desk does: an unknown card is not found.
-    assert post("checkout", first.barcode, card="SX999999") == (404, "not_found")
+    # The API looks the reader up before the desk does: an unknown card is not found, and the
+    # code says it was the reader.
+    assert post("checkout", first.barcode, card="SX999999") == (404, "patron_not_found")
     assert post("checkout", first.barcode)[0] == 201
     assert post("checkout", first.barcode, card=other.card_number) == (409, "item_on_loan")
     LoanRule.objects.filter(library=reader.library).update(max_items=1, max_renewals=0)
