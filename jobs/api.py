@@ -30,6 +30,11 @@ class JobStatusSerializer(serializers.Serializer):
     step = serializers.CharField(help_text="What the job is doing now, for people.")
     message = serializers.CharField(help_text="The outcome in one sentence, once finished.")
     error = serializers.CharField(help_text="Why the job failed; empty unless it failed.")
+    code = serializers.CharField(
+        help_text="Why the job failed, as a stable code: the refusal's own (a manifest import: "
+        "`import_invalid`, `consignment_not_importable`, `import_conflict`, …, as in the "
+        "`Error` schema), or `job_failed` when it broke; empty unless it failed."
+    )
     problems = serializers.ListField(
         child=serializers.CharField(),
         help_text="When a job was refused: each refused row or record with its reason (at "
@@ -50,8 +55,11 @@ class JobStatusSerializer(serializers.Serializer):
 def job_status(job: Job, request) -> dict:
     """The job as a client polls it, with the address to poll."""
     result = dict(job.result or {})
-    problems = result.pop("problems", []) if job.status == Job.Status.FAILED else []
+    failed = job.status == Job.Status.FAILED
+    problems = result.pop("problems", []) if failed else []
+    code = result.pop("code", "job_failed") if failed else ""
     return job.as_json() | {
+        "code": code,
         "problems": problems,
         "result": result if job.status == Job.Status.SUCCEEDED else {},
         "created_at": job.created_at,

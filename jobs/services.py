@@ -194,7 +194,7 @@ def run_job(job_id: str) -> str:
             token,
             status=Job.Status.FAILED,
             error=str(refused.message),
-            result={"problems": problems, **job.result},
+            result={"problems": problems, "code": refused.code, **job.result},
         )
         return "refused"
     except Exception:

@@ -54,6 +54,7 @@ def test_a_librarian_registers_a_box_and_its_code_is_unique(api, sui_librarian, 
     }
     again = api.post("/api/v1/boxes/", {"code": "box-7", "name": "又一个"}, format="json")
     assert again.status_code == 409
+    assert again.json()["code"] == "box_code_taken"
     assert again.json()["message"] == "书箱条码“box-7”已被使用。"
     assert Box.objects.count() == 1
 
@@ -72,7 +73,13 @@ def test_volumes_are_packed_all_or_none(api, sui_librarian, box, volumes, xiaoli
     url = f"/api/v1/boxes/{box.code}/pack/"
     mixed = api.post(url, {"barcodes": ["BX00001", xiaolin_item.barcode]}, format="json")
     assert mixed.status_code == 409
+    assert mixed.json()["code"] == "items_not_packable"
     assert mixed.json()["message"] == "有图书不能装箱，未做任何更改。"
+    # Volumes at two sites for an empty box: each is named, with the rule's own code.
+    assert {(row["where"], row["code"]) for row in mixed.json()["problems"]} == {
+        ("BX00001", "items_scattered"),
+        (xiaolin_item.barcode, "items_scattered"),
+    }
     unknown = api.post(url, {"barcodes": ["BX00001", "NOSUCH9"]}, format="json")
     assert unknown.status_code == 409
     assert unknown.json()["code"] == "items_not_packable"
@@ -110,6 +117,7 @@ def test_a_box_is_sent_and_received_by_its_code(
     assert api.get(f"/api/v1/boxes/{packed.code}/").json()["site"] == "SUIXIAN.xiaolin"
     again = api.post(f"/api/v1/boxes/{packed.code}/receive/", {}, format="json")
     assert again.status_code == 409
+    assert again.json()["code"] == "box_not_in_transit"
     assert again.json()["message"] == "书箱“小林一号箱”不在途中。"
     assert find_violations() == []
 
@@ -164,6 +172,52 @@ def test_a_box_that_cannot_go_whole_is_not_sent(api, sui_librarian, packed, sui_
         f"/api/v1/boxes/{packed.code}/send/", {"destination": "ZENGDU.central"}, format="json"
     )
     assert unknown.status_code == 400
+
+
+def test_a_box_on_its_way_is_not_sent_packed_or_unpacked_again(
+    api, sui_librarian, packed, xiaolin_site, sui_consignment, sui_central
+):
+    as_(api, sui_librarian)
+    send = f"/api/v1/boxes/{packed.code}/send/"
+    assert api.post(send, {"destination": "xiaolin"}, format="json").status_code == 201
+    again = api.post(send, {"destination": "xiaolin"}, format="json")
+    assert again.status_code == 409
+    assert again.json()["code"] == "box_on_transfer"
+    assert again.json()["message"] == "书箱“小林一号箱”已在调拨单上，不能再发出。"
+    make_item(sui_consignment, sui_central, "BX00009")
+    pack = api.post(f"/api/v1/boxes/{packed.code}/pack/", {"barcodes": ["BX00009"]}, format="json")
+    assert pack.status_code == 409 and pack.json()["code"] == "box_on_transfer"
+    unpack = api.post(f"/api/v1/boxes/{packed.code}/unpack/")
+    assert unpack.status_code == 409 and unpack.json()["code"] == "box_on_transfer"
+    assert Transfer.objects.count() == 1
+    assert Item.objects.filter(box=packed).count() == 3
+
+
+def test_each_volume_that_cannot_be_packed_says_why_in_its_code(
+    api, sui_librarian, packed, xiaolin_item, sui_consignment, sui_central
+):
+    make_item(sui_consignment, sui_central, "BX00008", status=Item.Status.DAMAGED)
+    response = as_(api, sui_librarian).post(
+        f"/api/v1/boxes/{packed.code}/pack/",
+        {"barcodes": [xiaolin_item.barcode, "BX00008"]},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert {(row["where"], row["code"]) for row in response.json()["problems"]} == {
+        (xiaolin_item.barcode, "item_not_here"),
+        ("BX00008", "item_out_of_service"),
+    }
+
+
+def test_an_empty_or_scattered_box_is_not_sent(api, sui_librarian, box, packed, sui_branch):
+    as_(api, sui_librarian)
+    empty = box_create(user=sui_librarian, library=box.library, code="BOX-002", name="空箱")
+    response = api.post(f"/api/v1/boxes/{empty.code}/send/", {"destination": "lijiadian"})
+    assert response.status_code == 409 and response.json()["code"] == "box_empty"
+    Item.objects.filter(barcode="BX00003").update(current_site=sui_branch)
+    response = api.post(f"/api/v1/boxes/{packed.code}/send/", {"destination": "lijiadian"})
+    assert response.status_code == 409 and response.json()["code"] == "items_scattered"
+    assert not Transfer.objects.exists()
 
 
 def test_a_box_is_unpacked_onto_the_shelf(api, sui_librarian, hubei_reviewer, packed):

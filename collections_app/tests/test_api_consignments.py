@@ -108,6 +108,7 @@ def test_announcing_twice_or_with_a_term_before_the_agreement_is_refused_as_at_t
         format="json",
     )
     assert again.status_code == 409
+    assert again.json()["code"] == "consignment_reference_taken"
     assert again.json()["message"] == "国家图书馆已有批次号为“NLC-2024-SX”的批次。"
     backwards = api.post(
         "/api/v1/consignments/",
@@ -115,6 +116,7 @@ def test_announcing_twice_or_with_a_term_before_the_agreement_is_refused_as_at_t
         format="json",
     )
     assert backwards.status_code == 409
+    assert backwards.json()["code"] == "term_ends_too_early"
     assert backwards.json()["message"] == "期满日期应晚于协议日期。"
     english = api.post(
         "/api/v1/consignments/",
@@ -211,7 +213,7 @@ def test_an_import_writes_every_volume_expected_at_the_central_library(
     assert response.status_code == 202
     status = api.get(response["Location"]).json()
     assert (status["kind"], status["status"]) == ("manifest-commit", "succeeded")
-    assert status["result"]["items"] == 12
+    assert status["result"]["items"] == 12 and status["code"] == ""
     assert "12 册待验收" in status["message"]
     assert Item.objects.filter(status="expected", current_site=sui_central).count() == 12
     assert find_violations() == []
@@ -240,6 +242,7 @@ def test_an_import_with_one_bad_row_writes_nothing_and_the_job_lists_it(
     status = api.get(response["Location"]).json()
     assert status["status"] == "failed"
     assert status["error"] == "清单有 1 处错误，未导入任何记录。"
+    assert status["code"] == "import_invalid"
     assert len(status["problems"]) == 1 and status["problems"][0].startswith("第 5 行 · ISBN")
     assert status["result"] == {}
     assert not Item.objects.exists() and not Title.objects.exists()
@@ -258,6 +261,7 @@ def test_a_manifest_for_a_consignment_past_receiving_is_refused_in_its_jobs_stat
     assert response.status_code == 202
     status = api.get(response["Location"]).json()
     assert status["status"] == "failed" and "不能再导入清单" in status["error"]
+    assert status["code"] == "consignment_not_importable"
     assert Item.objects.count() == 10
 
 
@@ -320,11 +324,14 @@ def test_a_job_is_seen_only_by_whoever_started_it(
 def test_start_needs_a_manifest_and_a_librarian(api, sui_librarian, hubei_reviewer, announced):
     empty = as_(api, sui_librarian).post(url(announced, "start"))
     assert empty.status_code == 409
+    assert empty.json()["code"] == "manifest_missing"
     assert empty.json()["message"] == "请先导入批次清单，再开始验收。"
     consignment_import(user=sui_librarian, consignment=announced, data=csv_bytes(rows(2)))
     assert as_(api, hubei_reviewer).post(url(announced, "start")).status_code == 403
     started = as_(api, sui_librarian).post(url(announced, "start"))
     assert started.status_code == 200 and started.json()["status"] == "receiving"
+    again = api.post(url(announced, "start"))
+    assert again.status_code == 409 and again.json()["code"] == "consignment_not_announced"
 
 
 def test_scans_answer_each_outcome_as_the_scanning_page_does(api, sui_librarian, receiving):
@@ -365,6 +372,7 @@ def test_scans_of_a_consignment_not_receiving_are_refused_and_none_recorded(
         url(announced, "scan"), {"barcodes": ["NL2100000001", "NL2100000002"]}, format="json"
     )
     assert response.status_code == 409
+    assert response.json()["code"] == "consignment_not_receiving"
     assert response.json()["message"] == "批次状态为“已通知”，不在验收中。"
     assert not ReceiptEntry.objects.exists()
     assert not Item.objects.exclude(status="expected").exists()
@@ -409,6 +417,7 @@ def test_sign_off_records_the_unscanned_volumes_missing(api, sui_librarian, rece
     assert Item.objects.filter(status="missing").count() == 9
     again = api.post(url(receiving, "sign-off"))
     assert again.status_code == 409
+    assert again.json()["code"] == "consignment_not_receiving"
     assert again.json()["message"] == "批次状态为“服务中”，不能签收。"
     assert find_violations() == []
 

@@ -183,10 +183,15 @@ def test_the_services_refusals_come_with_the_desks_messages(api, sui_librarian, 
     as_(api, sui_librarian)
     to_lender = create(api, reason="return_to_lender")
     assert to_lender.status_code == 409
+    assert to_lender.json()["code"] == "destination_unexpected"
     assert to_lender.json()["message"] == "归还国图的调拨单没有接收站点。"
     same = create(api, destination="central")
     assert same.status_code == 409
+    assert same.json()["code"] == "destination_is_source"
     assert same.json()["message"] == "接收站点不能与发出站点相同。"
+    nowhere = create(api, destination=None)
+    assert nowhere.status_code == 409
+    assert nowhere.json()["code"] == "destination_required"
     english = create(api, {"Accept-Language": "en"}, destination="central")
     assert english.status_code == 409
     assert english.json()["message"] == (
@@ -208,7 +213,11 @@ def test_a_volunteer_sends_only_from_their_own_site(
     as_(api, xiaolin_volunteer)
     response = create(api, barcodes=["SX10001"])
     assert response.status_code == 409
+    assert response.json()["code"] == "site_not_allowed"
     assert response.json()["message"] == "您不能从“随县图书馆总馆”发出图书。"
+    to_lender = create(api, source="SUIXIAN.xiaolin", destination=None, reason="return_to_lender")
+    assert to_lender.status_code == 409
+    assert to_lender.json()["code"] == "librarian_only"
     assert not Transfer.objects.exists()
     own = create(api, source="SUIXIAN.xiaolin", destination="central", barcodes=["NL00000002"])
     assert own.status_code == 201
@@ -230,7 +239,32 @@ def test_volumes_are_added_to_a_draft_and_not_to_a_dispatched_transfer(
     transfer_dispatch(user=sui_librarian, transfer=transfer)
     late = api.post(url(transfer, "add"), {"barcodes": ["SX20003"]}, format="json")
     assert late.status_code == 409
+    assert late.json()["code"] == "transfer_not_draft"
     assert late.json()["message"] == "只能向草稿状态的调拨单添加图书。"
+
+
+def test_an_empty_draft_is_not_dispatched(api, sui_librarian, sui_branch):
+    as_(api, sui_librarian)
+    empty = create(api)
+    assert empty.status_code == 201 and empty.json()["added"] == 0
+    response = api.post(f"/api/v1/transfers/{empty.json()['id']}/dispatch/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "transfer_empty"
+    assert Transfer.objects.get().status == "draft"
+
+
+def test_a_volume_on_another_open_transfer_is_named_with_its_own_code(
+    api, sui_librarian, shelf, sui_central, sui_branch, xiaolin_site
+):
+    first = draft(sui_librarian, sui_central, xiaolin_site, shelf[:1])
+    response = create(as_(api, sui_librarian), barcodes=["SX10001", "SX10002"])
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "items_not_transferable"
+    assert body["problems"] == [
+        {"where": "SX10001", "code": "item_on_transfer", "message": f"已在调拨单 #{first.pk} 中"}
+    ]
+    assert Transfer.objects.get() == first
 
 
 def test_dispatch_puts_every_volume_in_transit_once(
@@ -243,6 +277,8 @@ def test_dispatch_puts_every_volume_in_transit_once(
     assert Item.objects.filter(status="in_transit").count() == 3
     again = api.post(url(transfer, "dispatch"))
     assert again.status_code == 409
+    # Already dispatched: a client tells it from a volume that is not at the site by its code.
+    assert again.json()["code"] == "transfer_not_draft"
     assert again.json()["message"] == f"调拨单 #{transfer.pk} 已不是草稿，不能再发出。"
     assert find_violations() == []
 
@@ -272,6 +308,7 @@ def test_cancel_brings_volumes_on_the_way_back_to_the_shelf(
     ) == {("available", sui_central.pk)}
     again = api.post(url(transfer, "cancel"))
     assert again.status_code == 409
+    assert again.json()["code"] == "transfer_closed"
     assert again.json()["message"] == f"调拨单 #{transfer.pk} 已完结，不能取消。"
     assert find_violations() == []
 
@@ -379,6 +416,23 @@ def test_one_barcode_the_transfer_cannot_take_refuses_the_whole_receipt(
     assert find_violations() == []
 
 
+def test_an_extra_volume_that_cannot_arrive_is_named_with_its_own_code(
+    api, sui_librarian, shelf, sui_central, sui_branch
+):
+    transfer = dispatched(sui_librarian, sui_central, sui_branch, shelf[:1])
+    Item.objects.filter(barcode="SX10002").update(status=Item.Status.ON_LOAN)
+    response = as_(api, sui_librarian).post(
+        url(transfer, "receive"), {"barcodes": ["SX10001", "SX10002"]}, format="json"
+    )
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "items_not_receivable"
+    assert [(row["where"], row["code"]) for row in body["problems"]] == [
+        ("SX10002", "extra_not_receivable")
+    ]
+    assert set(transfer.lines.values_list("state", flat=True)) == {"pending"}
+
+
 def test_a_transfer_not_on_its_way_is_not_received(
     api, sui_librarian, shelf, sui_central, sui_branch
 ):
@@ -387,6 +441,7 @@ def test_a_transfer_not_on_its_way_is_not_received(
         url(transfer, "receive"), {"barcodes": ["SX10001"]}, format="json"
     )
     assert response.status_code == 409
+    assert response.json()["code"] == "transfer_not_dispatched"
     assert response.json()["message"] == f"调拨单 #{transfer.pk} 的状态是“草稿”，不能接收。"
 
 
