@@ -62,8 +62,9 @@ else:
 
 import logging  # noqa: E402
 from datetime import date, datetime, timedelta  # noqa: E402
+from unittest import mock  # noqa: E402
 
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -78,7 +79,7 @@ from collections_app.models import (  # noqa: E402
     Title,
 )
 from collections_app.services.holdings import holdings_rebuild  # noqa: E402
-from reports.facts import TIMINGS, refresh_report_tables  # noqa: E402
+from reports.facts import TIMINGS, local_midnight, refresh_report_tables  # noqa: E402
 from reports.models import ReaderCount, ReaderMonth  # noqa: E402
 
 # The sign-in log of each test client would bury the figures.
@@ -266,7 +267,8 @@ def page(client, url):
     return run
 
 
-def pages_against_raw(label):
+def report_cases():
+    """(user, name, page URL, its raw SQL over the loans) for each page measured."""
     today = timezone.localdate()
     year = str(today.year)
     month = f"{today.year}-{today.month:02d}"
@@ -333,18 +335,63 @@ def pages_against_raw(label):
             f"JOIN {I} i ON i.id = l.item_id WHERE l.checked_out_at >= {lo} GROUP BY 1",
         ),
     ]
-    print(f"\n{label}: page (best of {ROUNDS}) beside the raw SQL aggregate over the loans")
-    print(f"  {'report':<28} {'page s':>8} {'raw SQL s':>10} {'raw/page':>9}")
-    clients = {}
-    for username, name, url, sql in cases:
+    return cases
+
+
+def page_times(cases):
+    """{name: the page's seconds, best of ROUNDS}, each user signed in once."""
+    clients, times = {}, {}
+    for username, name, url, _sql in cases:
         client = clients.get(username)
         if client is None:
             client = clients[username] = Client()
             client.force_login(User.objects.get(username=username))
             client.get(url)  # warm the connection and template caches
-        page_s = timed(page(client, url))
-        raw_s = timed(raw(sql), rounds=1 if "DISTINCT" in sql else ROUNDS)
+        times[name] = timed(page(client, url))
+    return times
+
+
+def pages_against_raw(label) -> dict:
+    cases = report_cases()
+    print(f"\n{label}: page (best of {ROUNDS}) beside the raw SQL aggregate over the loans")
+    print(f"  {'report':<28} {'page s':>8} {'raw SQL s':>10} {'raw/page':>9}")
+    times, raws = page_times(cases), {}
+    for _username, name, _url, sql in cases:
+        raws[name] = raw_s = timed(raw(sql), rounds=1 if "DISTINCT" in sql else ROUNDS)
+        page_s = times[name]
         print(f"  {name:<28} {page_s:8.3f} {raw_s:10.3f} {raw_s / page_s:8.1f}×", flush=True)
+    return {name: (times[name], raws[name]) for name in times}
+
+
+def refreshed_during_the_day(label, nightly: dict):
+    """The same pages at the end of a day, with the summary refreshed during it: an hourly
+    refresh at 23:00 leaves the last hour's loans live, where the nightly one leaves the whole
+    day. Today's loans are dated ahead of the clock (a whole day whatever the hour of the run),
+    so the refresh runs as if the day had ended; all of it is rolled back afterwards."""
+    end_of_day = local_midnight(timezone.localdate() + timedelta(days=1))
+    through = end_of_day - timedelta(hours=1)
+    with (
+        transaction.atomic(),
+        mock.patch("reports.facts.settled_instant", return_value=end_of_day),
+    ):
+        start = time.perf_counter()
+        refresh_report_tables(through=through)
+        took = time.perf_counter() - start
+        since = Loan.objects.filter(checked_out_at__gte=through).count()
+        whole_day = Loan.objects.filter(checked_out_at__gte=end_of_day - timedelta(days=1)).count()
+        print(
+            f"\n{label}, refreshed during the day (to 23:00, in {took:.1f} s): "
+            f"{since:,} loans live instead of the whole day's {whole_day:,}"
+        )
+        print(f"  {'report':<28} {'page s':>8} {'nightly s':>10} {'raw SQL s':>10} {'raw/page':>9}")
+        times = page_times(report_cases())
+        for name, page_s in times.items():
+            before, raw_s = nightly[name]
+            print(
+                f"  {name:<28} {page_s:8.3f} {before:10.3f} {raw_s:10.3f} {raw_s / page_s:8.1f}×",
+                flush=True,
+            )
+        transaction.set_rollback(True)
 
 
 def holdings_against_live():
@@ -430,7 +477,8 @@ def measure(label):
         # map (index-only probes of ReaderMonth for today's readers).
         for model in (ReaderMonth, ReaderCount):
             cursor.execute(f"VACUUM ANALYZE {table(model)}")
-    pages_against_raw(label)
+    nightly = pages_against_raw(label)
+    refreshed_during_the_day(label, nightly)
     holdings_against_live()
     export_memory()
 

@@ -108,11 +108,21 @@ def loan_facts(loans, columns):
     return loans.annotate(**{f"f_{name}": expressions[name] for name in columns})
 
 
-def loans_between(start: date, end: date):
-    """Loans checked out on the local days start … end − 1."""
-    return Loan.objects.filter(
-        checked_out_at__gte=local_midnight(start), checked_out_at__lt=local_midnight(end)
-    )
+def instant(moment: date | datetime) -> datetime:
+    """A day as its local midnight; an instant as it is."""
+    return moment if isinstance(moment, datetime) else local_midnight(moment)
+
+
+def day_after(moment: datetime) -> date:
+    """The first local day that begins at or after `moment`: the days before it hold
+    `moment`'s loans in part or in whole."""
+    day = timezone.localdate(moment)
+    return day if local_midnight(day) == moment else day + timedelta(days=1)
+
+
+def loans_between(start: date | datetime, end: date | datetime):
+    """Loans checked out from `start` until `end`: a day means its local midnight."""
+    return Loan.objects.filter(checked_out_at__gte=instant(start), checked_out_at__lt=instant(end))
 
 
 DAY_COLUMNS = ("library_id", "owner_id", "day", "site_id", "site_kind", "consignment_id")
@@ -395,6 +405,44 @@ def summarised_until(name="loans") -> date | None:
     return state.summarised_until if state else None
 
 
+def summary_reach(name="loans") -> datetime | None:
+    """The instant before which every loan is in the summary tables (None: nothing is)."""
+    state = RefreshState.objects.filter(name=name).first()
+    if state is None:
+        return None
+    return state.summarised_through or local_midnight(state.summarised_until)
+
+
+def reach_text(reach: datetime) -> str:
+    """The summary's reach as a librarian reads it: the local minute, "2026-06-12 12:00"."""
+    return timezone.localtime(reach).strftime("%Y-%m-%d %H:%M")
+
+
+# A checkout stamps its loan with the web server's clock once it holds its locks, and commits
+# a few milliseconds later. A refresh summarises only the loans stamped at least this long
+# before it starts, and before every transaction still open: a loan stamped earlier is then
+# committed, whatever the servers' clocks disagree by (less than this).
+SETTLED = timedelta(minutes=1)
+
+
+def settled_instant() -> datetime:
+    """The latest instant before which no loan can still be written: SETTLED before now and
+    before the start of the oldest transaction open on the database but this one."""
+    settled = timezone.now() - SETTLED
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # The activity seen is kept until the transaction ends: see it as it is now.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT MIN(xact_start) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            oldest = cursor.fetchone()[0]
+        if oldest is not None:
+            settled = min(settled, oldest - SETTLED)
+    return settled
+
+
 def refresh_window(*, until: date, since: date | None, current: date | None):
     """The days [start, end) to rebuild so that the tables stay whole months without gaps.
 
@@ -418,8 +466,16 @@ def refresh_window(*, until: date, since: date | None, current: date | None):
     return start, max(start, end)
 
 
-def refresh_report_tables(*, until: date | None = None, since: date | None = None) -> dict:
-    """Rebuild the summary tables for [start, end) in one transaction; idempotent."""
+def refresh_report_tables(
+    *, until: date | None = None, since: date | None = None, through: datetime | None = None
+) -> dict:
+    """Rebuild the summary tables for [start, end) in one transaction; idempotent.
+
+    `through` summarises today as well, up to that instant at most (the refresh during the
+    day). Whenever the window goes past what the tables held, it stops where loans have
+    settled (`settled_instant`), so that no loan still being written is missed."""
+    if through is not None:
+        until = max(until or timezone.localdate(), day_after(through))
     until = until or timezone.localdate()
     counts = {"titles": refresh_title_classes()}
     with transaction.atomic():
@@ -428,7 +484,16 @@ def refresh_report_tables(*, until: date | None = None, since: date | None = Non
             name="loans", defaults={"summarised_until": date(1900, 1, 1)}
         )
         current = None if state.summarised_until.year == 1900 else state.summarised_until
+        held = None if current is None else summary_reach()
         start, end = refresh_window(until=until, since=since, current=current)
+        upto = local_midnight(end)
+        if held is None or upto > held:
+            # Past what the tables held: up to what has settled, and never before the window.
+            upto = min(upto, settled_instant(), through or upto)
+            upto = max(upto, local_midnight(start))
+            reach = upto
+        else:
+            reach = held  # a fix of an old period: whole days, the reach stays
         if connection.vendor == "postgresql":
             # The GROUP BYs below sort a month or a year of loans: in memory, not on disk.
             _execute("SET LOCAL work_mem = '256MB'")
@@ -437,7 +502,7 @@ def refresh_report_tables(*, until: date | None = None, since: date | None = Non
         for cube, _extra in (*MONTH_CUBES, *LIBRARY_CUBES):
             cube.objects.filter(month__gte=start, month__lt=end).delete()
         ReaderMonth.objects.filter(month__gte=start, month__lt=end).delete()
-        _collect_facts(loans_between(start, end))
+        _collect_facts(loans_between(start, upto))
         counts["loan_days"] = _insert_grouped(LoanDay, DAY_COLUMNS, {"loans": "COUNT(*)"})
         # The widest cube from the facts, the narrow ones from it (fewer rows to group).
         counts["loan_months"] = 0
@@ -460,17 +525,22 @@ def refresh_report_tables(*, until: date | None = None, since: date | None = Non
             counts["loan_months"] += rows
         counts["reader_months"] = _insert_reader_months()
         _execute(f"DROP TABLE {FACTS_TABLE}")
-        reach = max(end, current or end)
+        reach_day = day_after(reach)
+        held_until = {
+            "summarised_until": reach_day,
+            "summarised_through": None if local_midnight(reach_day) == reach else reach,
+        }
         reader_start, reader_end = start, end
-        if summarised_until("readers") != current:
+        if summary_reach("readers") != held:
             # Reader counts missing or behind (a first refresh, a new install): count them
             # for every month the summary holds.
             first = ReaderMonth.objects.order_by("month").values_list("month", flat=True)
-            reader_start, reader_end = min(start, first.first() or start), reach
-        counts["reader_counts"] = refresh_reader_counts(reader_start, reader_end, reach)
-        RefreshState.objects.update_or_create(name="readers", defaults={"summarised_until": reach})
+            reader_start, reader_end = min(start, first.first() or start), reach_day
+        counts["reader_counts"] = refresh_reader_counts(reader_start, reader_end, reach_day)
+        RefreshState.objects.update_or_create(name="readers", defaults=held_until)
         counts["demand_months"] = refresh_demand_months(start, until)
-        state.summarised_until = max(end, current or end)
+        state.summarised_until = held_until["summarised_until"]
+        state.summarised_through = held_until["summarised_through"]
         state.refreshed_at = timezone.now()
         state.save()
     if connection.vendor == "postgresql":
@@ -484,5 +554,10 @@ def refresh_report_tables(*, until: date | None = None, since: date | None = Non
     # The holdings summary's rows of the day (one −1 and one +1 per change) folded into one
     # per group, in its own short transaction: desks keep inserting meanwhile.
     counts["holding_rows"] = holdings_fold()
-    counts.update(start=start, end=end, summarised_until=state.summarised_until)
+    counts.update(
+        start=start,
+        end=end,
+        summarised_until=state.summarised_until,
+        summarised_through=reach,
+    )
     return counts

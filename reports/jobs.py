@@ -10,14 +10,17 @@ from django.utils.translation import gettext as _
 from collections_app.exports import pdf_bytes
 from jobs.models import Job
 from jobs.services import job_attach_output, job_start
-from reports.facts import refresh_report_tables
+from reports.facts import reach_text, refresh_report_tables
 
 
 def report_refresh(job, progress) -> dict:
+    """The nightly refresh, or with `today` in the params the hourly one during the day."""
     progress.start(1, _("刷新统计汇总表……"))
-    counts = refresh_report_tables(until=timezone.localdate(), since=None)
+    through = timezone.now() if (job.params or {}).get("today") else None
+    counts = refresh_report_tables(until=timezone.localdate(), since=None, through=through)
     return {
-        "message": _("汇总表已刷新，汇总截至 %(reach)s。") % {"reach": counts["summarised_until"]},
+        "message": _("汇总表已刷新，汇总截至 %(reach)s。")
+        % {"reach": reach_text(counts["summarised_through"])},
         "loan_days": counts["loan_days"],
     }
 

@@ -315,10 +315,18 @@ class ClcNumber(models.Model):
 
 class RefreshState(models.Model):
     """How far the summary tables reach: every loan checked out before local midnight of
-    `summarised_until` is in them; reports read later loans live."""
+    `summarised_until` is in them, or, after a refresh during the day, every loan checked out
+    before `summarised_through` (an instant of the day before `summarised_until`); reports
+    read later loans live."""
 
     name = models.CharField(max_length=16, primary_key=True, default="loans")
     summarised_until = models.DateField(_("汇总截至（不含）"))
+    summarised_through = models.DateTimeField(
+        _("当日汇总截至（不含）"),
+        null=True,
+        blank=True,
+        help_text=_("白天刷新时，汇总表含当日此刻之前的借阅；空表示截至当日零时。"),
+    )
     refreshed_at = models.DateTimeField(_("刷新时间"), default=timezone.now)
 
     class Meta:

@@ -26,7 +26,7 @@ from reports.facts import (
     LIBRARY_CUBES,
     MONTH_CUBES,
     PLACE_COLUMNS,
-    summarised_until,
+    summary_reach,
 )
 from reports.models import LoanDay, LoanMonth
 
@@ -42,7 +42,7 @@ def loan_counts(scope: LoanScope, start: date, end: date, dims=(), filters=None)
     model = LoanDay if table == "day" else _month_cube(dims, filters, scope)
     time_column = "month" if table == "month" else "day"
     counts: Counter = Counter()
-    for source, a, b in plan(start, end, summarised_until(), monthly=table == "month"):
+    for source, a, b in plan(start, end, summary_reach(), monthly=table == "month"):
         if source == "summary":
             rows = scope.apply(model.objects.all()).filter(
                 **{f"{time_column}__gte": a, f"{time_column}__lt": b}, **filter_columns(filters)

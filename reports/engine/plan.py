@@ -15,26 +15,33 @@ from decimal import Decimal
 
 from django.db.models import F
 from django.db.models.functions import TruncMonth, TruncWeek, TruncYear
+from django.utils import timezone
 
 from reports.engine.dimensions import DIMENSIONS, TIMES
 from reports.facts import (
     TIME_TRUNC,
+    day_after,
+    instant,
     loan_facts,
     loans_between,
     month_start,
     next_month,
     refresh_title_classes,
-    summarised_until,
+    summary_reach,
 )
 
 
-def plan(start: date, end: date, reach: date | None, *, monthly: bool) -> list[tuple]:
-    """Disjoint parts of [start, end): ("summary", a, b) or ("live", a, b)."""
+def plan(start: date, end: date, reach: datetime | None, *, monthly: bool) -> list[tuple]:
+    """Disjoint parts of [start, end): ("summary", a, b) — whole days, the last of them held
+    up to `reach` — or ("live", a, b), where `a` is `reach` itself when the live part begins
+    inside a day the summary holds in part."""
     parts: list[list] = []
 
     def add(source, a, b):
-        if a >= b:
+        if instant(a) >= instant(b):
             return
+        if isinstance(a, datetime) and day_after(a) == timezone.localdate(a):
+            a = timezone.localdate(a)  # a midnight is its day
         if parts and parts[-1][0] == source and parts[-1][2] == a:
             parts[-1][2] = b
         else:
@@ -42,21 +49,27 @@ def plan(start: date, end: date, reach: date | None, *, monthly: bool) -> list[t
 
     if reach is None:
         add("live", start, end)
-    elif not monthly:
-        add("summary", start, min(end, reach))
-        add("live", max(start, reach), end)
-    else:
-        month = month_start(start)
-        while month < end:
-            following = next_month(month)
-            a, b = max(start, month), min(end, following)
-            held_until = min(following, reach)
-            if a == month and held_until > month and b >= held_until:
-                add("summary", month, held_until)
-                add("live", held_until, b)
-            else:
-                add("live", a, b)
-            month = following
+        return [tuple(part) for part in parts]
+    reach = instant(reach)
+    held = day_after(reach)  # the days before it are in the summary, the last one up to reach
+    if not monthly:
+        if instant(end) <= reach:
+            add("summary", start, end)
+        else:
+            add("summary", start, min(end, held))
+            add("live", max(instant(start), reach), end)
+        return [tuple(part) for part in parts]
+    month = month_start(start)
+    while month < end:
+        following = next_month(month)
+        a, b = max(start, month), min(end, following)
+        held_to = min(instant(following), reach)  # how far the month's summary rows reach
+        if a == month and held_to > instant(month) and instant(b) >= held_to:
+            add("summary", month, min(following, held))
+            add("live", held_to if held_to < instant(following) else following, b)
+        else:
+            add("live", a, b)
+        month = following
     return [tuple(part) for part in parts]
 
 
@@ -65,8 +78,8 @@ def needs_days(start: date, end: date, dims, filters) -> bool:
     or week, by display, or a window with part months at its edges (counted live otherwise)."""
     if any(n in ("day", "week") for n in dims) or "display" in [*dims, *filters]:
         return True
-    reach = summarised_until()
-    whole_end = end.day == 1 or (reach is not None and end >= reach)
+    reach = summary_reach()
+    whole_end = end.day == 1 or (reach is not None and instant(end) >= reach)
     return start.day != 1 or not whole_end
 
 

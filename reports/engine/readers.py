@@ -10,10 +10,11 @@ group; any other window counts distinct reader ids over the union of the summary
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, OuterRef, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum
 from django.db.models.functions import ExtractMonth, ExtractYear
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.scope import LoanScope
@@ -28,7 +29,15 @@ from reports.engine.plan import (
     plan,
     summary_key,
 )
-from reports.facts import PERIOD_KINDS, READER_ROLLUPS, local_midnight, period_of, summarised_until
+from reports.facts import (
+    PERIOD_KINDS,
+    READER_ROLLUPS,
+    day_after,
+    instant,
+    local_midnight,
+    period_of,
+    summary_reach,
+)
 from reports.models import LoanDay, ReaderCount, ReaderMonth
 from sharedloan.db_routers import connection_for_reads
 
@@ -38,10 +47,10 @@ def reader_counts(scope: LoanScope, start: date, end: date, dims=(), filters=Non
     grouped by `dims`: {(value, …): {"readers": n, "visits": n, "loans": n}}."""
     filters = filters or {}
     parts = _reader_parts(scope, start, end, dims, filters)
-    reach = summarised_until()
+    reach = summary_reach()
     whole = _whole_periods(start, end, dims, reach)
     counted = _reader_rollup(scope, [*dims, *filters]) is not None
-    if whole and counted and summarised_until("readers") == reach:
+    if whole and counted and summary_reach("readers") == reach:
         return _counted_reader_counts(scope, dims, filters, reach, *whole)
     keys_out = [f"k{i}" for i in range(len(dims))]
     patron_sql, patron_params, visit_sql = [], [], []
@@ -65,7 +74,10 @@ def reader_counts(scope: LoanScope, start: date, end: date, dims=(), filters=Non
             rows = rows.annotate(**keys, k_patron=F("f_patron_id"))
             sql, params = _sql(rows.values(*keys, "k_patron").order_by())
             visits = rows.values(*keys, "k_patron", "f_site_id", "f_day").distinct().order_by()
-            visit_sql.append(_sql(visits))
+            visit_sql.append((*_sql(visits), 1))
+            continued = _continued_visits(rows, keys, scope, a, dims, filters)
+            if continued is not None:
+                visit_sql.append((*_sql(continued), -1))
             for row in grouped(rows, keys, n=Count("id")):
                 key = tuple(as_key(name, row[f"k{i}"]) for i, name in enumerate(dims))
                 sums.setdefault(key, Counter())["loans"] += row["n"]
@@ -88,11 +100,11 @@ def reader_counts(scope: LoanScope, start: date, end: date, dims=(), filters=Non
         for row in cursor.fetchall():
             key = tuple(as_key(name, value) for name, value in zip(dims, row[:-1], strict=True))
             result[key] = {"readers": row[-1], "visits": 0, "loans": 0}
-        for vsql, vparams in visit_sql:
+        for vsql, vparams, sign in visit_sql:
             cursor.execute(f"SELECT {select_keys}COUNT(*) FROM ({vsql}) visits{group}", vparams)
             for row in cursor.fetchall():
                 key = tuple(as_key(n, v) for n, v in zip(dims, row[:-1], strict=True))
-                sums.setdefault(key, Counter())["visits"] += row[-1]
+                sums.setdefault(key, Counter())["visits"] += sign * row[-1]
     for key, entry in sums.items():
         figures = result.setdefault(key, {"readers": 0, "visits": 0, "loans": 0})
         figures["visits"] += entry["visits"]
@@ -108,10 +120,10 @@ def _reader_parts(scope, start, end, dims, filters):
             raise ReportError(
                 _("读者人数只能按月或按年、按图书馆、站点、批次、读者类型和年龄段统计。")
             )
-    return plan(start, end, summarised_until(), monthly=True)
+    return plan(start, end, summary_reach(), monthly=True)
 
 
-def _whole_periods(start: date, end: date, dims, reach: date | None):
+def _whole_periods(start: date, end: date, dims, reach: datetime | None):
     """(kind, [(start, end), …]) when [start, end) is whole calendar periods counted in
     ReaderCount — every month (or year) of the window when grouped by month (or year), else
     the window itself as one month, quarter or year; else None. Periods begun after `reach`
@@ -170,13 +182,15 @@ def _counted_reader_counts(scope, dims, filters, reach, kind, periods) -> dict:
         key = tuple(as_key(name, row[f"k{i}"]) for i, name in enumerate(dims))
         result[key] = {name: row[name] or 0 for name in sums}
     for a, b in periods:
-        if b > reach:
-            _add_live_readers(result, scope, a, max(a, reach), b, dims, filters)
+        if instant(b) > reach:
+            live_from = a if instant(a) >= reach else reach
+            _add_live_readers(result, scope, a, live_from, b, dims, filters)
     return result
 
 
 def _add_live_readers(result, scope, period, a, b, dims, filters):
-    """Add the loans of [a, b) — the live end of the period starting `period` — to `result`."""
+    """Add the loans of [a, b) — the live end of the period starting `period` — to `result`;
+    `a` is an instant when the summary holds its day up to it."""
     places = [name for name in dims if name not in TIMES]
     loans = live_loans(scope, a, b, places, filters, extra=("patron_id", "day", "site_id"))
     keys = {f"k{i}": live_key(name) for i, name in enumerate(places)}
@@ -184,7 +198,7 @@ def _add_live_readers(result, scope, period, a, b, dims, filters):
     seen = ReaderMonth.objects.filter(
         patron_id=OuterRef("f_patron_id"),
         month__gte=period,
-        month__lt=a,
+        month__lt=day_after(instant(a)),
         **{DIMENSIONS[n].column: OuterRef(f"f_{DIMENSIONS[n].column}") for n in places},
         **filter_columns(filters),
     )
@@ -199,15 +213,23 @@ def _add_live_readers(result, scope, period, a, b, dims, filters):
     per_visit = (
         loans.values(*keys, "f_patron_id", "f_site_id", "f_day").annotate(n=Count("id")).order_by()
     )
-    sql, params = _sql(per_visit)
     group = ", ".join(keys)
-    with connection_for_reads(LoanDay).cursor() as cursor:
+
+    def per_group(queryset, aggregates):
+        sql, params = _sql(queryset)
         cursor.execute(
-            f"SELECT {group + ', ' if keys else ''}COUNT(*), SUM(n) FROM ({sql}) visits"
+            f"SELECT {group + ', ' if keys else ''}{aggregates} FROM ({sql}) visits"
             + (f" GROUP BY {group}" if keys else ""),
             params,
         )
-        visit_rows = cursor.fetchall()
+        return cursor.fetchall()
+
+    with connection_for_reads(LoanDay).cursor() as cursor:
+        visit_rows = per_group(per_visit, "COUNT(*), SUM(n)")
+        continued = _continued_visits(loans, keys, scope, a, places, filters)
+        if continued is not None:
+            held = {tuple(r[:-1]): r[-1] for r in per_group(continued, "COUNT(*)")}
+            visit_rows = [(*r[:-2], r[-2] - held.get(r[:-2], 0), r[-1]) for r in visit_rows]
     figures = (
         ("readers", grouped(fresh, keys, n=Count("f_patron_id", distinct=True))),
         ("visits", [{**dict(zip(keys, r[:-2], strict=True)), "n": r[-2]} for r in visit_rows]),
@@ -227,6 +249,25 @@ def _add_live_readers(result, scope, period, a, b, dims, filters):
                 continue
             entry = result.setdefault(key_of(row), {"readers": 0, "visits": 0, "loans": 0})
             entry[figure] += row["n"]
+
+
+def _continued_visits(loans, keys, scope, a, dims, filters):
+    """The visits (reader × site × day, per group) among the live `loans`, annotated with
+    `keys`, that the summary already holds: on the day of `a`, the same reader at the same site
+    and in the same group borrowed earlier that day, before `a`. None when `a` is a day: the
+    summary then holds nothing of it."""
+    if not isinstance(a, datetime):
+        return None
+    day = timezone.localdate(a)
+    earlier = live_loans(scope, day, a, dims, filters, extra=("patron_id", "site_id"))
+    earlier = earlier.annotate(**keys).filter(
+        f_patron_id=OuterRef("f_patron_id"),
+        f_site_id=OuterRef("f_site_id"),
+        **{name: OuterRef(name) for name in keys},
+    )
+    on_the_day = loans.filter(checked_out_at__lt=local_midnight(day + timedelta(days=1)))
+    visits = on_the_day.filter(Exists(earlier)).values(*keys, "f_patron_id", "f_site_id")
+    return visits.distinct().order_by()
 
 
 def _union_key(name, column):

@@ -15,13 +15,14 @@ from circulation.models import Loan, Patron
 from collections_app.models import ItemEvent
 from collections_app.services.items import item_transition
 from conftest import make_item
+from jobs.models import Job
 from reports.engine.holdings import item_counts
 from reports.engine.loans import loan_counts
 from reports.engine.plan import plan
 from reports.engine.readers import reader_counts
 from reports.facts import refresh_report_tables
 from reports.models import LoanDay, LoanMonth, ReaderMonth
-from reports.tests.helpers import lend, make_patron
+from reports.tests.helpers import at, lend, make_patron
 
 pytestmark = pytest.mark.django_db
 MAY, JUNE = (date(2026, 5, 1), date(2026, 6, 1)), (date(2026, 6, 1), date(2026, 7, 1))
@@ -232,3 +233,20 @@ def test_figures_on_the_demo_data_match_counts_made_from_the_loans():
         assert reader_counts(LoanScope(), start, end)[()]["readers"] == len(
             {loan.patron_id for loan in loans}
         )
+
+
+def test_the_hourly_refresh_summarises_today_up_to_a_minute_ago(county, sui_central, capsys):
+    with time_machine.travel(at("2026-06-12 15:00"), tick=False):
+        lend(county["books"][0], county["adult"], sui_central, "2026-06-12 10:00")
+        lend(county["books"][1], county["child"], sui_central, "2026-06-12 14:59:30")
+        call_command("refresh_report_tables", "--today")
+        assert "2026-06-12 14:59" in capsys.readouterr().out
+        assert LoanDay.objects.get().loans == 1  # the loan of 30 seconds ago is read live
+        today = (date(2026, 6, 12), date(2026, 6, 13))
+        assert loan_counts(LoanScope(), *today, ["day"]) == {(date(2026, 6, 12),): 2}
+        assert reader_counts(LoanScope(), *today) == {(): {"readers": 2, "visits": 2, "loans": 2}}
+        # Queued for the background worker, as the hourly timer does.
+        call_command("refresh_report_tables", "--enqueue", "--today")
+        job = Job.objects.get(kind=Job.Kind.REPORT_REFRESH)
+        assert job.status == "succeeded" and job.params == {"today": True}
+        assert "2026-06-12 14:59" in job.result["message"]

@@ -1,6 +1,7 @@
 """Every report's figures against plain counts made here from the loans, readers and volumes,
 over random loans (some crossing a month's end, at any site of their library), volumes moved and
-re-statused through the one door after they were lent, a random reach of the summary tables,
+re-statused through the one door after they were lent, a random reach of the summary tables
+(nightly refreshes to a day, refreshes during the day to an instant, one after the other),
 random windows, groupings, filters and roles.
 
 The counts here use none of the report engine: each loan's dimensions are read off its objects
@@ -41,7 +42,38 @@ pytestmark = pytest.mark.django_db
 NOW = timezone.make_aware(datetime(2026, 7, 15, 12, 0))
 FIRST_DAY = date(2026, 3, 1)
 DAYS = (NOW.date() - FIRST_DAY).days + 1  # loans from 1 March to today
-REACHES = [None, date(2026, 4, 1), date(2026, 5, 17), date(2026, 7, 1), date(2026, 7, 15)]
+
+
+def _at(*moment):
+    return timezone.make_aware(datetime(*moment))
+
+
+# The refreshes made before the questions, in turn: a day is a nightly refresh up to its
+# midnight, an instant a refresh during the day up to it (loans after it are read live).
+REACHES = [
+    (),
+    (date(2026, 4, 1),),
+    (date(2026, 5, 17),),
+    (date(2026, 7, 1),),
+    (date(2026, 7, 15),),
+    (_at(2026, 7, 15, 9, 30),),
+    (_at(2026, 3, 1, 0, 1),),
+    (_at(2026, 5, 17, 14, 0),),
+    (_at(2026, 4, 1, 0, 0),),
+    (date(2026, 7, 1), _at(2026, 7, 15, 9, 30)),
+    (_at(2026, 7, 15, 9, 30), date(2026, 7, 15)),
+    (date(2026, 5, 17), _at(2026, 7, 15, 11, 58)),
+]
+
+
+def _refresh(reaches):
+    for reach in reaches:
+        if isinstance(reach, datetime):
+            refresh_report_tables(through=reach)
+        else:
+            refresh_report_tables(until=reach)
+
+
 ROLES = ["sui", "zengdu", "xiaolin", "hubei", "nlc"]
 BANDS = ((6, "0-6"), (12, "7-12"), (18, "13-18"), (35, "19-35"), (59, "36-59"))
 LOAN_PLACES = ["library", "site", "site_kind", "consignment"]
@@ -345,8 +377,7 @@ def test_every_figure_matches_counts_made_from_the_loans_and_volumes(
     with time_machine.travel(NOW, tick=False), transaction.atomic():
         _make_loans(world, loans)
         _move(world, moves)
-        if reach:
-            refresh_report_tables(until=reach)
+        _refresh(reach)
         for n, q in enumerate(questions):
             user = world["users"][q["role"]]
             scope = LoanScope.for_user(user)
@@ -436,6 +467,8 @@ def test_every_report_page_shows_the_same_tables_live_and_from_the_summary(
         _move(world, moves)
         live = _pages(user, first, end)
         refresh_report_tables(until=NOW.date())
+        assert _pages(user, first, end) == live
+        refresh_report_tables(through=NOW - timedelta(minutes=45))  # during the day
         assert _pages(user, first, end) == live
         # The holdings page's per-site rows: held volumes as counted here from the items.
         holdings = {t[0]: t for t in live}["turnover-by-site"]

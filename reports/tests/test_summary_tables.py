@@ -3,21 +3,25 @@ year) and the narrow month cubes — give the same figures as counts made here f
 and the same as the general path over ReaderMonth; a period still open adds its live days
 without counting a reader twice."""
 
+import time
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
+import psycopg
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from accounts.scope import LoanScope
 from circulation.models import Loan, Patron
+from collections_app.models import Item
 from conftest import make_item
 from reports.engine.loans import loan_counts
 from reports.engine.readers import reader_counts
-from reports.facts import refresh_report_tables
+from reports.facts import SETTLED, refresh_report_tables
 from reports.models import LoanMonthPlace, LoanMonthTop, ReaderCount, RefreshState
-from reports.tests.helpers import lend, make_patron
+from reports.tests.helpers import at, lend, make_patron
 
 pytestmark = pytest.mark.django_db
 YEAR = (date(2026, 1, 1), date(2027, 1, 1))
@@ -203,3 +207,79 @@ def test_class_by_reader_questions_without_a_site_read_the_cubes_without_the_sit
         (loan.item.title.clc_top, loan.patron.category)
         for loan in Loan.objects.select_related("item__title", "patron")
     )
+
+
+@pytest.mark.parametrize("window, dims, key", QUESTIONS)
+def test_a_refresh_during_the_day_holds_the_loans_before_its_instant_and_no_later(
+    borrowing, sui_central, xiaolin_site, window, dims, key
+):
+    """The summary refreshed at noon on 12 June: a visit that goes on after noon (the child
+    again at the central library), a reader back after noon and a new site after noon count
+    once, and the loans add up."""
+    child, adult = borrowing["child"], borrowing["adult"]
+    books = Item.objects.filter(library=child.library).order_by("pk")
+    for book, (reader, site, when) in zip(
+        books,
+        (
+            (child, sui_central, "2026-06-12 15:00"),  # the same visit as at 09:00
+            (adult, xiaolin_site, "2026-06-12 16:00"),  # a reader of May, back
+            (adult, sui_central, "2026-06-12 11:59"),  # before noon: in the summary
+            (adult, sui_central, "2026-06-12 17:00"),  # the same visit as at 11:59
+        ),
+        strict=False,
+    ):
+        lend(book, reader, site, when, returned=when)
+    with time_machine.travel(at("2026-06-12 20:00"), tick=False):
+        counts = refresh_report_tables(through=at("2026-06-12 12:00"))
+        state = RefreshState.objects.get(name="loans")
+        assert (state.summarised_until, state.summarised_through) == (
+            date(2026, 6, 13),
+            at("2026-06-12 12:00"),
+        )
+        assert counts["summarised_through"] == at("2026-06-12 12:00")
+        in_summary = sum(LoanMonthPlace.objects.values_list("loans", flat=True))
+        assert in_summary == Loan.objects.filter(checked_out_at__lt=at("2026-06-12 12:00")).count()
+        start, end = window
+        loans = Loan.objects.filter(
+            checked_out_at__gte=timezone.make_aware(timezone.datetime(*start.timetuple()[:3])),
+            checked_out_at__lt=timezone.make_aware(timezone.datetime(*end.timetuple()[:3])),
+        ).select_related("item", "patron")
+        counted = reader_counts(LoanScope(), start, end, dims)
+        assert counted == expected(loans, key)
+        assert loan_counts(LoanScope(), start, end, dims) == Counter(
+            {k: v["loans"] for k, v in expected(loans, key).items()}
+        )
+        RefreshState.objects.filter(name="readers").delete()  # the general path agrees
+        assert reader_counts(LoanScope(), start, end, dims) == counted
+        # The nightly refresh after midnight holds the whole day, and the figures stay.
+        with time_machine.travel(at("2026-06-13 01:20"), tick=False):
+            refresh_report_tables()
+            state = RefreshState.objects.get(name="loans")
+            assert (state.summarised_until, state.summarised_through) == (date(2026, 6, 13), None)
+            assert reader_counts(LoanScope(), start, end, dims) == counted
+
+
+def settings_dict_url() -> str:
+    """The test database, for a second connection of its own."""
+    db = connection.settings_dict
+    return f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def test_a_refresh_during_the_day_stops_before_loans_that_may_still_be_written(borrowing):
+    """Not the last minute, nor after the start of a transaction still open elsewhere: a
+    checkout stamped then may not have committed yet."""
+    before = timezone.now()
+    counts = refresh_report_tables(through=timezone.now())
+    reach = counts["summarised_through"]
+    assert before - SETTLED <= reach <= timezone.now() - SETTLED
+    if connection.vendor != "postgresql":
+        return
+    other = psycopg.connect(settings_dict_url(), autocommit=False)
+    try:
+        began = other.execute("SELECT now()").fetchone()[0]  # its transaction is open now
+        time.sleep(0.05)
+        counts = refresh_report_tables(through=timezone.now())
+        assert counts["summarised_through"] <= began - SETTLED
+        assert counts["summarised_through"] > began - SETTLED - timedelta(seconds=30)
+    finally:
+        other.close()

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from jobs.models import Job
 from jobs.services import job_start
-from reports.facts import refresh_report_tables, summarised_until
+from reports.facts import reach_text, refresh_report_tables, summarised_until
 from reports.periods import parse_period
 
 
@@ -20,8 +20,10 @@ def _day(value: str) -> date:
 class Command(BaseCommand):
     help = _(
         "刷新统计报表的汇总表（日借阅、月借阅、月读者、月读者需求）。"
-        "默认从上次汇总截至日前 7 天重算到昨天，"
-        "今天的借阅由报表页面实时统计；--period 重算某一期间（数据修正之后），--all 全部重建。"
+        "默认从上次汇总截至日前 7 天重算到昨天，今天的借阅由报表页面实时统计；"
+        "--today 连今天一分钟前的借阅也汇总"
+        "（营业时间内每小时运行，报表页面只需实时统计最近的借阅）；"
+        "--period 重算某一期间（数据修正之后），--all 全部重建。"
         "可重复运行，结果相同。"
     )
 
@@ -29,6 +31,11 @@ class Command(BaseCommand):
         parser.add_argument("--period", help=_("重算的期间：2026-06、2026-Q2 或 2026。"))
         parser.add_argument("--since", type=_day, help=_("从这一天（YYYY-MM-DD）起重算。"))
         parser.add_argument("--all", action="store_true", help=_("从第一笔借阅起全部重建。"))
+        parser.add_argument(
+            "--today",
+            action="store_true",
+            help=_("连今天一分钟前的借阅也汇总（营业时间内每小时运行）。"),
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help=_("只显示会重算的范围，不写入。")
         )
@@ -39,10 +46,18 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args, period=None, since=None, all=False, dry_run=False, enqueue=False, **options
+        self,
+        *args,
+        period=None,
+        since=None,
+        all=False,
+        today=False,
+        dry_run=False,
+        enqueue=False,
+        **options,
     ):
         if enqueue and not dry_run:
-            job = job_start(kind=Job.Kind.REPORT_REFRESH)
+            job = job_start(kind=Job.Kind.REPORT_REFRESH, params={"today": today})
             self.stdout.write(_("已排队：任务 %(id)s。") % {"id": job.pk})
             return
         until = timezone.localdate()
@@ -60,7 +75,8 @@ class Command(BaseCommand):
                 % {"reach": summarised_until() or "—", "since": since or "—", "until": until}
             )
             return
-        counts = refresh_report_tables(until=until, since=since)
+        through = timezone.now() if today and not period else None
+        counts = refresh_report_tables(until=until, since=since, through=through)
         self.stdout.write(
             self.style.SUCCESS(
                 _(
@@ -73,7 +89,7 @@ class Command(BaseCommand):
                     "days": counts["loan_days"],
                     "months": counts["loan_months"],
                     "readers": counts["reader_months"],
-                    "reach": counts["summarised_until"],
+                    "reach": reach_text(counts["summarised_through"]),
                 }
             )
         )
