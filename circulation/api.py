@@ -593,10 +593,7 @@ class HoldViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         )
         if not form.is_valid():
             raise _form_errors(form)
-        # The page's rule for what a scanned code names: a copy's barcode, else an ISBN.
-        from circulation.views import _title_for_code
-
-        title = _title_for_code(patron.library, form.cleaned_data["code"])
+        title = holds.hold_title(library=patron.library, code=form.cleaned_data["code"])
         hold = holds.hold_place(
             user=request.user,
             patron=patron,

@@ -45,7 +45,7 @@ from circulation.services.holds import hold_ready
 from circulation.services.routing import Action
 from collections_app.barcodes import MAX_LENGTH, normalise_barcode
 from collections_app.errors import Refused
-from collections_app.models import Item, Site, Title, Transfer
+from collections_app.models import Item, Site, Transfer
 from collections_app.services.transfers import transfer_dispatch
 from sharedloan.negotiation import wants_json
 
@@ -601,20 +601,6 @@ def loan_renew(request, pk):
     return redirect("circulation:patron-detail", loan.patron_id)
 
 
-def _title_for_code(library, code):
-    code = normalise_barcode(code)
-    item = Item.objects.select_related("title").filter(library=library, barcode=code).first()
-    if item is not None:
-        return item.title
-    digits = code.replace("-", "").upper()
-    titles = list(Title.objects.filter(library=library, isbn=digits)[:2])
-    if len(titles) == 1:
-        return titles[0]
-    if titles:
-        raise Refused(_("这个 ISBN 对应多个书目，请扫描其中一册的条码。"))
-    raise Refused(_("找不到条码或 ISBN 为 %(code)s 的图书。") % {"code": code[:40]})
-
-
 @login_required
 @require_POST
 def hold_create(request, pk):
@@ -624,7 +610,7 @@ def hold_create(request, pk):
     try:
         if not form.is_valid():
             raise Refused(_("请填写图书条码或 ISBN，并选择取书站点。"))
-        title = _title_for_code(patron.library, form.cleaned_data["code"])
+        title = holds.hold_title(library=patron.library, code=form.cleaned_data["code"])
         hold = holds.hold_place(
             user=request.user,
             patron=patron,

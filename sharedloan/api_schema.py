@@ -116,6 +116,8 @@ REFUSALS = {
         "import_conflict": "another import took some of its numbers a moment ago",
     },
     "holds": {
+        "title_not_found": "no volume has this barcode and no title this ISBN",
+        "isbn_ambiguous": "the ISBN names several titles: scan a copy's barcode",
         "hold_other_library": "the title or the pickup site is not of the reader's library",
         "hold_not_own": "a reader may place and cancel only their own holds",
         "holds_not_allowed": "the loan rule allows this category of reader no holds",

@@ -109,6 +109,24 @@ def hold_place(
         return hold
 
 
+def hold_title(*, library, code: str) -> Title:
+    """The title a hold is placed on, as the desk scans it: a copy's barcode, else an ISBN
+    that names one title of the library."""
+    code = normalise_barcode(code)
+    item = Item.objects.select_related("title").filter(library=library, barcode=code).first()
+    if item is not None:
+        return item.title
+    digits = code.replace("-", "").upper()
+    titles = list(Title.objects.filter(library=library, isbn=digits)[:2])
+    if len(titles) == 1:
+        return titles[0]
+    if titles:
+        raise Refused(_("这个 ISBN 对应多个书目，请扫描其中一册的条码。"), code="isbn_ambiguous")
+    raise Refused(
+        _("找不到条码或 ISBN 为 %(code)s 的图书。") % {"code": code[:40]}, code="title_not_found"
+    )
+
+
 def _lock_titles(title_ids) -> None:
     """Take the titles' row locks (in id order) before a hold is placed, or before a copy that
     has just come onto a shelf looks for a waiting hold: a hold placed at the same moment as a

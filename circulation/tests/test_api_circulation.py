@@ -53,3 +53,36 @@ def test_a_return_says_when_in_the_same_time_zone_as_the_loan(api, wang, books):
     returned = post(api, "return", books[0].barcode).json()
     offset = loan["checked_out_at"][-6:]
     assert offset[0] in "+-" and returned["returned_at"].endswith(offset)
+
+
+def test_a_checkout_for_a_card_nobody_holds_says_it_was_the_reader(api, wang, zengdu_reader, books):
+    for card in ("SX999999", "", zengdu_reader.card_number):
+        response = post(api, "checkout", books[0].barcode, card_number=card)
+        assert response.status_code == 404, card
+        assert response.json()["code"] == "patron_not_found", card
+        assert response.json()["message"] == "找不到这位读者。"
+    english = api.post(
+        "/api/v1/circulation/checkout/",
+        {"site": "SUIXIAN.lijiadian", "barcode": books[0].barcode, "card_number": "SX999999"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert english.json()["code"] == "patron_not_found"
+    # An unknown site is not the reader: it keeps the plain code.
+    nowhere = api.post(
+        "/api/v1/circulation/checkout/",
+        {"site": "SUIXIAN.nowhere", "barcode": books[0].barcode, "card_number": wang.card_number},
+        format="json",
+    )
+    assert nowhere.status_code == 404 and nowhere.json()["code"] == "not_found"
+    assert not Loan.objects.exists()
+
+
+def test_a_checkout_without_a_loan_rule_for_the_reader_says_so(api, wang, books):
+    from circulation.models import LoanRule
+
+    LoanRule.objects.filter(library=wang.library).delete()
+    response = post(api, "checkout", books[0].barcode, card_number=wang.card_number)
+    assert response.status_code == 409
+    assert response.json()["code"] == "loan_rule_missing"
+    assert not Loan.objects.exists()

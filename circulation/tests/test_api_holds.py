@@ -116,22 +116,53 @@ def test_the_return_endpoint_names_the_hold_it_filled(sui_librarian, wang, li, b
 
 
 @pytest.mark.parametrize(
-    "data, status, where",
+    "data, status, code, where",
     [
-        ({"code": "NL99999999"}, 409, "找不到条码或 ISBN"),
-        ({"code": ""}, 400, "code"),
-        ({"pickup_site": "ZENGDU.central"}, 400, "pickup_site"),
-        ({"card_number": "NOBODY"}, 404, "找不到这位读者"),
+        ({"code": "NL99999999"}, 409, "title_not_found", "找不到条码或 ISBN"),
+        ({"code": ""}, 400, "invalid", "code"),
+        ({"pickup_site": "ZENGDU.central"}, 400, "invalid", "pickup_site"),
+        ({"card_number": "NOBODY"}, 404, "patron_not_found", "找不到这位读者"),
     ],
 )
 def test_a_hold_the_rules_refuse_says_why(
-    data, status, where, sui_librarian, wang, book, zengdu_central
+    data, status, code, where, sui_librarian, wang, book, zengdu_central
 ):
     body = {"card_number": wang.card_number, "code": book.barcode, "pickup_site": "central"}
     response = api_for(sui_librarian).post("/api/v1/holds/", body | data, format="json")
     assert response.status_code == status, response.json()
     answer = response.json()
+    assert answer["code"] == code
     assert where in answer["message"] or where in answer.get("fields", {})
+    assert not Hold.objects.exists()
+
+
+def test_an_isbn_of_two_titles_is_refused_with_its_code(sui_librarian, wang, book, sui_central):
+    make_item(book.consignment, sui_central, "NL73000009", title="边城（另一版）")
+    response = place(api_for(sui_librarian), wang.card_number, "9787101066418")
+    assert response.status_code == 409
+    assert response.json()["code"] == "isbn_ambiguous"
+    assert not Hold.objects.exists()
+
+
+def test_each_rule_of_placing_a_hold_has_its_own_code(sui_librarian, wang, li, book):
+    from circulation.models import LoanRule, Patron
+
+    api = api_for(sui_librarian)
+    lend(api, wang.card_number, book.barcode)
+    borrowed = place(api, wang.card_number, book.barcode)
+    assert borrowed.status_code == 409 and borrowed.json()["code"] == "already_borrowed"
+    LoanRule.objects.filter(library=li.library).update(holds_allowed=False)
+    forbidden = place(api, li.card_number, book.barcode)
+    assert forbidden.status_code == 409 and forbidden.json()["code"] == "holds_not_allowed"
+    LoanRule.objects.filter(library=li.library).update(holds_allowed=True)
+    Patron.objects.filter(pk=li.pk).update(is_suspended=True)
+    suspended = place(api, li.card_number, book.barcode)
+    assert suspended.status_code == 409 and suspended.json()["code"] == "patron_suspended"
+    Patron.objects.filter(pk=li.pk).update(is_suspended=False)
+    missing = make_item(book.consignment, book.current_site, "NL73000003", title="围城")
+    Item.objects.filter(pk=missing.pk).update(status=Item.Status.MISSING)
+    lost = place(api, li.card_number, missing.barcode)
+    assert lost.status_code == 409 and lost.json()["code"] == "no_lendable_copy"
     assert not Hold.objects.exists()
 
 
@@ -141,6 +172,7 @@ def test_a_second_hold_on_the_same_title_is_refused(sui_librarian, wang, li, boo
     assert place(api, wang.card_number, book.barcode).status_code == 201
     again = place(api, wang.card_number, book.barcode)
     assert again.status_code == 409 and again.json()["message"] == "读者已经预约了这本书。"
+    assert again.json()["code"] == "hold_already_placed"
 
 
 def test_holds_are_listed_by_status_and_site(sui_librarian, wang, li, book, xiaolin_site):
@@ -171,6 +203,7 @@ def test_cancelling_a_kept_copy_passes_it_to_the_next_reader_at_that_site(
     assert api.get(f"/api/v1/holds/{second['id']}/").json()["status"] == "trapped"
     again = api.post(f"/api/v1/holds/{first['id']}/cancel/")
     assert again.status_code == 409 and "已经结束" in again.json()["message"]
+    assert again.json()["code"] == "hold_not_active"
     call_command("check_integrity")
 
 

@@ -88,6 +88,7 @@ def test_a_card_number_already_used_is_a_409_refusal(sui_librarian, wang, xiaoli
         "/api/v1/patrons/", new_reader(card_number=wang.card_number), format="json"
     )
     assert response.status_code == 409
+    assert response.json()["code"] == "card_number_taken"
     assert response.json()["message"] == f"读者证号 {wang.card_number} 已被使用。"
 
 
