@@ -1,12 +1,16 @@
 """Every error of the REST API in one JSON shape, so that a client branches on a stable `code`
 and shows the `message` (Chinese by default, English on `Accept-Language: en`):
 
-    {"code": "refused", "message": "该册已借出。", "problems": [{"where": ..., "message": ...}]}
+    {"code": "item_on_loan", "message": "该册已借出。", "problems": []}
+    {"code": "items_not_transferable", "message": "...",
+     "problems": [{"where": "SX10004", "code": "item_on_loan", "message": "..."}]}
     {"code": "invalid", "message": "...", "fields": {"barcode": [{"code": ..., "message": ...}]}}
     {"code": "not_found", "message": "未找到。"}
 
 A service's refusal (`Refused`) is 409 Conflict: the request was understood and the rules said
-no. Django's own Http404 and PermissionDenied are turned into DRF's so that they get the shape.
+no; its `code` names the rule (all listed in sharedloan.api_schema.REFUSALS), and each refused
+row names its own reason, or the refusal's code when it has none more specific. Django's own
+Http404 and PermissionDenied are turned into DRF's so that they get the shape.
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
