@@ -159,6 +159,9 @@ class Loan(models.Model):
         indexes = [
             models.Index(fields=["library", "checked_out_at"]),
             models.Index(fields=["site", "checked_out_at"]),
+            # A reader's loans by time: their history, and the report pages' question whether
+            # a reader borrowing now already borrowed at that site earlier today.
+            models.Index(fields=["patron", "checked_out_at"]),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -251,19 +251,32 @@ def _add_live_readers(result, scope, period, a, b, dims, filters):
             entry[figure] += row["n"]
 
 
+# What one reader's loans at one site on one day all share: matching the reader and the site
+# matches these. The other dimensions (the volume's owner, consignment, class) must match too.
+SAME_FOR_A_VISIT = {"library", "site", "site_kind", "category", "age_band", *TIMES}
+
+
 def _continued_visits(loans, keys, scope, a, dims, filters):
     """The visits (reader × site × day, per group) among the live `loans`, annotated with
-    `keys`, that the summary already holds: on the day of `a`, the same reader at the same site
-    and in the same group borrowed earlier that day, before `a`. None when `a` is a day: the
-    summary then holds nothing of it."""
+    `keys` (one per name of `dims`), that the summary already holds: on the day of `a`, the
+    same reader at the same site and in the same group borrowed earlier that day, before `a`.
+    None when `a` is a day: the summary then holds nothing of it."""
     if not isinstance(a, datetime):
         return None
     day = timezone.localdate(a)
-    earlier = live_loans(scope, day, a, dims, filters, extra=("patron_id", "site_id"))
-    earlier = earlier.annotate(**keys).filter(
+    own = {key: name for key, name in zip(keys, dims, strict=True) if name not in SAME_FOR_A_VISIT}
+    earlier = live_loans(
+        scope,
+        day,
+        a,
+        list(own.values()),
+        {name: value for name, value in filters.items() if name not in SAME_FOR_A_VISIT},
+        extra=("patron_id", "site_id"),
+    )
+    earlier = earlier.annotate(**{key: keys[key] for key in own}).filter(
         f_patron_id=OuterRef("f_patron_id"),
         f_site_id=OuterRef("f_site_id"),
-        **{name: OuterRef(name) for name in keys},
+        **{key: OuterRef(key) for key in own},
     )
     on_the_day = loans.filter(checked_out_at__lt=local_midnight(day + timedelta(days=1)))
     visits = on_the_day.filter(Exists(earlier)).values(*keys, "f_patron_id", "f_site_id")
