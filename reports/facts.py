@@ -278,20 +278,39 @@ READER_FOLLOWERS = ("site_kind", "category", "age_band")
 
 
 def _insert_reader_months() -> int:
-    """ReaderMonth from the facts: per reader, month and place, the loans and the days."""
+    """ReaderMonth from the facts: per reader, month and place, the loans and the days; and
+    each visit (reader × site × day) once more in the row of its first consignment of each
+    owner (`owner_visits`) and of its first consignment of all (`site_visits`)."""
     quote = connection.ops.quote_name
     keys = ", ".join(map(quote, [*READER_KEYS, "month"]))
     followers = ", ".join(f"MIN({quote(c)}) AS {quote(c)}" for c in READER_FOLLOWERS)
+    day = quote("day")
     per_day = (
-        f"SELECT {keys}, {followers}, COUNT(*) AS loans FROM {FACTS_TABLE} "
-        f"GROUP BY {keys}, {quote('day')}"
+        f"SELECT {keys}, {day}, {followers}, COUNT(*) AS loans FROM {FACTS_TABLE} "
+        f"GROUP BY {keys}, {day}"
+    )
+    visit = f"PARTITION BY library_id, site_id, patron_id, {day}"
+    firsts = (
+        f"SELECT per_day.*, "
+        f"CASE WHEN ROW_NUMBER() OVER ({visit}, owner_id ORDER BY consignment_id) = 1 "
+        "THEN 1 ELSE 0 END AS first_of_owner, "
+        f"CASE WHEN ROW_NUMBER() OVER ({visit} ORDER BY owner_id, consignment_id) = 1 "
+        f"THEN 1 ELSE 0 END AS first_at_site FROM ({per_day}) per_day"
     )
     columns = ", ".join(map(quote, [*READER_KEYS, "month", *READER_FOLLOWERS]))
     return _execute(
-        f"INSERT INTO {quote(ReaderMonth._meta.db_table)} ({columns}, loans, visits) "
-        f"SELECT {keys}, {followers}, SUM(loans), COUNT(*) FROM ({per_day}) per_day "
-        f"GROUP BY {keys}"
+        f"INSERT INTO {quote(ReaderMonth._meta.db_table)} "
+        f"({columns}, loans, visits, owner_visits, site_visits) "
+        f"SELECT {keys}, {followers}, SUM(loans), COUNT(*), SUM(first_of_owner), "
+        f"SUM(first_at_site) FROM ({firsts}) firsts GROUP BY {keys}"
     )
+
+
+def visits_column(rollup: int) -> str:
+    """The ReaderMonth column that counts each visit once in the rows kept by `rollup`."""
+    if rollup & ReaderCount.CONSIGNMENT:
+        return "visits"
+    return "owner_visits" if rollup & ReaderCount.OWNER else "site_visits"
 
 
 def _periods(kind: str, start: date, end: date, reach: date) -> list[tuple]:
@@ -333,7 +352,8 @@ def refresh_reader_counts(start: date, end: date, reach: date) -> int:
         if kind == "month":  # ReaderMonth rows are already one per reader, month and place
             source = (
                 f"(SELECT p.period, p.until, {keys}, r.site_kind, r.category, r.age_band, "
-                f"r.loans, r.visits FROM {readers} r JOIN {PERIODS_TABLE} p "
+                f"r.loans, r.visits, r.owner_visits, r.site_visits "
+                f"FROM {readers} r JOIN {PERIODS_TABLE} p "
                 "ON p.month = r.month) by_month"
             )
         else:
@@ -341,7 +361,9 @@ def refresh_reader_counts(start: date, end: date, reach: date) -> int:
                 READER_PERIODS_TABLE,
                 f"SELECT p.period, p.until, {keys}, MIN(r.site_kind) AS site_kind, "
                 "MIN(r.category) AS category, MIN(r.age_band) AS age_band, "
-                f"SUM(r.loans) AS loans, SUM(r.visits) AS visits FROM {readers} r "
+                "SUM(r.loans) AS loans, SUM(r.visits) AS visits, "
+                "SUM(r.owner_visits) AS owner_visits, SUM(r.site_visits) AS site_visits "
+                f"FROM {readers} r "
                 f"JOIN {PERIODS_TABLE} p ON p.month = r.month GROUP BY p.period, p.until, {keys}",
             )
             source = READER_PERIODS_TABLE
@@ -352,6 +374,8 @@ def refresh_reader_counts(start: date, end: date, reach: date) -> int:
             # category and age band do.
             group_keys = [c for c in kept if not (c == "site_kind" and "site_id" in kept)]
             followers = ["category", "age_band"] + (["site_kind"] if "site_id" in kept else [])
+            # A visit taking two consignments' volumes is one visit where they are not apart.
+            visits = visits_column(rollup)
             inner = ", ".join(["period", "until", "library_id", *group_keys])
             outer = ", ".join(["period", "until", "library_id", *kept])
             # One row per reader first, so that readers are COUNT(*): two hash aggregates.
@@ -362,7 +386,7 @@ def refresh_reader_counts(start: date, end: date, reach: date) -> int:
                 f"{', '.join(select)}, category, age_band, COUNT(*), SUM(visits), SUM(loans) "
                 f"FROM (SELECT {inner}, "
                 + ", ".join(f"MIN({c}) AS {c}" for c in followers)
-                + f", SUM(visits) AS visits, SUM(loans) AS loans FROM {source} "
+                + f", SUM({visits}) AS visits, SUM(loans) AS loans FROM {source} "
                 f"GROUP BY {inner}, patron_id) per_reader "
                 f"GROUP BY {outer}, category, age_band"
             )

@@ -210,7 +210,11 @@ class LoanMonth(MonthCube):
 class ReaderMonth(models.Model):
     """One row per reader, month and place where the reader borrowed: distinct readers cannot
     be summed across months, so they are counted from here (COUNT DISTINCT over the rows of
-    the period), exactly, never estimated. `visits` counts the days the reader borrowed."""
+    the period), exactly, never estimated. `visits` counts the days the reader borrowed here
+    (at this site, of this consignment). A visit — a reader at a site on a day — may take
+    volumes of two consignments: it is counted once more, for questions that do not tell
+    consignments apart, in `owner_visits` of the row of its first consignment of each owner,
+    and in `site_visits` of the row of its first consignment of all."""
 
     library = _ref(Library, _("图书馆"))
     owner = _ref(Library, _("所有者"))
@@ -223,6 +227,8 @@ class ReaderMonth(models.Model):
     age_band = models.CharField(_("年龄段"), max_length=8)
     loans = models.PositiveIntegerField(_("借阅册次"))
     visits = models.PositiveIntegerField(_("借阅到馆天次"))
+    owner_visits = models.PositiveIntegerField(_("借阅到馆天次（按所有者）"), default=0)
+    site_visits = models.PositiveIntegerField(_("借阅到馆天次（按站点）"), default=0)
 
     class Meta:
         verbose_name = _("月读者汇总")

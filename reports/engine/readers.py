@@ -37,6 +37,7 @@ from reports.facts import (
     local_midnight,
     period_of,
     summary_reach,
+    visits_column,
 )
 from reports.models import LoanDay, ReaderCount, ReaderMonth
 from sharedloan.db_routers import connection_for_reads
@@ -63,7 +64,8 @@ def reader_counts(scope: LoanScope, start: date, end: date, dims=(), filters=Non
             keys = {f"k{i}": _union_key(name, "month") for i, name in enumerate(dims)}
             rows = rows.annotate(**keys, k_patron=F("patron_id"))
             sql, params = _sql(rows.values(*keys, "k_patron").order_by())
-            for row in grouped(rows, keys, v=Sum("visits"), n=Sum("loans")):
+            visits = Sum(_visits_column(scope, [*dims, *filters]))
+            for row in grouped(rows, keys, v=visits, n=Sum("loans")):
                 key = tuple(as_key(name, row[f"k{i}"]) for i, name in enumerate(dims))
                 entry = sums.setdefault(key, Counter())
                 entry["visits"] += row["v"]
@@ -160,6 +162,15 @@ def _reader_rollup(scope: LoanScope, names) -> int:
     if "site_kind" in names:
         rollup |= ReaderCount.SITE_KIND
     return rollup if rollup in READER_ROLLUPS else None
+
+
+def _visits_column(scope: LoanScope, names) -> str:
+    """The ReaderMonth column counting each visit once in a question by `names`: a visit
+    taking two consignments' volumes is one visit unless consignments are told apart."""
+    rollup = ReaderCount.CONSIGNMENT if "consignment" in names else 0
+    if scope.owner_id is not None:
+        rollup |= ReaderCount.OWNER
+    return visits_column(rollup)
 
 
 def _counted_reader_counts(scope, dims, filters, reach, kind, periods) -> dict:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.scope import LoanScope
 from circulation.models import Loan, Patron
-from collections_app.models import Item
+from collections_app.models import Consignment, Item
 from conftest import make_item
 from reports.engine.loans import loan_counts
 from reports.engine.readers import reader_counts
@@ -283,3 +283,33 @@ def test_a_refresh_during_the_day_stops_before_loans_that_may_still_be_written(b
         assert counts["summarised_through"] > began - SETTLED - timedelta(seconds=30)
     finally:
         other.close()
+
+
+def test_a_visit_taking_two_consignments_volumes_is_one_visit_unless_they_are_told_apart(
+    suixian, nlc, sui_central, sui_consignment, nlc_lender
+):
+    second = Consignment.objects.create(
+        library=suixian,
+        lender=nlc,
+        reference="NLC-2025-SX",
+        agreement_date=date(2025, 3, 1),
+        status=Consignment.Status.ACTIVE,
+    )
+    reader = make_patron(suixian, sui_central, "V1")
+    for n, consignment in enumerate((sui_consignment, second)):
+        book = make_item(consignment, sui_central, f"NLV0000{n}", clc="I247.5")
+        lend(book, reader, sui_central, f"2026-05-04 10:0{n}", returned="2026-05-05 10:00")
+    may = (date(2026, 5, 1), date(2026, 6, 1))
+    one = {"readers": 1, "visits": 1, "loans": 2}
+    apart = {(c.pk,): {"readers": 1, "visits": 1, "loans": 1} for c in (sui_consignment, second)}
+    for scope in (LoanScope(), LoanScope.for_user(nlc_lender)):
+        assert reader_counts(scope, *may) == {(): one}  # live
+        assert reader_counts(scope, *may, ["consignment"]) == apart
+    refresh_report_tables(until=date(2026, 7, 1))
+    for readers_state in (True, False):  # from ReaderCount, then the general path
+        if not readers_state:
+            RefreshState.objects.filter(name="readers").delete()
+        for scope in (LoanScope(), LoanScope.for_user(nlc_lender)):
+            assert reader_counts(scope, *may) == {(): one}
+            assert reader_counts(scope, *may, ["month"]) == {(may[0],): one}
+            assert reader_counts(scope, *may, ["consignment"]) == apart
