@@ -459,7 +459,8 @@ def settled_instant() -> datetime:
             cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
                 "SELECT MIN(xact_start) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend'"  # not autovacuum: it writes no loan
             )
             oldest = cursor.fetchone()[0]
         if oldest is not None:
