@@ -126,29 +126,39 @@ def _reader_parts(scope, start, end, dims, filters):
 
 
 def _whole_periods(start: date, end: date, dims, reach: datetime | None):
-    """(kind, [(start, end), …]) when [start, end) is whole calendar periods counted in
-    ReaderCount — every month (or year) of the window when grouped by month (or year), else
-    the window itself as one month, quarter or year; else None. Periods begun after `reach`
-    are simply all live."""
+    """(kind, [(start, end), …]) when [start, end) is calendar periods counted in ReaderCount
+    — every month (or year) of the window when grouped by month (or year), else the window
+    itself as one month, quarter or year; else None. The last period may end early where the
+    window reaches past the summary (this year or this month to date): its counted readers
+    are then all in the window. Periods begun after `reach` are simply all live."""
     if reach is None:
         return None
+    to_date = instant(end) >= reach  # nothing summarised after the window's end
     times = [name for name in dims if name in TIMES]
     if times in (["month"], ["year"]):
         kind, periods, day = times[0], [], start
         while day < end:
             a, b = period_of(kind, day)
-            if a != day or b > end:
+            if a != day or not (b <= end or to_date):
                 return None
-            periods.append((a, b))
+            periods.append((a, min(b, end)))
             day = b
     elif times:
         return None
     else:
-        kind = next((k for k in PERIOD_KINDS if period_of(k, start) == (start, end)), None)
+        # The shortest period starting with the window and ending with it or, to date, after it.
+        cuts = (k for k in PERIOD_KINDS if _cut(period_of(k, start), start, end, to_date))
+        kind = next(cuts, None)
         periods = [(start, end)]
     if kind is None or not periods:
         return None
     return kind, periods
+
+
+def _cut(period, start, end, to_date) -> bool:
+    """Whether the window [start, end) is `period`, or its beginning up to date."""
+    a, b = period
+    return a == start and (b == end or (b > end and to_date))
 
 
 def _reader_rollup(scope: LoanScope, names) -> int:

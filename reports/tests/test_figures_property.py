@@ -351,6 +351,9 @@ QUESTION = st.fixed_dictionaries(
 )
 
 
+TO_DATE_STARTS = [date(2026, 1, 1), date(2026, 4, 1), date(2026, 7, 1), date(2026, 5, 1)]
+
+
 def _whole_months(n: int) -> tuple[date, date]:
     """A window of whole months (the reader counts' fast path), from `n`."""
     first = date(2026, 3 + n % 5, 1)
@@ -369,10 +372,10 @@ def _whole_months(n: int) -> tuple[date, date]:
     moves=st.lists(MOVE, max_size=6),
     reach=st.sampled_from(REACHES),
     questions=st.lists(QUESTION, min_size=1, max_size=6),
-    whole=st.booleans(),
+    windows=st.sampled_from(["any", "whole months", "to date"]),
 )
 def test_every_figure_matches_counts_made_from_the_loans_and_volumes(
-    world, loans, moves, reach, questions, whole
+    world, loans, moves, reach, questions, windows
 ):
     with time_machine.travel(NOW, tick=False), transaction.atomic():
         _make_loans(world, loans)
@@ -381,8 +384,11 @@ def test_every_figure_matches_counts_made_from_the_loans_and_volumes(
         for n, q in enumerate(questions):
             user = world["users"][q["role"]]
             scope = LoanScope.for_user(user)
-            if whole:
+            if windows == "whole months":
                 start, end = _whole_months(q["start"] + n)
+            elif windows == "to date":  # this year, quarter or month up to today
+                start = _pick(TO_DATE_STARTS, q["start"] + n)
+                end = NOW.date() + timedelta(days=1)
             else:
                 start = FIRST_DAY + timedelta(days=q["start"])
                 end = min(start + timedelta(days=q["length"]), NOW.date() + timedelta(days=1))

@@ -83,6 +83,9 @@ QUESTIONS = [
     (YEAR, ["category"], lambda loan: (loan.patron.category,)),
     (Q2, ["site"], lambda loan: (loan.site_id,)),
     ((date(2026, 5, 1), date(2026, 6, 1)), [], lambda loan: ()),
+    # This year and this quarter to date: the counted periods, cut at the window's end.
+    ((date(2026, 1, 1), date(2026, 6, 13)), ["month"], lambda loan: (month_of(loan),)),
+    ((date(2026, 4, 1), date(2026, 6, 13)), ["site"], lambda loan: (loan.site_id,)),
 ]
 
 
@@ -313,3 +316,23 @@ def test_a_visit_taking_two_consignments_volumes_is_one_visit_unless_they_are_to
             assert reader_counts(scope, *may) == {(): one}
             assert reader_counts(scope, *may, ["month"]) == {(may[0],): one}
             assert reader_counts(scope, *may, ["consignment"]) == apart
+
+
+def test_this_year_to_date_reads_the_counted_readers_and_adds_the_days_after_the_reach(
+    borrowing,
+):
+    from django.test.utils import CaptureQueriesContext
+
+    with time_machine.travel(at("2026-06-12 20:00"), tick=False):
+        refresh_report_tables(through=at("2026-06-12 10:00"))
+        to_date = (date(2026, 1, 1), date(2026, 6, 13))
+        with CaptureQueriesContext(connection) as queries:
+            counted = reader_counts(LoanScope(), *to_date)
+        read = " ".join(q["sql"] for q in queries.captured_queries)
+        assert ReaderCount._meta.db_table in read
+        assert counted == {(): {"readers": 4, "visits": 8, "loans": 8}}
+        # Ending before the reach, the window is not to date: the general path.
+        with CaptureQueriesContext(connection) as queries:
+            reader_counts(LoanScope(), date(2026, 1, 1), date(2026, 6, 12))
+        read = " ".join(q["sql"] for q in queries.captured_queries)
+        assert ReaderCount._meta.db_table not in read
