@@ -13,7 +13,12 @@ five and ten years, each beside the same figures counted by one SQL statement ov
 (the raw baseline), with the same `work_mem`. The figures must agree.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sharedloan_reports_bench \
-        .venv/bin/python bench/holdings_horizon.py [--years 10] [--quick]
+        .venv/bin/python bench/holdings_horizon.py [--years 10]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sharedloan_bench \
+        .venv/bin/python bench/holdings_horizon.py --quick
+
+The province built here has volumes and their last loans but no loan history: its figures are
+the holdings', comparable with report_pages.py's only in what they read.
 """
 
 import os
@@ -48,6 +53,7 @@ from accounts.models import User  # noqa: E402
 from accounts.scope import LoanScope  # noqa: E402
 from bench.benchdb import best_of, ensure_database, fresh_database, make_county  # noqa: E402
 from circulation.integrity import CHECKS, run_check  # noqa: E402
+from circulation.models import Loan  # noqa: E402
 from collections_app.models import HoldingCount, Item, Library, Title  # noqa: E402
 from collections_app.services.holdings import holdings_fold, holdings_rebuild  # noqa: E402
 from reports.engine.holdings import Holdings  # noqa: E402
@@ -101,6 +107,11 @@ def province_of_its_own(counties: int, volumes: int):
 def main():
     ensure_database()
     built = User._meta.db_table in connection.introspection.table_names()
+    if OPTIONS.quick and built and Loan.objects.count() > 1_000_000:
+        raise SystemExit(
+            "refusing --quick on a database of over a million loans: it would drop a full "
+            "benchmark province (name a database of its own in DATABASE_URL)"
+        )
     if OPTIONS.quick or not (built and User.objects.filter(username="hubei").exists()):
         province_of_its_own(*((3, 2_000) if OPTIONS.quick else (20, 25_000)))
     hubei = User.objects.get(username="hubei")

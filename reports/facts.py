@@ -13,6 +13,7 @@ days not yet summarised), so the two can never disagree on what a dimension mean
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date, datetime, timedelta
 from datetime import time as day_time
@@ -148,6 +149,8 @@ LIBRARY_CUBES = (
 READER_COLUMNS = ("library_id", "owner_id", "consignment_id", "month", "site_id", "site_kind")
 READER_COLUMNS += ("patron_id", "category", "age_band")
 
+
+logger = logging.getLogger(__name__)
 
 FACTS_TABLE = "reports_refresh_facts"
 PERIODS_TABLE = "reports_refresh_periods"
@@ -442,17 +445,25 @@ def reach_text(reach: datetime) -> str:
     return timezone.localtime(reach).strftime("%Y-%m-%d %H:%M")
 
 
-# A checkout stamps its loan with the web server's clock once it holds its locks, and commits
-# a few milliseconds later. A refresh summarises only the loans stamped at least this long
-# before it starts, and before every transaction still open: a loan stamped earlier is then
-# committed, whatever the servers' clocks disagree by (less than this).
+# A checkout stamps its loan with its server's clock once it holds its locks, and commits a
+# few milliseconds later. A refresh summarises only the loans stamped at least this long
+# before it starts, and before the start of every transaction still writing: a loan stamped
+# earlier is then committed, whatever the clocks of the web servers, the worker and the
+# database disagree by (less than this).
 SETTLED = timedelta(minutes=1)
+# A writing transaction open longer than this holds the reach back far: say so in the log.
+HELD_BACK = timedelta(hours=1)
 
 
 def settled_instant() -> datetime:
     """The latest instant before which no loan can still be written: SETTLED before now and
-    before the start of the oldest transaction open on the database but this one."""
-    settled = timezone.now() - SETTLED
+    before the start of the oldest transaction that is writing (has a transaction id: the
+    desk's row locks take one before the loan is stamped), on the database, but this one.
+    Sessions that only read — a report, a backup's pg_dump, a psql left open — hold nothing
+    back. Sessions of another database role count only if this role may see them (it is the
+    same role, or has pg_read_all_stats): run the web servers and the refresh as one role."""
+    now = timezone.now()
+    settled = now - SETTLED
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             # The activity seen is kept until the transaction ends: see it as it is now.
@@ -460,11 +471,17 @@ def settled_instant() -> datetime:
             cursor.execute(
                 "SELECT MIN(xact_start) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND backend_type = 'client backend'"  # not autovacuum: it writes no loan
+                "AND backend_type = 'client backend' AND backend_xid IS NOT NULL"
             )
             oldest = cursor.fetchone()[0]
         if oldest is not None:
             settled = min(settled, oldest - SETTLED)
+            if now - oldest > HELD_BACK:
+                logger.warning(
+                    "A transaction writing since %s holds the report summary's reach back; "
+                    "the pages count the loans since live until it ends.",
+                    reach_text(oldest),
+                )
     return settled
 
 

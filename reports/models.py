@@ -254,8 +254,9 @@ class ReaderCount(models.Model):
     consignment, site or site kind: a reader may borrow at two sites. So each period is
     counted once per combination of those four kept or rolled up (`rollup`, a bit mask of
     the kept columns; a rolled-up column is NULL), and a query reads the rows of exactly
-    the combination it groups or filters by. A period still open counts up to `until`
-    (the summary's reach); the days after it are added live (engine.readers.reader_counts)."""
+    the combination it groups or filters by. A period still open counts up to the summary's
+    reach (`until` is the first day after it, the last day held perhaps in part); the loans
+    after the reach are added live (engine.readers.reader_counts)."""
 
     OWNER, CONSIGNMENT, SITE, SITE_KIND = 1, 2, 4, 8
 

@@ -242,6 +242,8 @@ def test_the_hourly_refresh_summarises_today_up_to_a_minute_ago(county, sui_cent
         call_command("refresh_report_tables", "--today")
         assert "2026-06-12 14:59" in capsys.readouterr().out
         assert LoanDay.objects.get().loans == 1  # the loan of 30 seconds ago is read live
+        call_command("refresh_report_tables", "--dry-run")
+        assert "汇总现截至 2026-06-12 14:59（不含）" in capsys.readouterr().out
         today = (date(2026, 6, 12), date(2026, 6, 13))
         assert loan_counts(LoanScope(), *today, ["day"]) == {(date(2026, 6, 12),): 2}
         assert reader_counts(LoanScope(), *today) == {(): {"readers": 2, "visits": 2, "loans": 2}}

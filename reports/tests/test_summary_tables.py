@@ -269,23 +269,32 @@ def settings_dict_url() -> str:
 
 
 def test_a_refresh_during_the_day_stops_before_loans_that_may_still_be_written(borrowing):
-    """Not the last minute, nor after the start of a transaction still open elsewhere: a
-    checkout stamped then may not have committed yet."""
+    """Not the last minute, nor after the start of a transaction still writing elsewhere: a
+    checkout stamped then may not have committed yet. One that only reads holds nothing back."""
     before = timezone.now()
     counts = refresh_report_tables(through=timezone.now())
     reach = counts["summarised_through"]
     assert before - SETTLED <= reach <= timezone.now() - SETTLED
     if connection.vendor != "postgresql":
         return
-    other = psycopg.connect(settings_dict_url(), autocommit=False)
+    reading = psycopg.connect(settings_dict_url(), autocommit=False)
+    writing = psycopg.connect(settings_dict_url(), autocommit=False)
     try:
-        began = other.execute("SELECT now()").fetchone()[0]  # its transaction is open now
+        reading.execute("SELECT count(*) FROM circulation_loan")  # a report's read, left open
+        time.sleep(0.05)
+        # A desk's checkout between its row locks (which take a transaction id) and its commit.
+        began = writing.execute("SELECT now(), txid_current()").fetchone()[0]
         time.sleep(0.05)
         counts = refresh_report_tables(through=timezone.now())
         assert counts["summarised_through"] <= began - SETTLED
         assert counts["summarised_through"] > began - SETTLED - timedelta(seconds=30)
+        writing.rollback()
+        before = timezone.now()
+        counts = refresh_report_tables(through=timezone.now())
+        assert counts["summarised_through"] >= before - SETTLED  # the read held nothing back
     finally:
-        other.close()
+        reading.close()
+        writing.close()
 
 
 def test_a_visit_taking_two_consignments_volumes_is_one_visit_unless_they_are_told_apart(

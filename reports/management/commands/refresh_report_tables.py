@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from jobs.models import Job
 from jobs.services import job_start
-from reports.facts import reach_text, refresh_report_tables, summarised_until
+from reports.facts import reach_text, refresh_report_tables, summarised_until, summary_reach
 from reports.periods import parse_period
 
 
@@ -72,7 +72,11 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(
                 _("汇总现截至 %(reach)s（不含）；将从 %(since)s 重算到 %(until)s（不含）。")
-                % {"reach": summarised_until() or "—", "since": since or "—", "until": until}
+                % {
+                    "reach": reach_text(summary_reach()) if summarised_until() else "—",
+                    "since": since or "—",
+                    "until": until,
+                }
             )
             return
         through = timezone.now() if today and not period else None
