@@ -135,10 +135,19 @@ def box_send(*, user, box: Box, destination: Site, reason=Transfer.Reason.ROTATI
     items = list(box.items.select_related("current_site"))
     if not items:
         raise Refused(_("书箱“%(box)s”是空的。") % {"box": box.name}, code="box_empty")
-    if TransferLine.objects.filter(item__box=box, is_open=True).exists():
-        # Sent already (or put on a transfer by hand): the box travels on one transfer.
+    lines = TransferLine.objects.filter(item__box=box, is_open=True).select_related("item")
+    if lines:
+        # Sent already, or a volume put on a transfer by hand: the box travels on one transfer.
         raise Refused(
-            _("书箱“%(box)s”已在调拨单上，不能再发出。") % {"box": box.name},
+            _("书箱“%(box)s”中有图书已在调拨单上，未做任何更改。") % {"box": box.name},
+            [
+                Problem(
+                    line.item.barcode,
+                    _("已在调拨单 #%(id)s 中") % {"id": line.transfer_id},
+                    "item_on_transfer",
+                )
+                for line in lines.order_by("item__barcode")
+            ],
             code="box_on_transfer",
         )
     sources = {item.current_site_id for item in items}

@@ -183,7 +183,11 @@ def test_a_box_on_its_way_is_not_sent_packed_or_unpacked_again(
     again = api.post(send, {"destination": "xiaolin"}, format="json")
     assert again.status_code == 409
     assert again.json()["code"] == "box_on_transfer"
-    assert again.json()["message"] == "书箱“小林一号箱”已在调拨单上，不能再发出。"
+    assert again.json()["message"] == "书箱“小林一号箱”中有图书已在调拨单上，未做任何更改。"
+    first = Transfer.objects.get()
+    assert {p["code"] for p in again.json()["problems"]} == {"item_on_transfer"}
+    assert again.json()["problems"][0]["message"] == f"已在调拨单 #{first.pk} 中"
+    assert len(again.json()["problems"]) == packed.items.count()
     make_item(sui_consignment, sui_central, "BX00009")
     pack = api.post(f"/api/v1/boxes/{packed.code}/pack/", {"barcodes": ["BX00009"]}, format="json")
     assert pack.status_code == 409 and pack.json()["code"] == "box_on_transfer"
