@@ -298,33 +298,47 @@ def test_a_refresh_during_the_day_stops_before_loans_that_may_still_be_written(b
 
 
 def test_a_visit_taking_two_consignments_volumes_is_one_visit_unless_they_are_told_apart(
-    suixian, nlc, sui_central, sui_consignment, nlc_lender
+    suixian, nlc, hubei, sui_central, sui_consignment, nlc_lender
 ):
-    second = Consignment.objects.create(
-        library=suixian,
-        lender=nlc,
-        reference="NLC-2025-SX",
-        agreement_date=date(2025, 3, 1),
-        status=Consignment.Status.ACTIVE,
+    """Two NLC consignments and one of the province's library, in one visit: one visit for
+    the county and for each owner, one per consignment."""
+    second, provincial = (
+        Consignment.objects.create(
+            library=suixian,
+            lender=lender,
+            reference=reference,
+            agreement_date=date(2025, 3, 1),
+            status=Consignment.Status.ACTIVE,
+        )
+        for lender, reference in ((nlc, "NLC-2025-SX"), (hubei, "HB-2025-SX"))
     )
     reader = make_patron(suixian, sui_central, "V1")
-    for n, consignment in enumerate((sui_consignment, second)):
+    for n, consignment in enumerate((provincial, sui_consignment, second)):
         book = make_item(consignment, sui_central, f"NLV0000{n}", clc="I247.5")
         lend(book, reader, sui_central, f"2026-05-04 10:0{n}", returned="2026-05-05 10:00")
     may = (date(2026, 5, 1), date(2026, 6, 1))
-    one = {"readers": 1, "visits": 1, "loans": 2}
-    apart = {(c.pk,): {"readers": 1, "visits": 1, "loans": 1} for c in (sui_consignment, second)}
-    for scope in (LoanScope(), LoanScope.for_user(nlc_lender)):
-        assert reader_counts(scope, *may) == {(): one}  # live
-        assert reader_counts(scope, *may, ["consignment"]) == apart
+    county = {(): {"readers": 1, "visits": 1, "loans": 3}}
+    nlc_only = {(): {"readers": 1, "visits": 1, "loans": 2}}
+    apart = {
+        (c.pk,): {"readers": 1, "visits": 1, "loans": 1}
+        for c in (sui_consignment, second, provincial)
+    }
+    nlc_scope = LoanScope.for_user(nlc_lender)
+    questions = (
+        (LoanScope(), [], county),
+        (nlc_scope, [], nlc_only),
+        (LoanScope(), ["month"], {(may[0],): county[()]}),
+        (LoanScope(), ["consignment"], apart),
+        (nlc_scope, ["consignment"], {k: v for k, v in apart.items() if k != (provincial.pk,)}),
+    )
+    for scope, dims, expected in questions:  # live
+        assert reader_counts(scope, *may, dims) == expected, (scope, dims)
     refresh_report_tables(until=date(2026, 7, 1))
     for readers_state in (True, False):  # from ReaderCount, then the general path
         if not readers_state:
             RefreshState.objects.filter(name="readers").delete()
-        for scope in (LoanScope(), LoanScope.for_user(nlc_lender)):
-            assert reader_counts(scope, *may) == {(): one}
-            assert reader_counts(scope, *may, ["month"]) == {(may[0],): one}
-            assert reader_counts(scope, *may, ["consignment"]) == apart
+        for scope, dims, expected in questions:
+            assert reader_counts(scope, *may, dims) == expected, (scope, dims, readers_state)
 
 
 def test_this_year_to_date_reads_the_counted_readers_and_adds_the_days_after_the_reach(
