@@ -18,7 +18,6 @@ answers 404 and does not reveal that the row exists.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
@@ -141,10 +140,10 @@ def _site_by_codes(library_code: str, site_code: str):
     from django.db import connection
 
     from collections_app.models import Library, Site
-    from sharedloan.prepared import fixed_cursor
+    from sharedloan.prepared import fixed_cursor, model_columns, model_from_row
 
-    site_fields = _columns(Site, connection.vendor)
-    library_fields = _columns(Library, connection.vendor)
+    site_fields = model_columns(Site, connection.vendor)
+    library_fields = model_columns(Library, connection.vendor)
     columns = [f"s.{f.column}" for f, _, _ in site_fields]
     columns += [f"l.{f.column}" for f, _, _ in library_fields]
     with fixed_cursor() as cursor:
@@ -158,36 +157,9 @@ def _site_by_codes(library_code: str, site_code: str):
     if row is None:
         return None
     n = len(site_fields)
-    site = _instance(Site, site_fields, row[:n])
-    site._state.fields_cache["library"] = _instance(Library, library_fields, row[n:])
+    site = model_from_row(Site, site_fields, row[:n])
+    site._state.fields_cache["library"] = model_from_row(Library, library_fields, row[n:])
     return site
-
-
-@functools.cache
-def _columns(model, vendor: str):
-    """Each concrete field of `model`, its column and the converters the ORM applies to it on
-    the `vendor`'s database."""
-    from django.db import connection
-
-    columns = []
-    for field in model._meta.concrete_fields:
-        column = field.get_col(model._meta.db_table)
-        converters = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-        columns.append((field, column, converters))
-    return columns
-
-
-def _instance(model, fields, values):
-    """A model instance from a row of `fields` (see `_columns`), converted as the ORM converts
-    them (SQLite's booleans arrive as integers)."""
-    from django.db import connection
-
-    converted = []
-    for (_field, column, converters), value in zip(fields, values, strict=True):
-        for convert in converters:
-            value = convert(value, column, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [field.attname for field, _, _ in fields], converted)
 
 
 @dataclass(frozen=True)

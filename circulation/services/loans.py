@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -39,7 +39,7 @@ from collections_app.barcodes import MAX_LENGTH, normalise_barcode
 from collections_app.errors import Refused
 from collections_app.models import Item, ItemEvent, Site, Transfer, TransferLine
 from collections_app.services.items import item_transition
-from sharedloan.prepared import fixed_cursor
+from sharedloan.prepared import insert_one
 
 
 @dataclass
@@ -325,20 +325,7 @@ def _insert_loan(loan: Loan) -> None:
     """One fixed INSERT, prepared on PostgreSQL (the ORM built it anew for every checkout), and
     no simple-history row: the item history (ItemEvent) is the record of a checkout, and later
     edits of the loan in the admin keep their history."""
-    fields = [field for field in Loan._meta.concrete_fields if not field.primary_key]
-    sql = (
-        f"INSERT INTO {Loan._meta.db_table} ({', '.join(field.column for field in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-    )
-    values = [field.get_db_prep_save(getattr(loan, field.attname), connection) for field in fields]
-    with fixed_cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            cursor.execute(f"{sql} RETURNING {Loan._meta.pk.column}", values)
-            loan.pk = cursor.fetchone()[0]
-        else:
-            cursor.execute(sql, values)
-            loan.pk = cursor.lastrowid
-    loan._state.adding, loan._state.db = False, connection.alias
+    insert_one(loan)
 
 
 def loan_return(*, user, site: Site, barcode: str, now=None) -> Return:

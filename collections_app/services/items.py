@@ -11,6 +11,10 @@ place; here it is right once, and it is the one place that keeps the summary bes
 `to_status=None` keeps each item's status (a display or a box changes where a volume stands, a
 renewal only its loan); `to_site` moves the volumes; `fields` sets any other columns of the item
 (`home_site`, `display`, `box`, `last_loan_at`) in the same UPDATE.
+
+One volume — every scan at a desk — is written with fixed SQL strings, prepared on PostgreSQL
+(`sharedloan.prepared`): built by the ORM, its history row and its UPDATE cost more Python time
+than the rest of a checkout's writes together (docs/scale.md). The same rows, in the same order.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from django.utils import timezone
 
 from collections_app.models import Item, ItemEvent
 from collections_app.services.holdings import KEEP, record_change
+from sharedloan.prepared import insert_one, update_one
 
 BATCH = 2000
 CHUNK = 5000  # ids per statement: well inside SQLite's 32,766 parameters
@@ -71,31 +76,35 @@ def item_transition(
         return 0
     at = at or timezone.now()
     user = _user_or_none(user)
-    ItemEvent.objects.bulk_create(
-        [
-            ItemEvent(
-                library_id=item.library_id,
-                item_id=item.pk,
-                kind=kind,
-                at=at,
-                from_status=item.status,
-                to_status=item.status if to_status is None else to_status,
-                from_site_id=item.current_site_id,
-                to_site_id=to_site.pk if to_site is not None else item.current_site_id,
-                transfer=transfer,
-                user=user,
-                note=note,
-            )
-            for item in items
-        ],
-        batch_size=BATCH,
-    )
+    events = [
+        ItemEvent(
+            library_id=item.library_id,
+            item_id=item.pk,
+            kind=kind,
+            at=at,
+            from_status=item.status,
+            to_status=item.status if to_status is None else to_status,
+            from_site_id=item.current_site_id,
+            to_site_id=to_site.pk if to_site is not None else item.current_site_id,
+            transfer=transfer,
+            user=user,
+            note=note,
+        )
+        for item in items
+    ]
+    if len(events) == 1:
+        insert_one(events[0])
+    else:
+        ItemEvent.objects.bulk_create(events, batch_size=BATCH)
     changes = _changes(to_status, to_site, at, fields)
     if changes:
         ids = [item.pk for item in items]
         _record_holdings(ids, to_status, to_site, fields)
-        for start in range(0, len(ids), CHUNK):
-            Item.objects.filter(pk__in=ids[start : start + CHUNK]).update(**changes)
+        if len(ids) == 1:
+            update_one(Item, ids[0], changes)
+        else:
+            for start in range(0, len(ids), CHUNK):
+                Item.objects.filter(pk__in=ids[start : start + CHUNK]).update(**changes)
         for item in items:
             for name, value in changes.items():
                 setattr(item, name, value)

@@ -11,6 +11,7 @@ WRITES = re.compile(
     r"(?<!class )ItemEvent\(|ItemEvent\.objects\.(create|bulk_create)"
     r"|\bitem\.(status|current_site|current_site_id|display|box)\s*=[^=]"
     r"|Item\.objects[^#\n]*\.update\([^)]*\b(status|current_site|display|box)\w*="
+    r"|update_one\(\s*Item\b"
 )
 
 
