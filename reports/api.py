@@ -49,6 +49,7 @@ from collections_app.selectors import sites_for
 from jobs.models import Job
 from reports.engine.dimensions import DIMENSIONS, TIMES, ReportError
 from reports.engine.loans import loan_counts
+from reports.engine.plan import consistently
 from reports.filters import ReportFilter, validate
 from reports.jobs import period_report_pdf_job
 from reports.models import AgeBand, PeriodReport
@@ -271,8 +272,9 @@ def loan_volume_figures(request, group_by) -> dict:
     filterset = _report_filter(request, group_by)
     params = filterset.params(default_period="month")
     try:
-        counts = loan_counts(
-            LoanScope.for_user(request.user), params.start, params.end, group_by, params.filters
+        scope = LoanScope.for_user(request.user)
+        counts = consistently(
+            lambda: loan_counts(scope, params.start, params.end, group_by, params.filters)
         )
     except ReportError as error:
         raise ValidationError({"non_field_errors": [str(error)]}) from None

@@ -17,6 +17,7 @@ from collections_app.errors import Refused
 from reports.engine.dimensions import Params
 from reports.engine.holdings import item_counts
 from reports.engine.loans import loan_counts
+from reports.engine.plan import consistently
 from reports.models import PeriodReport, PeriodReportEvent
 from reports.pages.demand import period_tables as demand_tables
 from reports.pages.demand import unfound_total
@@ -31,7 +32,16 @@ FIGURES_VERSION = 1
 
 
 def period_figures(*, library, consignment, start, end, now=None) -> dict:
-    """Every figure of the fixed layout, for one library and consignment, as plain JSON."""
+    """Every figure of the fixed layout, for one library and consignment, as plain JSON, as
+    of one state of the summary tables."""
+    return consistently(
+        lambda: _period_figures(
+            library=library, consignment=consignment, start=start, end=end, now=now
+        )
+    )
+
+
+def _period_figures(*, library, consignment, start, end, now=None) -> dict:
     now = now or timezone.now()
     scope = LoanScope.for_library(library)
     filters = {"consignment": consignment.pk}

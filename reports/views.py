@@ -35,6 +35,7 @@ from collections_app.exports import csv_response, pdf_response, table_response, 
 from collections_app.models import Consignment, Item
 from jobs.models import Job
 from reports.engine.dimensions import ReportError
+from reports.engine.plan import consistently
 from reports.filters import ReportFilter, validate
 from reports.forms import NarrativeForm, PrepareForm, ReviewForm, RollupForm
 from reports.jobs import period_report_pdf_job
@@ -170,13 +171,16 @@ def _report(request, name):
     if not errors:
         params = filterset.params(default_period=page.default_period)
         filterset.show(params)
-        try:
+
+        def count():
             if name == "readers":  # the page's total is counted once, for both uses
                 total = reader_total(scope, params)
                 tables = readers_report(scope, params, total)
-                figures = reader_totals(scope, params, total)
-            else:
-                tables = _build(name, request, scope, params)
+                return tables, reader_totals(scope, params, total)
+            return _build(name, request, scope, params), None
+
+        try:
+            tables, figures = consistently(count)
         except ReportError as error:
             errors = [str(error)]
     export, fmt = request.GET.get("export"), request.GET.get("format", "csv")

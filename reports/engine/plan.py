@@ -29,6 +29,7 @@ from reports.facts import (
     refresh_title_classes,
     summary_reach,
 )
+from reports.models import RefreshState
 
 
 def plan(start: date, end: date, reach: datetime | None, *, monthly: bool) -> list[tuple]:
@@ -71,6 +72,28 @@ def plan(start: date, end: date, reach: datetime | None, *, monthly: bool) -> li
             add("live", a, b)
         month = following
     return [tuple(part) for part in parts]
+
+
+def summary_state() -> tuple:
+    """What every refresh changes when it commits: each summary's reach and refresh time."""
+    return tuple(
+        RefreshState.objects.order_by("name").values_list(
+            "name", "summarised_until", "summarised_through", "refreshed_at"
+        )
+    )
+
+
+def consistently(count, attempts: int = 3):
+    """`count()`, its figures read as of one state of the summary tables. A count reads the
+    reach and the tables in separate statements: a refresh committing between them would have
+    the loans it just summarised counted twice, from the tables and live. When the state moved
+    meanwhile, count again (a refresh commits at most every few minutes)."""
+    for _attempt in range(attempts):
+        before = summary_state()
+        figures = count()
+        if summary_state() == before:
+            break
+    return figures
 
 
 def needs_days(start: date, end: date, dims, filters) -> bool:

@@ -359,3 +359,35 @@ def test_this_year_to_date_reads_the_counted_readers_and_adds_the_days_after_the
             reader_counts(LoanScope(), date(2026, 1, 1), date(2026, 6, 12))
         read = " ".join(q["sql"] for q in queries.captured_queries)
         assert ReaderCount._meta.db_table not in read
+
+
+def test_a_refresh_committing_while_a_page_counts_does_not_count_its_loans_twice(
+    borrowing, monkeypatch
+):
+    """The reach is read, then a daytime refresh commits, then the tables are read: the
+    loans it just moved would be in the tables and live. The page counts again."""
+    from reports.engine import loans as engine_loans
+    from reports.engine.plan import consistently
+
+    june = (date(2026, 6, 1), date(2026, 7, 1))
+    with time_machine.travel(at("2026-06-12 20:00"), tick=False):
+        refresh_report_tables(until=date(2026, 6, 11))
+        expected = loan_counts(LoanScope(), *june, ["site"])
+        read_reach = engine_loans.summary_reach
+        refreshes = []
+
+        def reach_then_a_refresh_commits():
+            reach = read_reach()
+            if not refreshes:
+                refreshes.append(refresh_report_tables(through=at("2026-06-12 19:00")))
+            return reach
+
+        monkeypatch.setattr(engine_loans, "summary_reach", reach_then_a_refresh_commits)
+        torn = loan_counts(LoanScope(), *june, ["site"])
+        assert sum(torn.values()) > sum(expected.values())  # what one pass would show
+        refreshes.clear()
+        RefreshState.objects.filter(name__in=["loans", "readers"]).update(
+            summarised_until=date(2026, 6, 11), summarised_through=None
+        )  # as before that refresh
+        assert consistently(lambda: loan_counts(LoanScope(), *june, ["site"])) == expected
+        assert len(refreshes) == 1
