@@ -329,13 +329,14 @@ def hold_pull(*, user, site: Site, barcode: str, now=None) -> Routing:
                 _("本馆没有条码为 %(code)s 的图书。") % {"code": code}, code="item_not_found"
             )
         now = now or timezone.now()
-        if item.current_site_id != site.pk:
-            raise Refused(_("这册书不在本站，不能在这里调取。"), code="item_not_here")
+        # What the volume is doing first (as the desk says it): a copy on loan is on no shelf.
         if not item.is_available:
             raise Refused(
                 _("这册书现在%(status)s，不能调取。") % {"status": item.get_status_display()},
                 code=item_status_code(item),
             )
+        if item.current_site_id != site.pk:
+            raise Refused(_("这册书不在本站，不能在这里调取。"), code="item_not_here")
         if Hold.objects.trapped().filter(item=item).exists():
             raise Refused(_("这册书已为另一条预约留书。"), code="kept_for_hold")
         if TransferLine.objects.filter(item=item, is_open=True).exists():

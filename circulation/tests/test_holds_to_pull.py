@@ -219,6 +219,10 @@ def test_it_refuses_a_copy_standing_at_another_site_or_out(
     loan_checkout(user=sui_librarian, site=sui_branch, patron=wang, barcode=book.barcode)
     with pytest.raises(Refused, match="不能调取"):
         hold_pull(user=sui_librarian, site=sui_branch, barcode=book.barcode, now=now)
+    # Scanned at another site, a copy on loan is said to be on loan, as the desk says it.
+    with pytest.raises(Refused, match="不能调取") as refused:
+        hold_pull(user=sui_librarian, site=sui_central, barcode=book.barcode, now=now)
+    assert refused.value.code == "item_on_loan"
 
 
 def test_it_refuses_a_copy_nobody_waits_for(sui_librarian, sui_branch, book):
