@@ -149,7 +149,7 @@ def _reader_panel(patron):
     title_line, due_line = _("《%(title)s》"), _("应还 %(due)s")
     for loan in loans_out:
         loan.overdue = loan.due_at < now
-        loan.title_line = title_line % {"title": loan.item.title.title}
+        loan.title_line = title_line % {"title": loan.title}
         loan.due_line = due_line % {"due": timezone.localtime(loan.due_at).strftime("%Y-%m-%d")}
     return {"patron": patron, "loans": loans_out}
 

@@ -21,7 +21,7 @@ and `model_from_row` turn a row read by a fixed string into the instance the ORM
 import functools
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 NEVER_BY_COUNT = 2**31 - 1  # psycopg prepares a statement after this many runs unless asked
@@ -32,7 +32,8 @@ def fixed_cursor(db=None):
     strings that do not change from call to call (their values passed as parameters): each
     distinct string is one prepared statement on every connection. `db`: a connection other
     than the default one."""
-    db = connection if db is None else db
+    # The wrapper itself: each attribute read through the `connection` proxy costs a lookup.
+    db = connections[DEFAULT_DB_ALIAS] if db is None else db
     if db.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
         return db.cursor()
     # As db.cursor() does, with the server-binding cursor in place of Django's own.
@@ -72,18 +73,17 @@ def insert_one(instance: Model) -> None:
     """INSERT `instance` as a new row with one fixed statement per model, as `bulk_create` of one
     would (each field's `pre_save`, then its database value; no signals, no history row), and
     set its primary key."""
+    db = connections[DEFAULT_DB_ALIAS]
     model = type(instance)
-    fields, sql = _insert_sql(model, connection.vendor)
-    values = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
-    ]
-    with fixed_cursor() as cursor:
+    fields, sql = _insert_sql(model, db.vendor)
+    values = [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
+    with fixed_cursor(db) as cursor:
         cursor.execute(sql, values)
-        if connection.features.can_return_columns_from_insert:
+        if db.features.can_return_columns_from_insert:
             instance.pk = cursor.fetchone()[0]
         else:
             instance.pk = cursor.lastrowid
-    instance._state.adding, instance._state.db = False, connection.alias
+    instance._state.adding, instance._state.db = False, db.alias
 
 
 @functools.cache
@@ -103,6 +103,7 @@ def update_one(model, pk, changes: dict) -> int:
     related instance standing for its key), as `model.objects.filter(pk=pk).update(**changes)`
     would with plain values: one fixed statement per set of fields changed. Returns the rows
     updated."""
+    db = connections[DEFAULT_DB_ALIAS]
     names = tuple(changes)
     fields, sql = _update_sql(model, names)
     values = []
@@ -110,8 +111,8 @@ def update_one(model, pk, changes: dict) -> int:
         value = changes[name]
         if isinstance(value, Model):
             value = getattr(value, field.target_field.attname)
-        values.append(field.get_db_prep_save(value, connection))
-    with fixed_cursor() as cursor:
+        values.append(field.get_db_prep_save(value, db))
+    with fixed_cursor(db) as cursor:
         cursor.execute(sql, [*values, pk])
         return cursor.rowcount
 
@@ -139,9 +140,10 @@ def model_columns(model, vendor: str):
 def model_from_row(model, columns, values):
     """A model instance from a row of `columns` (see `model_columns`), converted as the ORM
     converts them (SQLite's booleans arrive as integers, its timestamps as text)."""
+    db = connections[DEFAULT_DB_ALIAS]
     converted = []
     for (_field, column, converters), value in zip(columns, values, strict=True):
         for convert in converters:
-            value = convert(value, column, connection)
+            value = convert(value, column, db)
         converted.append(value)
-    return model.from_db(connection.alias, [field.attname for field, _, _ in columns], converted)
+    return model.from_db(db.alias, [field.attname for field, _, _ in columns], converted)
