@@ -70,6 +70,14 @@ def expected(loans, key):
     }
 
 
+def loans_between_days(start, end):
+    """The loans checked out on the local days start … end − 1, with their item and reader."""
+    return Loan.objects.filter(
+        checked_out_at__gte=timezone.make_aware(timezone.datetime(*start.timetuple()[:3])),
+        checked_out_at__lt=timezone.make_aware(timezone.datetime(*end.timetuple()[:3])),
+    ).select_related("item", "patron")
+
+
 def month_of(loan):
     return timezone.localtime(loan.checked_out_at).date().replace(day=1)
 
@@ -99,10 +107,7 @@ def test_reader_counts_match_the_loans_with_the_period_half_summarised(
         refresh_report_tables(until=date(2026, 6, 11))
         assert ReaderCount.objects.filter(kind="year", period=date(2026, 1, 1)).exists()
         start, end = window
-        loans = Loan.objects.filter(
-            checked_out_at__gte=timezone.make_aware(timezone.datetime(*start.timetuple()[:3])),
-            checked_out_at__lt=timezone.make_aware(timezone.datetime(*end.timetuple()[:3])),
-        ).select_related("item", "patron")
+        loans = loans_between_days(start, end)
         counted = reader_counts(LoanScope(), start, end, dims)
         assert counted == expected(loans, key)
         # The general path over ReaderMonth agrees.
@@ -243,10 +248,7 @@ def test_a_refresh_during_the_day_holds_the_loans_before_its_instant_and_no_late
         in_summary = sum(LoanMonthPlace.objects.values_list("loans", flat=True))
         assert in_summary == Loan.objects.filter(checked_out_at__lt=at("2026-06-12 12:00")).count()
         start, end = window
-        loans = Loan.objects.filter(
-            checked_out_at__gte=timezone.make_aware(timezone.datetime(*start.timetuple()[:3])),
-            checked_out_at__lt=timezone.make_aware(timezone.datetime(*end.timetuple()[:3])),
-        ).select_related("item", "patron")
+        loans = loans_between_days(start, end)
         counted = reader_counts(LoanScope(), start, end, dims)
         assert counted == expected(loans, key)
         assert loan_counts(LoanScope(), start, end, dims) == Counter(
