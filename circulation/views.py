@@ -457,7 +457,10 @@ def patron_create(request):
 @login_required
 def patron_detail(request, pk):
     patron = _get_patron_for_user(request, pk)
-    reader = _reader_panel(patron)
+    # The whole loan here (site, checkout time, renewals): not the desk panel's short lines.
+    loans, now = list(selectors.open_loans(patron)), timezone.now()
+    for loan in loans:
+        loan.overdue = loan.due_at < now
     hold_rows = list(selectors.patron_holds(patron))
     for hold in hold_rows:
         hold.patron = patron
@@ -467,7 +470,7 @@ def patron_detail(request, pk):
     sites = selectors.desk_sites(request.user).filter(library=patron.library)
     ctx = {
         "patron": patron,
-        "loans": reader["loans"],
+        "loans": loans,
         "history": (
             selectors.past_loans(patron) if can_see_readers(request.user, patron.library) else None
         ),

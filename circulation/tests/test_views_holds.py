@@ -42,3 +42,18 @@ def test_librarians_see_the_cancel_button_for_every_hold(client_for, sui_librari
     page = client_for(sui_librarian).get(reverse("circulation:patron-detail", args=[wang.pk]))
     for hold in holds.values():
         assert reverse("circulation:hold-cancel", args=[hold.pk]) in page.content.decode()
+
+
+def test_a_readers_page_lists_each_loan_whole_with_its_renew_button(
+    client_for, sui_librarian, sui_central, wang, sui_item
+):
+    from circulation.services.loans import loan_checkout
+
+    loan = loan_checkout(
+        user=sui_librarian, site=sui_central, patron=wang, barcode=sui_item.barcode
+    ).loan
+    response = client_for(sui_librarian).get(reverse("circulation:patron-detail", args=[wang.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert sui_item.barcode in page and sui_central.name in page
+    assert reverse("circulation:loan-renew", args=[loan.pk]) in page
