@@ -27,6 +27,16 @@ def restore_own_indexes(apps, schema_editor):
         )
 
 
+def _key(to, label):
+    return models.ForeignKey(
+        db_index=False,
+        on_delete=django.db.models.deletion.PROTECT,
+        related_name="loans",
+        to=to,
+        verbose_name=label,
+    )
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("circulation", "0004_loan_patron_checked_out_at"),
@@ -36,39 +46,12 @@ class Migration(migrations.Migration):
     operations = [
         migrations.SeparateDatabaseAndState(
             state_operations=[
-                migrations.AlterField(
-                    model_name="loan",
-                    name="library",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="loans",
-                        to="collections_app.library",
-                        verbose_name="图书馆",
-                    ),
-                ),
-                migrations.AlterField(
-                    model_name="loan",
-                    name="patron",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="loans",
-                        to="circulation.patron",
-                        verbose_name="读者",
-                    ),
-                ),
-                migrations.AlterField(
-                    model_name="loan",
-                    name="site",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="loans",
-                        to="collections_app.site",
-                        verbose_name="借出站点",
-                    ),
-                ),
+                migrations.AlterField(model_name="loan", name=name, field=_key(to, label))
+                for name, to, label in (
+                    ("library", "collections_app.library", "图书馆"),
+                    ("patron", "circulation.patron", "读者"),
+                    ("site", "collections_app.site", "借出站点"),
+                )
             ],
             database_operations=[migrations.RunPython(drop_own_indexes, restore_own_indexes)],
         ),

@@ -35,14 +35,15 @@ def loan_counts(scope: LoanScope, start: date, end: date, dims=(), filters=None)
     """Checkouts in [start, end) grouped by `dims`: {(value, …): count}."""
     filters = filters or {}
     table = _table_for(dims, filters)
-    if table == "day" and not needs_days(start, end, dims, filters):
+    reach = summary_reach()
+    if table == "day" and not needs_days(start, end, dims, filters, reach):
         # Whole months read from the monthly place cube: a dozen rows per site and year
         # instead of 365.
         table = "month"
     model = LoanDay if table == "day" else _month_cube(dims, filters, scope)
     time_column = "month" if table == "month" else "day"
     counts: Counter = Counter()
-    for source, a, b in plan(start, end, summary_reach(), monthly=table == "month"):
+    for source, a, b in plan(start, end, reach, monthly=table == "month"):
         if source == "summary":
             rows = scope.apply(model.objects.all()).filter(
                 **{f"{time_column}__gte": a, f"{time_column}__lt": b}, **filter_columns(filters)

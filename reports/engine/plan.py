@@ -27,7 +27,6 @@ from reports.facts import (
     month_start,
     next_month,
     refresh_title_classes,
-    summary_reach,
 )
 from reports.models import RefreshState
 
@@ -96,12 +95,11 @@ def consistently(count, attempts: int = 3):
     return figures
 
 
-def needs_days(start: date, end: date, dims, filters) -> bool:
+def needs_days(start: date, end: date, dims, filters, reach: datetime | None) -> bool:
     """Whether a question the monthly cubes could answer is better read from LoanDay: by day
     or week, by display, or a window with part months at its edges (counted live otherwise)."""
     if any(n in ("day", "week") for n in dims) or "display" in [*dims, *filters]:
         return True
-    reach = summary_reach()
     whole_end = end.day == 1 or (reach is not None and instant(end) >= reach)
     return start.day != 1 or not whole_end
 

@@ -10,7 +10,7 @@ group; any other window counts distinct reader ids over the union of the summary
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db.models import Count, Exists, F, OuterRef, Subquery, Sum
 from django.db.models.functions import ExtractMonth, ExtractYear
@@ -47,8 +47,8 @@ def reader_counts(scope: LoanScope, start: date, end: date, dims=(), filters=Non
     """Distinct readers, borrowing visits (reader × site × day) and loans in [start, end),
     grouped by `dims`: {(value, …): {"readers": n, "visits": n, "loans": n}}."""
     filters = filters or {}
-    parts = _reader_parts(scope, start, end, dims, filters)
     reach = summary_reach()
+    parts = _reader_parts(start, end, dims, filters, reach)
     whole = _whole_periods(start, end, dims, reach)
     counted = _reader_rollup(scope, [*dims, *filters]) is not None
     if whole and counted and summary_reach("readers") == reach:
@@ -64,7 +64,7 @@ def reader_counts(scope: LoanScope, start: date, end: date, dims=(), filters=Non
             keys = {f"k{i}": _union_key(name, "month") for i, name in enumerate(dims)}
             rows = rows.annotate(**keys, k_patron=F("patron_id"))
             sql, params = _sql(rows.values(*keys, "k_patron").order_by())
-            visits = Sum(_visits_column(scope, [*dims, *filters]))
+            visits = Sum(visits_column(_columns_kept(scope, [*dims, *filters])))
             for row in grouped(rows, keys, v=visits, n=Sum("loans")):
                 key = tuple(as_key(name, row[f"k{i}"]) for i, name in enumerate(dims))
                 entry = sums.setdefault(key, Counter())
@@ -114,7 +114,7 @@ def reader_counts(scope: LoanScope, start: date, end: date, dims=(), filters=Non
     return result
 
 
-def _reader_parts(scope, start, end, dims, filters):
+def _reader_parts(start, end, dims, filters, reach):
     for name in [*dims, *filters]:
         if name in ("day", "week") or (
             name in DIMENSIONS and "reader" not in DIMENSIONS[name].tables
@@ -122,7 +122,7 @@ def _reader_parts(scope, start, end, dims, filters):
             raise ReportError(
                 _("读者人数只能按月或按年、按图书馆、站点、批次、读者类型和年龄段统计。")
             )
-    return plan(start, end, summary_reach(), monthly=True)
+    return plan(start, end, reach, monthly=True)
 
 
 def _whole_periods(start: date, end: date, dims, reach: datetime | None):
@@ -161,9 +161,9 @@ def _cut(period, start, end, to_date) -> bool:
     return a == start and (b == end or (b > end and to_date))
 
 
-def _reader_rollup(scope: LoanScope, names) -> int:
-    """The ReaderCount rows to read: those keeping every column the query groups, filters or
-    scopes by among the four that do not add up."""
+def _columns_kept(scope: LoanScope, names) -> int:
+    """The columns among the four that do not add up (a ReaderCount rollup mask) that the
+    query groups, filters or is scoped by."""
     rollup = ReaderCount.OWNER if scope.owner_id is not None else 0
     if "consignment" in names:
         rollup |= ReaderCount.CONSIGNMENT
@@ -171,16 +171,13 @@ def _reader_rollup(scope: LoanScope, names) -> int:
         rollup |= ReaderCount.SITE | ReaderCount.SITE_KIND
     if "site_kind" in names:
         rollup |= ReaderCount.SITE_KIND
+    return rollup
+
+
+def _reader_rollup(scope: LoanScope, names) -> int | None:
+    """The ReaderCount rows to read: those keeping exactly `_columns_kept`, when counted."""
+    rollup = _columns_kept(scope, names)
     return rollup if rollup in READER_ROLLUPS else None
-
-
-def _visits_column(scope: LoanScope, names) -> str:
-    """The ReaderMonth column counting each visit once in a question by `names`: a visit
-    taking two consignments' volumes is one visit unless consignments are told apart."""
-    rollup = ReaderCount.CONSIGNMENT if "consignment" in names else 0
-    if scope.owner_id is not None:
-        rollup |= ReaderCount.OWNER
-    return visits_column(rollup)
 
 
 def _counted_reader_counts(scope, dims, filters, reach, kind, periods) -> dict:
@@ -299,7 +296,7 @@ def _continued_visits(loans, keys, scope, a, dims, filters):
         f_site_id=OuterRef("f_site_id"),
         **{key: OuterRef(key) for key in own},
     )
-    on_the_day = loans.filter(checked_out_at__lt=local_midnight(day + timedelta(days=1)))
+    on_the_day = loans.filter(checked_out_at__lt=instant(day_after(a)))
     visits = on_the_day.filter(Exists(earlier)).values(*keys, "f_patron_id", "f_site_id")
     return visits.distinct().order_by()
 
