@@ -30,6 +30,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -60,6 +61,9 @@ VOLUMES = 6_000 if QUICK else 60_000
 READERS = 500 if QUICK else 2_000
 RAW_ROUNDS = 300 if QUICK else 2_000
 WARM_UP = 40 if QUICK else 200
+# A reader at the desk borrows a few books at a time: the panel comes whole with the first and
+# each later book adds its line.
+BOOKS_A_VISIT = 3
 PASSWORD = "bench-password"
 GOAL_RATE, GOAL_P95, BARE_QUIET_RATE = 300, 50, 1214
 # The servers: (label, WSGI application, environment). The whole stack runs twice, once per way
@@ -85,6 +89,7 @@ class Desk:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         self.cookies = dict(cookies or {})
         self.csrf = self.cookies.get("csrftoken", "")
+        self.panel = ("", 0)  # the reader panel's card and how many loans it lists
 
     def sign_in(self, username):
         """The sign-in page, as a browser: returns the session and CSRF cookies it set."""
@@ -121,16 +126,25 @@ class Desk:
         if mode == "bare":
             data = self.request("POST", "/bare/checkout/", {"card": card, "code": code})
         else:
+            form = {"mode": mode, "card": card, "code": code, "csrfmiddlewaretoken": self.csrf}
+            # As the desk's script: how many loans the reader panel lists, when it is this
+            # reader's (a checkout is then answered with its new line alone).
+            if card and self.panel[0] == card:
+                form["shown"] = self.panel[1]
             data = self.request(
                 "POST",
                 "/desk/BENCH/central/scan/",
-                {"mode": mode, "card": card, "code": code, "csrfmiddlewaretoken": self.csrf},
+                form,
                 {"Accept": "application/json", "X-CSRFToken": self.csrf},
             )
         elapsed = time.perf_counter() - started
         answer = json.loads(data)
         if answer["tone"] not in ("ok",):
             raise RuntimeError(f"{mode} {code}: {answer['message']}")
+        if "reader" in answer:
+            self.panel = (answer["card"], answer["reader"].count("data-loan="))
+        elif "loan" in answer:
+            self.panel = (answer["card"], self.panel[1] + 1)
         return elapsed
 
 
@@ -140,23 +154,39 @@ def drive(port, mode, jobs, sessions, seconds, rate):
     desks = [Desk(port, cookies) for cookies in sessions]
     clients = len(desks)
     lock = threading.Lock()
-    jobs = iter(jobs)
-    latencies, errors = [], []
+    # A reader's books are scanned one after the other at one desk: the jobs come in visits,
+    # runs of one card, and a desk takes a whole visit.
+    visits = []
+    for job in jobs:
+        if visits and job[0] and visits[-1][0][0] == job[0]:
+            visits[-1].append(job)
+        else:
+            visits.append([job])
+    visits = iter(visits)
+    waiting = {id(desk): [] for desk in desks}
+    latencies, errors, scanned = [], [], []
     deadline = time.perf_counter() + seconds
 
-    def next_job():
-        with lock:
-            return next(jobs, None)
+    def next_job(desk):
+        books = waiting[id(desk)]
+        if not books:
+            with lock:
+                books.extend(next(visits, ()))
+        return books.pop(0) if books else None
+
+    def one(desk, job):
+        try:
+            latencies.append(desk.scan(mode, *job))
+            scanned.append(job[1])
+        except Exception as error:  # noqa: BLE001 - reported in the summary
+            errors.append(str(error))
 
     def closed(desk):
         while time.perf_counter() < deadline:
-            job = next_job()
+            job = next_job(desk)
             if job is None:
                 return
-            try:
-                latencies.append(desk.scan(mode, *job))
-            except Exception as error:  # noqa: BLE001 - reported in the summary
-                errors.append(str(error))
+            one(desk, job)
 
     def paced(desk, offset):
         # Each desk scans every clients/rate seconds, staggered: rate scans/s in all.
@@ -164,13 +194,10 @@ def drive(port, mode, jobs, sessions, seconds, rate):
         tick = time.perf_counter() + offset * interval / clients
         while tick < deadline:
             time.sleep(max(0.0, tick - time.perf_counter()))
-            job = next_job()
+            job = next_job(desk)
             if job is None:
                 return
-            try:
-                latencies.append(desk.scan(mode, *job))
-            except Exception as error:  # noqa: BLE001
-                errors.append(str(error))
+            one(desk, job)
             tick += interval
 
     started = time.perf_counter()
@@ -185,7 +212,13 @@ def drive(port, mode, jobs, sessions, seconds, rate):
     wall = time.perf_counter() - started
     print(
         json.dumps(
-            {"latencies": latencies, "errors": errors[:5], "n_errors": len(errors), "wall": wall}
+            {
+                "latencies": latencies,
+                "errors": errors[:5],
+                "n_errors": len(errors),
+                "wall": wall,
+                "scanned": scanned,
+            }
         )
     )
 
@@ -318,25 +351,43 @@ def wait_for(port, server, page):
     raise SystemExit(f"gunicorn on port {port} did not start")
 
 
-def server_cpu(server):
-    """CPU seconds a gunicorn server's processes (the master and its workers) used so far, read
-    from /proc: what one request costs the server, which other work on the machine changes far
-    less than the rate or the latency. None where there is no /proc."""
+def _process_cpu():
+    """{pid: (parent pid, name, CPU seconds so far)} for every process, read from /proc; None
+    where there is no /proc."""
     tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
     try:
-        stats = {}
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit():
-                try:
-                    text = Path(entry.path, "stat").read_text()
-                except OSError:
-                    continue
-                fields = text[text.rindex(")") + 2 :].split()
-                stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+        entries = list(os.scandir("/proc"))
     except OSError:
         return None
-    pids = {server.pid} | {pid for pid, (ppid, _) in stats.items() if ppid == server.pid}
-    return sum(stats[pid][1] for pid in pids if pid in stats) / tick
+    for entry in entries:
+        if entry.name.isdigit():
+            try:
+                text = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            name = text[text.index("(") + 1 : text.rindex(")")]
+            fields = text[text.rindex(")") + 2 :].split()
+            stats[int(entry.name)] = (
+                int(fields[1]),
+                name,
+                (int(fields[11]) + int(fields[12])) / tick,
+            )
+    return stats
+
+
+def server_cpu(server):
+    """CPU seconds a gunicorn server's processes (the master and its workers) used so far, and
+    those of PostgreSQL's processes (the machine's, all of them): what one request costs the
+    server and the database, which other work on the machine changes far less than the rate or
+    the latency. None where there is no /proc."""
+    stats = _process_cpu()
+    if stats is None:
+        return None
+    pids = {server.pid} | {pid for pid, (ppid, _, _) in stats.items() if ppid == server.pid}
+    web = sum(stats[pid][2] for pid in pids if pid in stats)
+    database = sum(cpu for _, name, cpu in stats.values() if name.startswith("postgres"))
+    return web, database
 
 
 def sign_in_desks(port, n):
@@ -360,6 +411,7 @@ def sign_in_desks(port, n):
 def run_driver(port, mode, jobs, sessions, seconds, rate=0):
     jobs_file = ROOT / "bench" / f".jobs-{os.getpid()}.json"
     jobs_file.write_text(json.dumps({"jobs": jobs, "sessions": sessions}))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         output = subprocess.run(
             [
@@ -378,6 +430,8 @@ def run_driver(port, mode, jobs, sessions, seconds, rate=0):
         ).stdout
     finally:
         jobs_file.unlink(missing_ok=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    driver = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     result = json.loads(output.strip().splitlines()[-1])
     latencies = sorted(result["latencies"])
     n = len(latencies)
@@ -389,6 +443,8 @@ def run_driver(port, mode, jobs, sessions, seconds, rate=0):
         "errors": result["n_errors"],
         "sample_errors": result["errors"],
         "wall": result["wall"],
+        "scanned": result["scanned"],
+        "driver": driver / n * 1000 if n else 0,
     }
 
 
@@ -464,7 +520,7 @@ def main():
     print(f"setting up {VOLUMES:,} volumes and {READERS:,} readers in {database} …")
     county = setup()
     barcodes = [f"BENCH{n:08}" for n in range(VOLUMES)]
-    cards = [f"R{n % READERS:06}" for n in range(VOLUMES)]
+    cards = [f"R{n // BOOKS_A_VISIT % READERS:06}" for n in range(VOLUMES)]
     paced_jobs = int(PACED_RATE * PACED_SECONDS) + 40
     full_jobs = (VOLUMES - 2 * RAW_ROUNDS - len(SERVERS) * (WARM_UP + paced_jobs)) // len(SERVERS)
     cursor = 0
@@ -500,10 +556,11 @@ def main():
                 cpu = server_cpu(servers[label])
                 r = run_driver(ports[label], mode, jobs, sessions[:clients], seconds, rate)
                 if cpu is not None and r["n"]:
-                    r["cpu"] = (server_cpu(servers[label]) - cpu) / r["n"] * 1000
+                    web, database = server_cpu(servers[label])
+                    r["cpu"] = (web - cpu[0]) / r["n"] * 1000
+                    r["db"] = (database - cpu[1]) / r["n"] * 1000
                 results[label, phase] = r
-                # The jobs are handed out in order: the first n + errors were scanned.
-                lent[label, phase] = [code for _, code in jobs[: r["n"] + r["errors"]]]
+                lent[label, phase] = r["scanned"]
         # Returns at full load take back the loans of the checkouts at full load (they may
         # run out before the time is up: the rate is over the time they took). The paced
         # returns take back the paced checkouts' loans, about as many as they need, then any
@@ -515,7 +572,8 @@ def main():
         r = results[PERSISTENT, phase] = run_driver(
             port, "return", jobs, sessions, SATURATION_SECONDS
         )
-        left = full_loans[r["n"] + r["errors"] :]
+        returned = set(r["scanned"])
+        left = [code for code in full_loans if code not in returned]
         if not left:
             r["note"] = f"every loan of the checkouts at full load back in {r['wall']:.1f} s"
         jobs = [("", code) for code in lent[PERSISTENT, "checkout at 20/s"] + left]
@@ -539,11 +597,13 @@ def report(results, raw_one, raw_four):
     print(f"\ngunicorn: {WORKERS} sync workers a server, PostgreSQL, 2 cores shared with the load")
     print(
         "÷ bare: at full load the share of the bare view's rate, at 20/s its p95 times the bare"
-        " view's;\ncpu ms: the server's processes' CPU time per scan, and times the bare view's"
+        " view's;\ncpu ms: the server's processes' CPU time per scan, and times the bare view's;"
+        "\ndb ms, load ms: PostgreSQL's and the load driver's CPU time per scan (the three share"
+        " the 2 cores)"
     )
     print(
         f"{'':48}{'scans':>7}{'per s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'÷ bare':>8}"
-        f"{'cpu ms':>8}{'':>7}"
+        f"{'cpu ms':>8}{'':>7}{'db ms':>7}{'load ms':>8}"
     )
     for (label, phase), r in results.items():
         bare = results.get((BARE, phase), {}) if label != BARE else {}
@@ -556,8 +616,9 @@ def report(results, raw_one, raw_four):
             )
         if "cpu" in r:
             cpu = f"{r['cpu']:>8.1f}" + (
-                f"{r['cpu'] / bare['cpu']:>6.1f}x" if "cpu" in bare else ""
+                f"{r['cpu'] / bare['cpu']:>6.1f}x" if "cpu" in bare else f"{'':>7}"
             )
+            cpu += f"{r['db']:>7.1f}{r['driver']:>8.1f}"
         print(
             f"{phase + ', ' + label:48}{r['n']:>7}{r['rate']:>9.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}"
             f"{r['errors']:>8}{versus:>8}{cpu}"

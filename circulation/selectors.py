@@ -60,6 +60,7 @@ class DeskLoan:
     overdue: bool = False
     title_line: str = ""
     due_line: str = ""
+    order_key: str = ""
 
 
 def desk_loans(patron) -> list[DeskLoan]:

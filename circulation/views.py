@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.scope import (
@@ -142,16 +143,58 @@ def _reader_panel(patron):
     if patron is None:
         return None
     loans_out = selectors.desk_loans(patron)
+    return {
+        "patron": patron,
+        "loans": _loan_lines(loans_out),
+        "count_line": _count_line(len(loans_out)),
+    }
+
+
+def _loan_lines(loans_out):
+    """The panel's words for each loan, written here with the two phrases translated once:
+    the template's date filter and two translation tags a line cost most of the panel's time."""
     now = timezone.now()
-    # Each line's words, written here with the two phrases translated once: the desk renders
-    # the panel again after every checkout, and a reader's list grows with every book, where
-    # the template's date filter and two translation tags a line cost most of the panel's time.
     title_line, due_line = _("《%(title)s》"), _("应还 %(due)s")
     for loan in loans_out:
         loan.overdue = loan.due_at < now
         loan.title_line = title_line % {"title": loan.title}
         loan.due_line = due_line % {"due": timezone.localtime(loan.due_at).strftime("%Y-%m-%d")}
-    return {"patron": patron, "loans": loans_out}
+        # The panel's order (due date, then loan), for the desk's script to place a new line.
+        loan.order_key = f"{loan.due_at.timestamp():017.6f}-{loan.id:012d}"
+    return loans_out
+
+
+def _count_line(count):
+    return ngettext("在借 %(counter)s 册", "在借 %(counter)s 册", count) % {"counter": count}
+
+
+def _added_loan(request, entry, patron):
+    """After a checkout, the new loan's line alone when the desk's panel already lists every
+    other loan of the reader (the script sends how many lines it shows, and the locked count
+    the checkout read says how many there were): the panel is not read and rendered again for
+    every book. None when the whole panel is to be sent."""
+    shown = request.POST.get("shown")
+    loan = entry["loan"]
+    if (
+        entry["kind"] != "checkout"
+        or entry["tone"] != "ok"
+        or shown is None
+        or shown != str(getattr(patron, "loans_out", None))
+    ):
+        return None
+    line = selectors.DeskLoan(
+        id=loan.pk,
+        due_at=loan.due_at,
+        barcode=entry["item"].barcode,
+        title=entry["item"].title.title,
+    )
+    return {
+        "line": render_to_string(
+            "circulation/_desk_loan_lines.html", {"loans": _loan_lines([line])}
+        ),
+        "order": line.order_key,
+        "count": _count_line(patron.loans_out + 1),
+    }
 
 
 @login_required
@@ -313,7 +356,12 @@ def desk_scan(request, library_code, site_code):
         # for a fragment that needs none of them, on the path every scan takes.
         "entry": render_to_string("circulation/_desk_entry.html", {"entry": entry}),
     }
-    if reader_changed is not False:
+    added = None
+    if isinstance(reader_changed, Patron):
+        added = _added_loan(request, entry, reader_changed)
+    if added is not None:
+        payload["loan"] = added
+    elif reader_changed is not False:
         patron = reader_changed if isinstance(reader_changed, Patron) else None
         if reader_changed is True and card:
             patron = _find_card(site, card)

@@ -28,16 +28,29 @@ NEVER_BY_COUNT = 2**31 - 1  # psycopg prepares a statement after this many runs 
 
 
 def fixed_cursor(db=None):
-    """A cursor whose statements PostgreSQL keeps prepared on this connection. Only for SQL
-    strings that do not change from call to call (their values passed as parameters): each
-    distinct string is one prepared statement on every connection. `db`: a connection other
-    than the default one."""
+    """A cursor whose statements PostgreSQL keeps prepared on this connection, for a `with`
+    block. Only for SQL strings that do not change from call to call (their values passed as
+    parameters): each distinct string is one prepared statement on every connection. `db`: a
+    connection other than the default one.
+
+    The connection keeps one such cursor open from block to block: building Django's cursor
+    and its wrapper anew cost as much Python time as sending and reading the statement (40 of
+    100 µs). A block opened inside another's gets a cursor of its own, so that neither reads
+    the other's rows."""
     # The wrapper itself: each attribute read through the `connection` proxy costs a lookup.
     db = connections[DEFAULT_DB_ALIAS] if db is None else db
     if db.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
         return db.cursor()
     # As db.cursor() does, with the server-binding cursor in place of Django's own.
     db.close_if_health_check_failed()
+    kept = getattr(db, "_kept_fixed_cursor", None)
+    if (
+        kept is not None
+        and not kept.busy
+        and kept.connection is db.connection
+        and not db.queries_logged
+    ):
+        return kept
     db.ensure_connection()
     db.validate_thread_sharing()
     psycopg_connection = db.connection
@@ -48,8 +61,28 @@ def fixed_cursor(db=None):
         psycopg_connection.prepare_threshold = NEVER_BY_COUNT
     raw = _prepared_cursor_class()(psycopg_connection)
     if db.queries_logged:
+        # Logged (tests, DEBUG): a cursor each time, as Django's own debug cursors are.
         return db.make_debug_cursor(raw)
-    return db.make_cursor(raw)
+    if kept is not None and kept.busy and kept.connection is psycopg_connection:
+        return db.make_cursor(raw)  # inside another block: closed at this block's end
+    kept = db._kept_fixed_cursor = _KeptCursor(psycopg_connection, db.make_cursor(raw))
+    return kept
+
+
+class _KeptCursor:
+    """The connection's open prepared cursor, lent to one `with` block at a time."""
+
+    __slots__ = ("busy", "connection", "cursor")
+
+    def __init__(self, connection, cursor):
+        self.connection, self.cursor, self.busy = connection, cursor, False
+
+    def __enter__(self):
+        self.busy = True
+        return self.cursor
+
+    def __exit__(self, *exc_info):
+        self.busy = False
 
 
 @functools.cache

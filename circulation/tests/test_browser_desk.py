@@ -84,11 +84,22 @@ def test_a_day_at_the_desk(browser_page, width, county, screenshot):
     page.wait_for_selector("#desk-reader .desk-reader-name:has-text('张小明')")
     assert "扫描图书条码" in page.inner_text("#desk-prompt")
     assert "借出" in scan(page, "NL70000000").inner_text()
-    assert "借出" in scan(page, "NL70000001").inner_text()
+    with page.expect_response(lambda response: response.url.endswith("/scan/")) as answer:
+        assert "借出" in scan(page, "NL70000001").inner_text()
+    assert "loan" in answer.value.json() and "reader" not in answer.value.json()
     refused = scan(page, "NL70000002")
     assert "状态是“损坏”，不能借出" in refused.inner_text()
     assert "desk-entry-error" in refused.get_attribute("class")
     page.wait_for_selector("#desk-reader:has-text('在借 3 册')")
+    # After the card the panel came whole; each checkout added its line alone, in the panel's
+    # order: the book lent 25 days ago falls due first.
+    lines = page.locator("#desk-reader [data-desk-loans] > li")
+    assert lines.count() == 3
+    assert [lines.nth(n).locator("code").inner_text() for n in range(3)] == [
+        "NL70000004",
+        "NL70000000",
+        "NL70000001",
+    ]
     screenshot(page, "1-checkout")
     assert fits(page, width)
 

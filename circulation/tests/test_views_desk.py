@@ -195,6 +195,49 @@ def test_a_checkout_scan_takes_a_fixed_small_number_of_queries(
         scan(client, xiaolin_site, "NL50000001", card="SX000001")
 
 
+def test_a_checkout_adds_its_line_alone_when_the_panel_lists_every_other_loan(
+    client_for, xiaolin_volunteer, xiaolin_site, wang, books, django_assert_max_num_queries
+):
+    client = client_for(xiaolin_volunteer)
+    assert scan(client, xiaolin_site, "SX000001")["reader"]
+    first = client.post(
+        scan_url(xiaolin_site),
+        {"mode": "checkout", "card": "SX000001", "code": "NL50000000", "shown": "0"},
+        **JSON,
+    ).json()
+    assert "reader" not in first
+    assert "NL50000000" in first["loan"]["line"] and first["loan"]["count"] == "在借 1 册"
+    loan = Loan.objects.get(item=books[0])
+    assert f'data-loan="{loan.pk}"' in first["loan"]["line"]
+    # As above less the panel's read of the reader's loans.
+    with django_assert_max_num_queries(13):
+        second = client.post(
+            scan_url(xiaolin_site),
+            {"mode": "checkout", "card": "SX000001", "code": "NL50000001", "shown": "1"},
+            **JSON,
+        ).json()
+    assert second["loan"]["count"] == "在借 2 册" and "NL50000001" in second["loan"]["line"]
+    # Loans due later sort after: the order key follows the panel's (due date, then loan).
+    assert second["loan"]["order"] > first["loan"]["order"]
+
+
+@pytest.mark.parametrize("shown", ["0", "2", "", "None", "-1", "9" * 400, "1.0"])
+def test_a_panel_that_lists_another_number_of_loans_gets_the_whole_panel(
+    client_for, xiaolin_volunteer, xiaolin_site, wang, books, shown
+):
+    client = client_for(xiaolin_volunteer)
+    scan(client, xiaolin_site, "NL50000000", card="SX000001")
+    # Another desk lent the reader a book meanwhile: this desk's panel shows one loan fewer.
+    answer = client.post(
+        scan_url(xiaolin_site),
+        {"mode": "checkout", "card": "SX000001", "code": "NL50000001", "shown": shown},
+        **JSON,
+    ).json()
+    assert answer["tone"] == "ok" and "loan" not in answer
+    assert "NL50000000" in answer["reader"] and "NL50000001" in answer["reader"]
+    assert "在借 2 册" in answer["reader"]
+
+
 def test_a_return_scan_takes_a_fixed_small_number_of_queries(
     client_for, xiaolin_volunteer, xiaolin_site, wang, books, django_assert_max_num_queries
 ):

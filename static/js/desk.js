@@ -41,6 +41,30 @@
     while (log.children.length > MAX_ENTRIES) log.lastElementChild.remove();
   }
 
+  function readerPanel(currentCard) {
+    var panel = reader.querySelector("[data-desk-card]");
+    return currentCard && panel && panel.dataset.deskCard === currentCard ? panel : null;
+  }
+
+  // The new loan's line, in the panel's order (due date, then loan), and the new count. A
+  // panel ended while the scan was on its way stays ended: the next scan brings it whole.
+  function addLoan(currentCard, loan) {
+    var panel = readerPanel(currentCard);
+    if (!panel) return;
+    var list = panel.querySelector("[data-desk-loans]");
+    var holder = document.createElement("ul");
+    holder.innerHTML = loan.line.trim();
+    var line = holder.firstElementChild;
+    if (!line) return;
+    var next = null;
+    for (var i = 0; i < list.children.length && !next; i++) {
+      if (list.children[i].dataset.order > loan.order) next = list.children[i];
+    }
+    list.insertBefore(line, next);
+    list.hidden = false;
+    panel.querySelector("[data-desk-count]").textContent = loan.count;
+  }
+
   function failure(code) {
     var li = document.createElement("li");
     li.className = "desk-entry desk-entry-error";
@@ -54,6 +78,10 @@
     body.append("mode", m);
     body.append("card", currentCard);
     body.append("code", code);
+    // How many loans the panel lists for this reader: when that is all of them, a checkout is
+    // answered with the new loan's line alone instead of the whole panel again.
+    var panel = readerPanel(currentCard);
+    if (panel) body.append("shown", panel.querySelectorAll("[data-desk-loans] > li").length);
     return fetch(form.getAttribute("action") || window.location.href, {
       method: "POST",
       body: body,
@@ -68,6 +96,7 @@
         addEntry(data.entry);
         if (m === "checkout" || data.reader !== undefined) card.value = data.card;
         if (data.reader !== undefined) reader.innerHTML = data.reader;
+        if (data.loan !== undefined) addLoan(data.card, data.loan);
         // What waits to be sent or picked up here follows the scan, not the next reload.
         var piles = document.getElementById("desk-piles");
         if (data.piles !== undefined && piles) piles.outerHTML = data.piles;
