@@ -30,7 +30,6 @@ import http.client
 import json
 import os
 import re
-import resource
 import signal
 import socket
 import subprocess
@@ -164,7 +163,7 @@ def drive(port, mode, jobs, sessions, seconds, rate):
             visits.append([job])
     visits = iter(visits)
     waiting = {id(desk): [] for desk in desks}
-    latencies, errors, scanned = [], [], []
+    latencies, errors, scanned, failed = [], [], [], []
     deadline = time.perf_counter() + seconds
 
     def next_job(desk):
@@ -180,6 +179,7 @@ def drive(port, mode, jobs, sessions, seconds, rate):
             scanned.append(job[1])
         except Exception as error:  # noqa: BLE001 - reported in the summary
             errors.append(str(error))
+            failed.append(job[1])
 
     def closed(desk):
         while time.perf_counter() < deadline:
@@ -200,7 +200,7 @@ def drive(port, mode, jobs, sessions, seconds, rate):
             one(desk, job)
             tick += interval
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     threads = [
         threading.Thread(target=paced if rate else closed, args=(desk, n) if rate else (desk,))
         for n, desk in enumerate(desks)
@@ -209,7 +209,7 @@ def drive(port, mode, jobs, sessions, seconds, rate):
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(
         json.dumps(
             {
@@ -218,6 +218,8 @@ def drive(port, mode, jobs, sessions, seconds, rate):
                 "n_errors": len(errors),
                 "wall": wall,
                 "scanned": scanned,
+                "failed": failed,
+                "cpu": cpu,
             }
         )
     )
@@ -378,16 +380,39 @@ def _process_cpu():
 
 def server_cpu(server):
     """CPU seconds a gunicorn server's processes (the master and its workers) used so far, and
-    those of PostgreSQL's processes (the machine's, all of them): what one request costs the
-    server and the database, which other work on the machine changes far less than the rate or
-    the latency. None where there is no /proc."""
+    each PostgreSQL process's ({pid: seconds}, the machine's, all of them): what one request
+    costs the server and the database, which other work on the machine changes far less than
+    the rate or the latency. None where there is no /proc."""
     stats = _process_cpu()
     if stats is None:
         return None
     pids = {server.pid} | {pid for pid, (ppid, _, _) in stats.items() if ppid == server.pid}
     web = sum(stats[pid][2] for pid in pids if pid in stats)
-    database = sum(cpu for _, name, cpu in stats.values() if name.startswith("postgres"))
+    database = {
+        pid: cpu
+        for pid, (_, name, cpu) in stats.items()
+        if name.startswith("postgres") and _serves_this_database(pid)
+    }
     return web, database
+
+
+def _serves_this_database(pid):
+    """Whether PostgreSQL's process `pid` works for the bench: its background processes (the
+    WAL writer, the checkpointer …) and the sessions on the bench's database, not sessions on
+    another database of the same server."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (OSError, UnicodeDecodeError):
+        return False
+    # A session's title: "postgres: [cluster: ]user database host(port) state".
+    session = re.search(r"postgres: (?:\S+: )?\S+ (\S+) \S*\(\d+\)", title)
+    return session is None or session.group(1) == DATABASE_URL.rsplit("/", 1)[-1]
+
+
+def database_cpu(before, after):
+    """PostgreSQL's CPU seconds between two readings: each process's growth, a process started
+    in between counted whole (one that ended in between is not seen)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def sign_in_desks(port, n):
@@ -411,7 +436,6 @@ def sign_in_desks(port, n):
 def run_driver(port, mode, jobs, sessions, seconds, rate=0):
     jobs_file = ROOT / "bench" / f".jobs-{os.getpid()}.json"
     jobs_file.write_text(json.dumps({"jobs": jobs, "sessions": sessions}))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         output = subprocess.run(
             [
@@ -430,8 +454,6 @@ def run_driver(port, mode, jobs, sessions, seconds, rate=0):
         ).stdout
     finally:
         jobs_file.unlink(missing_ok=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    driver = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     result = json.loads(output.strip().splitlines()[-1])
     latencies = sorted(result["latencies"])
     n = len(latencies)
@@ -444,7 +466,9 @@ def run_driver(port, mode, jobs, sessions, seconds, rate=0):
         "sample_errors": result["errors"],
         "wall": result["wall"],
         "scanned": result["scanned"],
-        "driver": driver / n * 1000 if n else 0,
+        "failed": result["failed"],
+        # The driver's own CPU over the phase (its threads, not its start-up).
+        "driver": result["cpu"] / n * 1000 if n else 0,
     }
 
 
@@ -558,7 +582,7 @@ def main():
                 if cpu is not None and r["n"]:
                     web, database = server_cpu(servers[label])
                     r["cpu"] = (web - cpu[0]) / r["n"] * 1000
-                    r["db"] = (database - cpu[1]) / r["n"] * 1000
+                    r["db"] = database_cpu(cpu[1], database) / r["n"] * 1000
                 results[label, phase] = r
                 lent[label, phase] = r["scanned"]
         # Returns at full load take back the loans of the checkouts at full load (they may
@@ -572,7 +596,7 @@ def main():
         r = results[PERSISTENT, phase] = run_driver(
             port, "return", jobs, sessions, SATURATION_SECONDS
         )
-        returned = set(r["scanned"])
+        returned = set(r["scanned"]) | set(r["failed"])
         left = [code for code in full_loans if code not in returned]
         if not left:
             r["note"] = f"every loan of the checkouts at full load back in {r['wall']:.1f} s"
@@ -587,7 +611,9 @@ def main():
             server.wait(timeout=30)
 
     raw_barcodes = barcodes[-RAW_ROUNDS * 2 :]
-    raw_cards = cards[-RAW_ROUNDS * 2 :]
+    # One reader a round, as before visits: four connections locking the same reader would
+    # wait on each other, which the desk's readers at four desks do not.
+    raw_cards = [f"R{n % READERS:06}" for n in range(RAW_ROUNDS * 2)]
     raw_one = raw_baseline(county, raw_barcodes[:RAW_ROUNDS], raw_cards[:RAW_ROUNDS], 1)
     raw_four = raw_baseline(county, raw_barcodes[RAW_ROUNDS:], raw_cards[RAW_ROUNDS:], 4)
     report(results, raw_one, raw_four)
@@ -598,8 +624,8 @@ def report(results, raw_one, raw_four):
     print(
         "÷ bare: at full load the share of the bare view's rate, at 20/s its p95 times the bare"
         " view's;\ncpu ms: the server's processes' CPU time per scan, and times the bare view's;"
-        "\ndb ms, load ms: PostgreSQL's and the load driver's CPU time per scan (the three share"
-        " the 2 cores)"
+        "\ndb ms, load ms: PostgreSQL's (its background processes and the bench database's"
+        " sessions) and the load driver's CPU time per scan (the three share the 2 cores)"
     )
     print(
         f"{'':48}{'scans':>7}{'per s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'÷ bare':>8}"

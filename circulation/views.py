@@ -170,16 +170,21 @@ def _count_line(count):
 
 def _added_loan(request, entry, patron):
     """After a checkout, the new loan's line alone when the desk's panel already lists every
-    other loan of the reader (the script sends how many lines it shows, and the locked count
-    the checkout read says how many there were): the panel is not read and rendered again for
-    every book. None when the whole panel is to be sent."""
+    other loan of the reader (the script sends how many lines it shows, and the count the
+    checkout read under the reader's lock says how many there were): the panel is not read and
+    rendered again for every book. None when the whole panel is to be sent.
+
+    The number is what is compared: a change elsewhere during the visit that leaves it the same
+    (a book of this reader returned and another lent at another desk, a renewal online) shows
+    at the next whole panel — the next reader, a return or renewal here, a reload."""
+    loans_out = getattr(patron, "loans_out", None)  # set by the checkout's count, not otherwise
     shown = request.POST.get("shown")
     loan = entry["loan"]
     if (
         entry["kind"] != "checkout"
         or entry["tone"] != "ok"
-        or shown is None
-        or shown != str(getattr(patron, "loans_out", None))
+        or loans_out is None
+        or shown != str(loans_out)
     ):
         return None
     line = selectors.DeskLoan(
@@ -193,7 +198,7 @@ def _added_loan(request, entry, patron):
             "circulation/_desk_loan_lines.html", {"loans": _loan_lines([line])}
         ),
         "order": line.order_key,
-        "count": _count_line(patron.loans_out + 1),
+        "count": _count_line(loans_out + 1),
     }
 
 

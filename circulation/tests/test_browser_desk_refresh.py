@@ -87,3 +87,33 @@ def test_the_current_reader_is_ended_with_a_visible_control(browser_page, desk):
     assert page.evaluate("document.activeElement.id") == "desk-code"
     # The next card scanned starts a new reader rather than lending to the last one.
     assert "张小明" in scan(page, "SX0001").inner_text()
+
+
+@pytest.mark.parametrize("browser_page", [DESKTOP], indirect=True, ids=["desktop"])
+def test_a_reader_ended_while_a_checkout_is_on_its_way_stays_ended(browser_page, desk):
+    page = browser_page
+    sign_in(page, "suixian", "/desk/SUIXIAN/xiaolin/")
+    page.wait_for_selector("h1:has-text('借还台 · 小林一中')")
+    scan(page, "SX0001")
+    page.wait_for_selector("#desk-reader .desk-reader-name:has-text('张小明')")
+    # The checkout's answer is held back until the librarian has pressed Esc.
+    held = []
+    page.route("**/scan/", lambda route: held.append(route))
+    count = page.locator("#desk-log > li").count()
+    page.fill("#desk-code", "NL71000000")
+    page.press("#desk-code", "Enter")
+    while not held:
+        page.wait_for_timeout(20)
+    page.keyboard.press("Escape")
+    page.wait_for_function("document.getElementById('desk-card').value === ''")
+    held[0].continue_()
+    page.wait_for_function(f"document.querySelectorAll('#desk-log > li').length > {count}")
+    page.unroute("**/scan/")
+    assert "借出" in page.locator("#desk-log > li").first.inner_text()
+    # The book was lent; the reader stays ended: no card, no panel, the prompt asks for a card.
+    assert page.eval_on_selector("#desk-card", "card => card.value") == ""
+    assert page.inner_text("#desk-reader").strip() == ""
+    assert "请扫描读者证" in page.inner_text("#desk-prompt")
+    # So the next book is not lent to the reader who was ended.
+    assert "请先扫描读者证" in scan(page, "NL71000001").inner_text()
+    assert Item.objects.get(barcode="NL71000001").status == Item.Status.AVAILABLE

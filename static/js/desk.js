@@ -46,8 +46,7 @@
     return currentCard && panel && panel.dataset.deskCard === currentCard ? panel : null;
   }
 
-  // The new loan's line, in the panel's order (due date, then loan), and the new count. A
-  // panel ended while the scan was on its way stays ended: the next scan brings it whole.
+  // The new loan's line, in the panel's order (due date, then loan), and the new count.
   function addLoan(currentCard, loan) {
     var panel = readerPanel(currentCard);
     if (!panel) return;
@@ -94,7 +93,11 @@
       })
       .then(function (data) {
         addEntry(data.entry);
-        if (m === "checkout" || data.reader !== undefined) card.value = data.card;
+        // A reader ended (Esc, 结束读者) while this scan was on its way stays ended, unless the
+        // answer brings a reader again (a card scanned, a panel sent whole).
+        var ended = panel && !panel.isConnected && data.reader === undefined;
+        if (ended) card.value = "";
+        else if (m === "checkout" || data.reader !== undefined) card.value = data.card;
         if (data.reader !== undefined) reader.innerHTML = data.reader;
         if (data.loan !== undefined) addLoan(data.card, data.loan);
         // What waits to be sent or picked up here follows the scan, not the next reload.
