@@ -2,6 +2,7 @@
 `refresh_report_tables` does, and the PDF of a period report."""
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -55,7 +56,14 @@ def period_report_pdf_job(*, report, user, language: str) -> Job:
     the PDF shows of the report's review; a report still being edited (draft, returned) changes
     under its PDF, so each download lays it out afresh."""
     params = {"report": report.pk, "language": language, "state": _pdf_state(report)}
-    if not report.is_editable:
+    if report.is_editable:
+        return job_start(
+            kind=Job.Kind.PERIOD_REPORT_PDF, user=user, library=report.library, params=params
+        )
+    with transaction.atomic():
+        # Two requests at the same moment (a double click, two polls of the bare address) take
+        # turns on the report's row: the second finds the first's job instead of starting one.
+        type(report).objects.select_for_update().get(pk=report.pk)
         earlier = (
             Job.objects.filter(
                 kind=Job.Kind.PERIOD_REPORT_PDF,
@@ -73,9 +81,9 @@ def period_report_pdf_job(*, report, user, language: str) -> Job:
         )
         if earlier is not None:
             return earlier
-    return job_start(
-        kind=Job.Kind.PERIOD_REPORT_PDF, user=user, library=report.library, params=params
-    )
+        return job_start(
+            kind=Job.Kind.PERIOD_REPORT_PDF, user=user, library=report.library, params=params
+        )
 
 
 def _pdf_state(report) -> str:

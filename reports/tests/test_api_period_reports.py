@@ -3,15 +3,19 @@ as JSON with its frozen figures, as the page's XLSX and as the page job's PDF â€
 systems pull every accepted report of its libraries without anyone emailing a spreadsheet."""
 
 import io
+import uuid
 from datetime import date
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
+from conftest import at_once
 from jobs.models import Job
 from jobs.services import run_job
+from reports.jobs import period_report_pdf_job
 from reports.models import PeriodReport
 from reports.periods import parse_period
 from reports.services import period_report_prepare, period_report_review, period_report_submit
@@ -255,3 +259,23 @@ def test_a_pdf_being_laid_out_is_json_for_a_client_that_asks_for_the_pdf(
 def test_reports_leave_the_data_consistent(reports):
     assert PeriodReport.objects.filter(starts_on=date(2026, 5, 1)).count() == 2
     call_command("check_integrity")
+
+
+ROUNDS = 10  # four requests released together each round
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_for_the_same_pdf_at_the_same_moment_share_one_job(reports, nlc_lender, settings):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so nothing runs at once")
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    may = reports["sui_may"]
+
+    def ask():
+        return period_report_pdf_job(report=may, user=nlc_lender, language="zh-hans").pk
+
+    for _ in range(ROUNDS):
+        outcomes = at_once(ask, ask, ask, ask)
+        assert all(isinstance(outcome, uuid.UUID) for outcome in outcomes), outcomes
+        assert len(set(outcomes)) == 1 and pdf_jobs().count() == 1
+        pdf_jobs().delete()
