@@ -162,12 +162,12 @@ def drive(port, mode, jobs, sessions, seconds, rate):
         else:
             visits.append([job])
     visits = iter(visits)
-    waiting = {id(desk): [] for desk in desks}
+    waiting = {desk: [] for desk in desks}  # each desk's reader's books still to scan
     latencies, errors, scanned, failed = [], [], [], []
     deadline = time.perf_counter() + seconds
 
     def next_job(desk):
-        books = waiting[id(desk)]
+        books = waiting[desk]
         if not books:
             with lock:
                 books.extend(next(visits, ()))

@@ -56,31 +56,29 @@ def period_report_pdf_job(*, report, user, language: str) -> Job:
     the PDF shows of the report's review; a report still being edited (draft, returned) changes
     under its PDF, so each download lays it out afresh."""
     params = {"report": report.pk, "language": language, "state": _pdf_state(report)}
-    if report.is_editable:
-        return job_start(
-            kind=Job.Kind.PERIOD_REPORT_PDF, user=user, library=report.library, params=params
-        )
     with transaction.atomic():
-        # Two requests at the same moment (a double click, two polls of the bare address) take
-        # turns on the report's row: the second finds the first's job instead of starting one.
-        type(report).objects.select_for_update().get(pk=report.pk)
-        earlier = (
-            Job.objects.filter(
-                kind=Job.Kind.PERIOD_REPORT_PDF,
-                created_by=user,
-                params__report=report.pk,
-                params__language=language,
-                params__state=params["state"],
+        if not report.is_editable:
+            # Two requests at the same moment (a double click, two polls of the bare address)
+            # take turns on the report's row: the second finds the first's job instead of
+            # starting one.
+            type(report).objects.select_for_update().get(pk=report.pk)
+            earlier = (
+                Job.objects.filter(
+                    kind=Job.Kind.PERIOD_REPORT_PDF,
+                    created_by=user,
+                    params__report=report.pk,
+                    params__language=language,
+                    params__state=params["state"],
+                )
+                .filter(
+                    Q(status__in=(Job.Status.QUEUED, Job.Status.RUNNING))
+                    | Q(status=Job.Status.SUCCEEDED, output__expires_at__gt=timezone.now())
+                )
+                .order_by("-created_at")
+                .first()
             )
-            .filter(
-                Q(status__in=(Job.Status.QUEUED, Job.Status.RUNNING))
-                | Q(status=Job.Status.SUCCEEDED, output__expires_at__gt=timezone.now())
-            )
-            .order_by("-created_at")
-            .first()
-        )
-        if earlier is not None:
-            return earlier
+            if earlier is not None:
+                return earlier
         return job_start(
             kind=Job.Kind.PERIOD_REPORT_PDF, user=user, library=report.library, params=params
         )
